@@ -1,0 +1,91 @@
+//! Email addresses as the application stores and compares them.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// The longest address a mail server must accept (RFC 5321 path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+const MAX_LOCAL_PART_BYTES: usize = 64;
+
+/// Why an address was refused, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("Enter an email address.")]
+    Empty,
+    #[error("This email address is too long (at most 254 characters).")]
+    TooLong,
+    #[error("Enter an email address like name@example.com.")]
+    Invalid,
+}
+
+/// Turns what a user typed into the one form stored and looked up: trimmed,
+/// Unicode NFKC-normalised and lower-cased as a whole, so the same address typed two
+/// ways finds the same account, and two different stored addresses never merge.
+pub fn normalize_email(input: &str) -> Result<String, EmailError> {
+    let email: String = input.trim().nfkc().collect::<String>().to_lowercase();
+    // Lower-casing can produce text that NFKC changes again (e.g. the Kelvin sign).
+    let email: String = email.nfkc().collect();
+    if email.is_empty() {
+        return Err(EmailError::Empty);
+    }
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(EmailError::TooLong);
+    }
+    let (local, domain) = email.rsplit_once('@').ok_or(EmailError::Invalid)?;
+    let valid_local = !local.is_empty()
+        && local.len() <= MAX_LOCAL_PART_BYTES
+        && !local.contains('@')
+        && local.chars().all(|c| !c.is_whitespace() && !c.is_control());
+    let valid_domain = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+    if valid_local && valid_domain {
+        Ok(email)
+    } else {
+        Err(EmailError::Invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM "),
+            Ok("ada@example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_kelvin_sign_is_folded_like_the_letter_k() {
+        assert_eq!(
+            normalize_email("\u{212A}im@example.com"),
+            normalize_email("kim@example.com")
+        );
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused() {
+        for input in [
+            "",
+            "no-at-sign",
+            "@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@@b.com",
+        ] {
+            assert!(normalize_email(input).is_err(), "{input:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn addresses_over_254_bytes_are_refused() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(normalize_email(&long), Err(EmailError::TooLong));
+    }
+}

@@ -1,0 +1,118 @@
+//! The password policy and password hashing. The policy is defined once, here; forms
+//! and the command line show its rules in these words.
+
+/// Fewer characters than this is too easy to guess.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// bcrypt ignores everything after 72 bytes, so longer passwords are refused
+/// rather than silently shortened.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// One rule of the password policy that a password breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordRule {
+    TooShort,
+    TooLong,
+    NeedsLowercase,
+    NeedsUppercase,
+    NeedsDigit,
+    ContainsEmail,
+}
+
+impl PasswordRule {
+    /// The rule in plain words, as shown next to the password field.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::TooShort => "Use at least 12 characters.",
+            Self::TooLong => "Use at most 72 bytes (fewer if you use accented letters or emoji).",
+            Self::NeedsLowercase => "Include a lower-case letter.",
+            Self::NeedsUppercase => "Include an upper-case letter.",
+            Self::NeedsDigit => "Include a digit.",
+            Self::ContainsEmail => "Don't include your email address.",
+        }
+    }
+}
+
+/// Every rule `password` breaks for the account with this (normalised) email;
+/// empty when the password is acceptable. Length is checked before anything else
+/// looks at a very long input.
+pub fn check_password(password: &str, email: &str) -> Vec<PasswordRule> {
+    let mut broken = Vec::new();
+    if password.len() > MAX_PASSWORD_BYTES {
+        broken.push(PasswordRule::TooLong);
+        return broken;
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        broken.push(PasswordRule::TooShort);
+    }
+    if !password.chars().any(char::is_lowercase) {
+        broken.push(PasswordRule::NeedsLowercase);
+    }
+    if !password.chars().any(char::is_uppercase) {
+        broken.push(PasswordRule::NeedsUppercase);
+    }
+    if !password.chars().any(|c| c.is_ascii_digit()) {
+        broken.push(PasswordRule::NeedsDigit);
+    }
+    let local_part = email.split('@').next().unwrap_or_default();
+    if local_part.chars().count() >= 3 && password.to_lowercase().contains(local_part) {
+        broken.push(PasswordRule::ContainsEmail);
+    }
+    broken
+}
+
+/// Hashes a password with bcrypt. Slow on purpose: call it on the blocking pool.
+pub fn hash_password(password: &str, cost: u32) -> Result<String, bcrypt::BcryptError> {
+    bcrypt::hash(password, cost)
+}
+
+/// Whether `password` matches a stored bcrypt hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    bcrypt::verify(password, hash).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_strong_password_breaks_no_rule() {
+        assert!(check_password("Correct-Horse-Battery-9", "ada@example.com").is_empty());
+    }
+
+    #[test]
+    fn every_broken_rule_is_listed() {
+        assert_eq!(
+            check_password("short", "ada@example.com"),
+            vec![
+                PasswordRule::TooShort,
+                PasswordRule::NeedsUppercase,
+                PasswordRule::NeedsDigit
+            ]
+        );
+    }
+
+    #[test]
+    fn passwords_over_72_bytes_are_refused_even_when_short_in_characters() {
+        // 27 characters, 75 bytes.
+        let password = "€".repeat(24) + "Aa1";
+        assert_eq!(
+            check_password(&password, "ada@example.com"),
+            vec![PasswordRule::TooLong]
+        );
+    }
+
+    #[test]
+    fn the_email_local_part_may_not_appear_in_the_password() {
+        assert_eq!(
+            check_password("MyNameIsAdaLovelace1", "adalovelace@example.com"),
+            vec![PasswordRule::ContainsEmail]
+        );
+    }
+
+    #[test]
+    fn a_hashed_password_verifies_and_a_wrong_one_does_not() {
+        let hash = hash_password("Correct-Horse-Battery-9", 4).unwrap();
+        assert!(verify_password("Correct-Horse-Battery-9", &hash));
+        assert!(!verify_password("Correct-Horse-Battery-8", &hash));
+    }
+}

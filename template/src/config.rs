@@ -1,0 +1,351 @@
+//! Settings, read once at start-up from the environment (and `.env`, through dotenvy).
+//!
+//! Every setting has a development default so `cargo run` works with nothing set;
+//! production refuses to start while a secret is missing or weak, listing every problem.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use rand::RngCore;
+
+use crate::db;
+use crate::mail::transport::{self, ProviderSettings};
+
+/// The shortest session secret accepted; actix-session needs 64 bytes of key material.
+pub const MIN_SESSION_SECRET_BYTES: usize = 64;
+
+/// Which defaults apply and how strict start-up checks are (`APP_ENV`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Development,
+    Test,
+    Production,
+}
+
+impl Profile {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "development" => Some(Self::Development),
+            "test" => Some(Self::Test),
+            "production" => Some(Self::Production),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the application needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub profile: Profile,
+    pub host: String,
+    pub port: u16,
+    /// Public URL of the site, without a trailing slash; links in mail are built from it.
+    pub base_url: String,
+    pub database: DatabaseSettings,
+    pub session_secret: Secret,
+    pub mail: MailSettings,
+    pub bcrypt_cost: u32,
+    /// Peers whose `X-Forwarded-For` header is believed when finding a client's IP.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Set when no secret was configured and a random one was made for this run.
+    pub session_secret_is_ephemeral: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub from: String,
+    /// Where the `file` transport writes one `.eml` file per message.
+    pub file_dir: PathBuf,
+    pub provider: ProviderSettings,
+}
+
+/// How outgoing mail leaves the application (`MAIL_TRANSPORT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Print each message to the log; for development.
+    Log,
+    /// Write each message to `MAIL_FILE_DIR`; for development and tests.
+    File,
+    /// Deliver through the provider chosen when the project was generated.
+    Provider,
+}
+
+impl MailTransport {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "log" => Some(Self::Log),
+            "file" => Some(Self::File),
+            _ if value == transport::NAME => Some(Self::Provider),
+            _ => None,
+        }
+    }
+}
+
+/// A value that must never be printed, not even in debug output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Every problem found in the configuration, one per line.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problems.join("\n"))
+    }
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which returns a variable's value if it is set.
+    /// Tests pass their own variables here instead of changing the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = Reader {
+            lookup: &lookup,
+            problems: Vec::new(),
+        };
+
+        let profile = match env.get("APP_ENV") {
+            None => Profile::Development,
+            Some(value) => Profile::parse(&value).unwrap_or_else(|| {
+                env.problem(format!(
+                    "APP_ENV={value} is not a profile; use development, test or production"
+                ));
+                Profile::Development
+            }),
+        };
+        let production = profile == Profile::Production;
+
+        let default_host = if production { "0.0.0.0" } else { "127.0.0.1" };
+        let host = env.get("APP_HOST").unwrap_or_else(|| default_host.into());
+        if host.parse::<IpAddr>().is_err() && host != "localhost" {
+            env.problem(format!("APP_HOST={host} is not an IP address"));
+        }
+        let default_port = if profile == Profile::Test { 0 } else { 8000 };
+        let port = env.parse("APP_PORT", default_port, "a port number (0-65535)");
+
+        let base_url = match env.get("APP_BASE_URL") {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None if production => {
+                env.problem("APP_BASE_URL is required in production, e.g. https://example.com");
+                String::new()
+            }
+            None => format!("http://localhost:{port}"),
+        };
+        if production && !base_url.is_empty() && !base_url.starts_with("https://") {
+            env.problem(format!(
+                "APP_BASE_URL={base_url} must start with https:// in production"
+            ));
+        } else if !base_url.starts_with("https://") && !base_url.starts_with("http://") {
+            env.problem(format!(
+                "APP_BASE_URL={base_url} must be an absolute http(s) URL"
+            ));
+        }
+
+        let database = DatabaseSettings {
+            url: match env.get("DATABASE_URL") {
+                Some(url) => url,
+                None if production => {
+                    env.problem("DATABASE_URL is required in production");
+                    String::new()
+                }
+                None => db::DEFAULT_DEVELOPMENT_URL.to_owned(),
+            },
+            pool_size: env.parse("DATABASE_POOL_SIZE", 10, "a whole number above 0"),
+        };
+        if database.pool_size == 0 {
+            env.problem("DATABASE_POOL_SIZE must be above 0");
+        }
+
+        let (session_secret, session_secret_is_ephemeral) = match env.get("SESSION_SECRET") {
+            Some(secret) => {
+                if secret.len() < MIN_SESSION_SECRET_BYTES {
+                    env.problem(format!(
+                        "SESSION_SECRET is {} bytes; it must be at least {MIN_SESSION_SECRET_BYTES} \
+                         (generate one with: openssl rand -base64 64)",
+                        secret.len()
+                    ));
+                } else if production && secret.starts_with("change-me") {
+                    env.problem("SESSION_SECRET still holds the example value; generate a new one");
+                }
+                (Secret::new(secret), false)
+            }
+            None if production => {
+                env.problem(
+                    "SESSION_SECRET is required in production (generate one with: openssl rand -base64 64)",
+                );
+                (Secret::new(String::new()), false)
+            }
+            None => (Secret::new(random_secret()), true),
+        };
+
+        let mail = env.mail_settings(profile);
+
+        let default_cost = if profile == Profile::Test { 4 } else { 12 };
+        let bcrypt_cost = env.parse("BCRYPT_COST", default_cost, "a whole number from 4 to 31");
+        if !(4..=31).contains(&bcrypt_cost) {
+            env.problem(format!("BCRYPT_COST={bcrypt_cost} must be from 4 to 31"));
+        } else if production && bcrypt_cost < 10 {
+            env.problem(format!(
+                "BCRYPT_COST={bcrypt_cost} is too weak for production; use 10 or more (12 is the default)"
+            ));
+        }
+
+        let trusted_proxies = env.trusted_proxies();
+
+        if !env.problems.is_empty() {
+            return Err(ConfigError {
+                problems: env.problems,
+            });
+        }
+        Ok(Self {
+            profile,
+            host,
+            port,
+            base_url,
+            database,
+            session_secret,
+            mail,
+            bcrypt_cost,
+            trusted_proxies,
+            session_secret_is_ephemeral,
+        })
+    }
+}
+
+/// Reads variables and collects every problem instead of stopping at the first.
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    /// A variable's value; empty counts as unset, as in most `.env` files.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn problem(&mut self, problem: impl Into<String>) {
+        self.problems.push(problem.into());
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, name: &str, default: T, expected: &str) -> T {
+        match self.get(name) {
+            None => default,
+            Some(value) => value.parse().unwrap_or_else(|_| {
+                self.problem(format!("{name}={value} is not {expected}"));
+                default
+            }),
+        }
+    }
+
+    fn mail_settings(&mut self, profile: Profile) -> MailSettings {
+        let production = profile == Profile::Production;
+        let transport = match self.get("MAIL_TRANSPORT") {
+            None if production => MailTransport::Provider,
+            None => MailTransport::Log,
+            Some(value) => MailTransport::parse(&value).unwrap_or_else(|| {
+                self.problem(format!(
+                    "MAIL_TRANSPORT={value} is not a transport; use log, file or {}",
+                    transport::NAME
+                ));
+                MailTransport::Log
+            }),
+        };
+        if production && transport != MailTransport::Provider {
+            self.problem(format!(
+                "MAIL_TRANSPORT must be {} in production; log and file never deliver mail",
+                transport::NAME
+            ));
+        }
+
+        let from = match self.get("MAIL_FROM") {
+            Some(from) => from,
+            None if production => {
+                self.problem(
+                    "MAIL_FROM is required in production, e.g. Example <hello@example.com>",
+                );
+                String::new()
+            }
+            None => format!("{} <noreply@localhost>", env!("CARGO_PKG_NAME")),
+        };
+        let file_dir = self
+            .get("MAIL_FILE_DIR")
+            .unwrap_or_else(|| "data/mail".into())
+            .into();
+
+        let mut problems = Vec::new();
+        let provider = ProviderSettings::from_lookup(|name| self.get(name), &mut problems);
+        self.problems.extend(problems);
+        if transport == MailTransport::Provider || production {
+            self.problems.extend(provider.missing_credentials());
+        }
+
+        MailSettings {
+            transport,
+            from,
+            file_dir,
+            provider,
+        }
+    }
+
+    fn trusted_proxies(&mut self) -> Vec<IpNet> {
+        let Some(list) = self.get("TRUSTED_PROXIES") else {
+            return Vec::new();
+        };
+        list.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .filter_map(|entry| {
+                let parsed = entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from));
+                if parsed.is_err() {
+                    self.problem(format!(
+                        "TRUSTED_PROXIES entry {entry} is not an IP address or CIDR range"
+                    ));
+                }
+                parsed.ok()
+            })
+            .collect()
+    }
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; MIN_SESSION_SECRET_BYTES];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,172 @@
+//! The database: connection type, pool, per-connection setup and migrations.
+//! This is the only module that knows which database the project was generated for.
+
+use std::time::Duration;
+
+{%- if database == "sqlite" %}
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+{%- else %}
+
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+{%- endif %}
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseSettings;
+
+pub mod schema;
+
+{%- if database == "sqlite" %}
+
+/// A connection to the application's database.
+pub type DbConn = SqliteConnection;
+
+/// Used when `DATABASE_URL` is not set outside production: a file under `data/`.
+pub const DEFAULT_DEVELOPMENT_URL: &str = "data/development.db";
+{%- elsif database == "postgres" %}
+
+/// A connection to the application's database.
+pub type DbConn = PgConnection;
+
+/// Used when `DATABASE_URL` is not set outside production.
+pub const DEFAULT_DEVELOPMENT_URL: &str = concat!(
+    "postgres://postgres@localhost:5432/",
+    env!("CARGO_CRATE_NAME"),
+    "_development"
+);
+{%- else %}
+
+/// A connection to the application's database.
+pub type DbConn = MysqlConnection;
+
+/// Used when `DATABASE_URL` is not set outside production.
+pub const DEFAULT_DEVELOPMENT_URL: &str = concat!(
+    "mysql://root@localhost:3306/",
+    env!("CARGO_CRATE_NAME"),
+    "_development"
+);
+{%- endif %}
+
+/// A pool of database connections, shared by all workers.
+pub type DbPool = Pool<ConnectionManager<DbConn>>;
+
+/// The SQL migrations under `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How long a request waits for a free connection before it fails.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Everything that can go wrong while talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection available")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database query failed")]
+    Query(#[from] diesel::result::Error),
+    #[error("database task was cancelled")]
+    Cancelled(#[from] actix_web::error::BlockingError),
+}
+
+/// Builds the pool without connecting: the application starts even while the
+/// database is down, and `/readyz` reports it.
+pub fn build_pool(settings: &DatabaseSettings) -> DbPool {
+    let manager = ConnectionManager::<DbConn>::new(&settings.url);
+    Pool::builder()
+        .max_size(settings.pool_size)
+        .min_idle(Some(1))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+{%- if database == "sqlite" %}
+        .connection_customizer(Box::new(SqlitePragmas))
+{%- endif %}
+        .build_unchecked(manager)
+}
+
+/// Opens a single connection, outside any pool (for migrations and commands).
+pub fn establish(url: &str) -> ConnectionResult<DbConn> {
+{%- if database == "sqlite" %}
+    create_parent_dir(url);
+    let mut conn = SqliteConnection::establish(url)?;
+    apply_pragmas(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+{%- else %}
+    DbConn::establish(url)
+{%- endif %}
+}
+
+/// Applies the migrations that have not run yet and returns their versions.
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|error| anyhow::anyhow!("running migrations failed: {error}"))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Connects to `DATABASE_URL` and applies pending migrations.
+pub fn migrate(settings: &DatabaseSettings) -> anyhow::Result<Vec<String>> {
+    let mut conn = establish(&settings.url).map_err(|error| {
+        anyhow::anyhow!("cannot connect to the database at DATABASE_URL: {error}")
+    })?;
+    run_migrations(&mut conn)
+}
+
+/// Runs blocking database work on actix-web's blocking thread pool, so a slow
+/// query never stalls the async workers.
+pub async fn run_blocking<T, F>(pool: &DbPool, work: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut DbConn) -> QueryResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn: PooledConnection<_> = pool.get()?;
+        Ok(work(&mut conn)?)
+    })
+    .await?
+}
+
+/// Succeeds when a connection can be checked out and answers a query in time.
+pub async fn check_ready(pool: &DbPool, timeout: Duration) -> Result<(), DbError> {
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get_timeout(timeout)?;
+        diesel::sql_query("SELECT 1").execute(&mut conn)?;
+        Ok(())
+    })
+    .await?
+}
+{%- if database == "sqlite" %}
+
+/// SQLite settings that hold per connection, so every pooled connection gets them.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        apply_pragmas(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// WAL lets readers work while a write is in progress; busy_timeout makes a writer
+/// wait for the lock instead of failing; SQLite enforces foreign keys only when asked.
+fn apply_pragmas(conn: &mut SqliteConnection) -> QueryResult<()> {
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+    )
+}
+
+/// SQLite creates the file but not its folder (`data/` on a fresh checkout).
+fn create_parent_dir(url: &str) {
+    let path = std::path::Path::new(url.trim_start_matches("sqlite://"));
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        // A failure here surfaces as a clearer "unable to open database file" right after.
+        let _ = std::fs::create_dir_all(parent);
+    }
+}
+{%- endif %}

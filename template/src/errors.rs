@@ -1,0 +1,100 @@
+//! The application's one error type and how errors become pages.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError, web};
+use tera::{Context, Tera};
+
+use crate::db::DbError;
+
+/// Everything a handler can fail with. Only the status code and a generic page
+/// reach the browser; the cause is logged for 5xx errors.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("page not found")]
+    NotFound,
+    #[error("database unavailable")]
+    Database(#[from] DbError),
+    #[error("template rendering failed")]
+    Template(#[from] tera::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Database(DbError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Template(_) | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %error_chain(self), "request failed");
+        }
+        // The body is replaced by the styled page in `render_error_page`.
+        HttpResponse::build(status).finish()
+    }
+}
+
+/// An error with all its causes on one line, for the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
+/// Replaces the body of every error response that carries no page of its own
+/// (errors from handlers and from actix-web itself: 404, 405, 413, ...) with
+/// `templates/errors/<code>.html`, so no internal message ever reaches a browser.
+pub fn render_error_page<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let has_own_page = res.response().error().is_none()
+        && res.response().headers().get(header::CONTENT_TYPE).is_some();
+    if has_own_page {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let page = res
+        .request()
+        .app_data::<web::Data<Tera>>()
+        .map(|tera| error_page(tera, status))
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned());
+    let (req, mut res) = res.into_parts();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    let res = ServiceResponse::new(req, res.set_body(page))
+        .map_into_boxed_body()
+        .map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// The page for `status`: its own template when there is one, else the generic page
+/// for its class (400 or 500).
+fn error_page(tera: &Tera, status: StatusCode) -> String {
+    let mut context = Context::new();
+    context.insert("app_name", env!("CARGO_PKG_NAME"));
+    context.insert("status", &status.as_u16());
+    context.insert("reason", status.canonical_reason().unwrap_or("Error"));
+    let fallback = if status.is_server_error() { 500 } else { 400 };
+    [status.as_u16(), fallback]
+        .iter()
+        .find_map(|code| tera.render(&format!("errors/{code}.html"), &context).ok())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned())
+}

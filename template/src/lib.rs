@@ -1,0 +1,9 @@
+pub mod accounts;
+pub mod config;
+pub mod db;
+pub mod errors;
+pub mod mail;
+pub mod models;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

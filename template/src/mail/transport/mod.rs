@@ -1,0 +1,6 @@
+//! The delivery service chosen when the project was generated. Only its file is in
+//! this project; CUSTOMIZE.md explains how to switch to another one.
+
+mod {{mail}};
+
+pub use {{mail}}::{NAME, ProviderSettings};

@@ -1,0 +1,109 @@
+//! Delivery through an SMTP server (`MAIL_TRANSPORT=smtp`).
+
+use std::time::Duration;
+
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
+
+use crate::config::Secret;
+
+/// The `MAIL_TRANSPORT` value that selects this transport.
+pub const NAME: &str = "smtp";
+
+/// How the connection to the SMTP server is secured (`SMTP_TLS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS; usually port 587.
+    StartTls,
+    /// TLS from the first byte; usually port 465.
+    Tls,
+    /// No encryption: only for a local development server.
+    None,
+}
+
+/// SMTP server settings (`SMTP_HOST`, `SMTP_PORT`, `SMTP_USERNAME`, `SMTP_PASSWORD`, `SMTP_TLS`).
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    pub host: Option<String>,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub tls: TlsMode,
+    pub timeout: Duration,
+}
+
+impl ProviderSettings {
+    /// Reads the settings through `lookup`, adding a line to `problems` for each bad value.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        problems: &mut Vec<String>,
+    ) -> Self {
+        let tls = match lookup("SMTP_TLS").as_deref() {
+            None | Some("starttls") => TlsMode::StartTls,
+            Some("tls") => TlsMode::Tls,
+            Some("none") => TlsMode::None,
+            Some(other) => {
+                problems.push(format!(
+                    "SMTP_TLS={other} is not a mode; use starttls, tls or none"
+                ));
+                TlsMode::StartTls
+            }
+        };
+        let default_port = match tls {
+            TlsMode::StartTls => 587,
+            TlsMode::Tls => 465,
+            TlsMode::None => 25,
+        };
+        let port = match lookup("SMTP_PORT") {
+            None => default_port,
+            Some(value) => value.parse().unwrap_or_else(|_| {
+                problems.push(format!("SMTP_PORT={value} is not a port number"));
+                default_port
+            }),
+        };
+        Self {
+            host: lookup("SMTP_HOST"),
+            port,
+            username: lookup("SMTP_USERNAME"),
+            password: lookup("SMTP_PASSWORD").map(Secret::new),
+            tls,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// What is missing for this transport to deliver mail, one line per setting.
+    pub fn missing_credentials(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if self.host.is_none() {
+            missing.push("SMTP_HOST is required when MAIL_TRANSPORT=smtp".to_owned());
+        }
+        if self.username.is_some() != self.password.is_some() {
+            missing.push("SMTP_USERNAME and SMTP_PASSWORD must be set together".to_owned());
+        }
+        missing
+    }
+
+    /// A pooled connection to the server, opened lazily on the first message.
+    pub fn transport(
+        &self,
+    ) -> Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
+        let host = self.host.as_deref().unwrap_or("localhost");
+        let builder = match self.tls {
+            TlsMode::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
+            TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
+            TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        };
+        let mut builder = builder
+            .port(self.port)
+            .timeout(Some(self.timeout))
+            .pool_config(PoolConfig::new().max_size(4));
+        if let (Some(username), Some(password)) = (&self.username, &self.password) {
+            builder = builder.credentials(Credentials::new(
+                username.clone(),
+                password.expose().to_owned(),
+            ));
+        }
+        Ok(builder.build())
+    }
+}

@@ -1,0 +1,132 @@
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use {{crate_name}}::accounts::{admin, email, password};
+use {{crate_name}}::config::Settings;
+use {{crate_name}}::db;
+use {{crate_name}}::startup::{self, Application};
+use {{crate_name}}::telemetry;
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve HTTP until SIGTERM or Ctrl-C (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator. The password is read from standard input when it is
+    /// not a terminal, and asked for (twice) when it is.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Display name; defaults to the part of the email before the @.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A missing .env is normal: production passes real environment variables.
+    let _ = dotenvy::dotenv();
+    telemetry::init();
+
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("The configuration has problems:");
+            for problem in &error.problems {
+                eprintln!("  - {problem}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    if settings.session_secret_is_ephemeral {
+        tracing::warn!(
+            "SESSION_SECRET is not set: using a random one, so sessions end when the app restarts"
+        );
+    }
+
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => migrate(&settings),
+        Command::CreateAdmin { email, name } => create_admin(&settings, &email, name.as_deref()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    migrate(&settings)?;
+    let host = settings.host.clone();
+    let application = Application::build(settings).await?;
+    tracing::info!("listening on http://{host}:{}", application.port());
+    application
+        .run_until_stopped(startup::shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let applied = db::migrate(&settings.database)?;
+    if applied.is_empty() {
+        tracing::info!("database schema is up to date");
+    }
+    for version in applied {
+        tracing::info!(%version, "applied migration");
+    }
+    Ok(())
+}
+
+fn create_admin(settings: &Settings, email: &str, name: Option<&str>) -> anyhow::Result<()> {
+    let email = email::normalize_email(email)?;
+    let name = name.map_or_else(
+        || email.split('@').next().unwrap_or_default().to_owned(),
+        str::to_owned,
+    );
+    let password = read_password()?;
+    let broken = password::check_password(&password, &email);
+    if !broken.is_empty() {
+        let rules: Vec<&str> = broken.iter().map(|rule| rule.message()).collect();
+        anyhow::bail!(
+            "the password is not accepted:\n  - {}",
+            rules.join("\n  - ")
+        );
+    }
+    let hash = password::hash_password(&password, settings.bcrypt_cost)?;
+
+    let mut conn = db::establish(&settings.database.url)
+        .context("cannot connect to the database at DATABASE_URL")?;
+    db::run_migrations(&mut conn)?;
+    let admin = admin::create_admin(&mut conn, &email, &name, &hash)?;
+    println!("Created administrator {} (id {})", admin.email, admin.id);
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let password = rpassword::prompt_password("Password: ")?;
+        let confirmation = rpassword::prompt_password("Repeat the password: ")?;
+        anyhow::ensure!(password == confirmation, "the two passwords differ");
+        Ok(password)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}

@@ -1,0 +1,209 @@
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use {{crate_name}}::accounts::password::verify_password;
+use {{crate_name}}::models::user;
+
+use crate::helpers::{TestDatabase, app_binary, spawn_app};
+
+const STRONG_PASSWORD: &str = "Correct-Horse-Battery-9";
+
+/// Runs the app's binary with `args`, the given database and `stdin` piped in.
+fn run(args: &[&str], database_url: &str, stdin: &str) -> Output {
+    // Away from the project folder, so a developer's .env cannot change the outcome.
+    let workdir = TempDir::new().unwrap();
+    let mut child = Command::new(app_binary())
+        .args(args)
+        .current_dir(workdir.path())
+        .env("APP_ENV", "test")
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start the app binary");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn create_admin_reads_the_password_from_stdin_and_creates_a_verified_admin() {
+    let app = spawn_app().await;
+
+    let output = run(
+        &["create-admin", "--email", " Ada@Example.com"],
+        &app.database.url,
+        &format!("{STRONG_PASSWORD}\n"),
+    );
+
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Created administrator ada@example.com"),
+        "{stdout}"
+    );
+    let mut conn = app.pool.get().unwrap();
+    let admin = user::get_user_by_email(&mut conn, "ada@example.com")
+        .unwrap()
+        .expect("no admin was created");
+    assert!(admin.is_admin && admin.is_active);
+    assert!(admin.email_verified_at.is_some());
+    assert_eq!(admin.name, "ada");
+    assert!(verify_password(STRONG_PASSWORD, &admin.password_hash));
+}
+
+#[tokio::test]
+async fn create_admin_lists_every_broken_password_rule_and_creates_nothing() {
+    let app = spawn_app().await;
+
+    let output = run(
+        &["create-admin", "--email", "ada@example.com"],
+        &app.database.url,
+        "short\n",
+    );
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for rule in [
+        "Use at least 12 characters.",
+        "Include an upper-case letter.",
+        "Include a digit.",
+    ] {
+        assert!(stderr.contains(rule), "missing {rule:?} in {stderr}");
+    }
+    let mut conn = app.pool.get().unwrap();
+    assert_eq!(user::count_admins(&mut conn).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn create_admin_refuses_an_email_that_is_taken() {
+    let app = spawn_app().await;
+    let first = run(
+        &["create-admin", "--email", "ada@example.com"],
+        &app.database.url,
+        STRONG_PASSWORD,
+    );
+    assert!(first.status.success(), "{first:?}");
+
+    let second = run(
+        &["create-admin", "--email", "ADA@example.com"],
+        &app.database.url,
+        STRONG_PASSWORD,
+    );
+
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already exists"),
+        "{second:?}"
+    );
+}
+
+#[tokio::test]
+async fn migrate_fails_with_a_clear_message_when_the_database_is_unreachable() {
+    let database = TestDatabase::unreachable();
+
+    let output = run(&["migrate"], &database.url, "");
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: cannot connect to the database at DATABASE_URL"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_with_one_line_per_problem() {
+    let workdir = TempDir::new().unwrap();
+    let output = Command::new(app_binary())
+        .current_dir(workdir.path())
+        .env("APP_ENV", "production")
+        .env("APP_BASE_URL", "http://example.com")
+        .env("SESSION_SECRET", "too-short")
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for variable in [
+        "APP_BASE_URL",
+        "SESSION_SECRET",
+        "DATABASE_URL",
+        "MAIL_FROM",
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.starts_with(&format!("  - {variable}"))),
+            "no line for {variable} in {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn serve_starts_with_development_defaults_and_stops_gracefully_on_sigterm() {
+    let database = TestDatabase::create();
+    let mut child = Command::new(app_binary())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("APP_ENV", "development")
+        .env("APP_PORT", "0")
+        .env("DATABASE_URL", &database.url)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start the app binary");
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = log
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split_once("listening on ")
+                .map(|(_, address)| address.trim().to_owned())
+        })
+        .expect("the server never said where it listens");
+
+    let client = reqwest::Client::new();
+    for path in ["/", "/healthz", "/readyz"] {
+        let response = client.get(format!("{address}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    assert!(status.success(), "exited with {status}");
+    assert!(
+        log.map_while(Result::ok)
+            .any(|line| line.contains("shutting down")),
+        "no graceful shutdown in the log"
+    );
+}
+
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not stop within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

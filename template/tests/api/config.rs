@@ -1,0 +1,112 @@
+use std::collections::HashMap;
+
+use {{crate_name}}::config::{MailTransport, Profile, Settings};
+
+use crate::helpers::provider_credentials;
+
+fn settings_from(vars: &[(&str, &str)]) -> Result<Settings, Vec<String>> {
+    let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+    Settings::from_lookup(|name| vars.get(name).map(|value| (*value).to_owned()))
+        .map_err(|error| error.problems)
+}
+
+fn production_vars() -> Vec<(&'static str, &'static str)> {
+    let mut vars = vec![
+        ("APP_ENV", "production"),
+        ("APP_BASE_URL", "https://example.com/"),
+        ("DATABASE_URL", "configured-elsewhere"),
+        (
+            "SESSION_SECRET",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ),
+        ("MAIL_FROM", "Example <hello@example.com>"),
+    ];
+    vars.extend(provider_credentials());
+    vars
+}
+
+#[test]
+fn development_needs_no_settings_at_all() {
+    let settings = settings_from(&[]).expect("defaults were refused");
+
+    assert_eq!(settings.profile, Profile::Development);
+    assert_eq!(settings.port, 8000);
+    assert_eq!(settings.base_url, "http://localhost:8000");
+    assert_eq!(settings.mail.transport, MailTransport::Log);
+    assert!(settings.session_secret_is_ephemeral);
+    assert!(settings.session_secret.expose().len() >= 64);
+    assert_eq!(settings.bcrypt_cost, 12);
+}
+
+#[test]
+fn a_complete_production_configuration_is_accepted() {
+    let settings = settings_from(&production_vars()).expect("production settings refused");
+
+    assert_eq!(settings.profile, Profile::Production);
+    assert_eq!(settings.base_url, "https://example.com");
+    assert_eq!(settings.mail.transport, MailTransport::Provider);
+    assert!(!settings.session_secret_is_ephemeral);
+}
+
+#[test]
+fn production_lists_every_missing_or_weak_setting() {
+    let problems = settings_from(&[
+        ("APP_ENV", "production"),
+        ("APP_BASE_URL", "http://example.com"),
+        ("SESSION_SECRET", "short"),
+        ("BCRYPT_COST", "4"),
+        ("MAIL_TRANSPORT", "log"),
+    ])
+    .expect_err("weak production settings were accepted");
+
+    let mut expected = vec![
+        "APP_BASE_URL",
+        "DATABASE_URL",
+        "SESSION_SECRET",
+        "MAIL_TRANSPORT",
+        "MAIL_FROM",
+        "BCRYPT_COST",
+    ];
+    expected.extend(provider_credentials().iter().map(|(name, _)| *name));
+    for variable in expected {
+        assert!(
+            problems.iter().any(|problem| problem.starts_with(variable)),
+            "no problem reported for {variable}: {problems:#?}"
+        );
+    }
+}
+
+#[test]
+fn production_refuses_the_example_session_secret() {
+    let mut vars = production_vars();
+    let example = format!("change-me-{}", "x".repeat(64));
+    vars.push(("SESSION_SECRET", &example));
+
+    let problems = settings_from(&vars).expect_err("the example secret was accepted");
+
+    assert!(
+        problems.iter().any(|p| p.contains("example value")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn unparsable_values_are_reported_by_name() {
+    let problems = settings_from(&[
+        ("APP_PORT", "eighty"),
+        ("APP_ENV", "staging"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, not-an-ip"),
+    ])
+    .expect_err("bad values were accepted");
+
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output() {
+    let settings = settings_from(&production_vars()).unwrap();
+
+    let printed = format!("{settings:?}");
+
+    assert!(!printed.contains("0123456789abcdef"), "{printed}");
+}
