@@ -190,7 +190,8 @@ impl Drop for TestDatabase {
             let mut conn = admin_connection(&admin_url());
 {%- if database == "postgres" %}
             // FORCE ends the connections the app's pool still holds.
-            let _ = sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+            let _ = sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
 {%- else %}
             let _ = sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn);
 {%- endif %}

@@ -21,7 +21,10 @@ pub struct ProviderSettings {
 
 impl ProviderSettings {
     /// Reads the settings through `lookup`, adding a line to `problems` for each bad value.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> Self {
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        problems: &mut Vec<String>,
+    ) -> Self {
         let base_url = lookup("POSTMARK_API_BASE_URL")
             .map(|url| url.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
@@ -50,7 +53,11 @@ impl ProviderSettings {
     pub fn client(&self) -> reqwest::Result<reqwest::Client> {
         reqwest::Client::builder()
             .timeout(self.timeout)
-            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
     }
 }
