@@ -6,6 +6,7 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use rand::RngCore;
@@ -47,6 +48,8 @@ pub struct Settings {
     pub session_secret: Secret,
     pub mail: MailSettings,
     pub bcrypt_cost: u32,
+    pub sessions: SessionSettings,
+    pub accounts: AccountSettings,
     /// Peers whose `X-Forwarded-For` header is believed when finding a client's IP.
     pub trusted_proxies: Vec<IpNet>,
     /// Set when no secret was configured and a random one was made for this run.
@@ -59,12 +62,44 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
 }
 
+/// How long a signed-in session lasts (checked on the server, not by the cookie).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// Ends a session nobody has used for this long (`SESSION_IDLE_MINUTES`, default 30).
+    pub idle_timeout: chrono::Duration,
+    /// Ends a session this long after login (`SESSION_MAX_HOURS`, default 12).
+    pub absolute_timeout: chrono::Duration,
+    /// Ends a "remember me" session this long after login (`SESSION_REMEMBER_DAYS`, default 14).
+    pub remember_timeout: chrono::Duration,
+}
+
+/// Limits that protect accounts; all have defaults from the security requirements.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountSettings {
+    /// Failed logins that lock an account (`LOGIN_MAX_FAILURES`, default 10).
+    pub max_failed_logins: i32,
+    /// How long a locked account stays locked (`LOGIN_LOCKOUT_MINUTES`, default 15).
+    pub lockout: chrono::Duration,
+    /// Lifetime of an email verification code (`VERIFICATION_CODE_MINUTES`, default 10).
+    pub code_lifetime: chrono::Duration,
+    /// Wrong guesses that kill a code (`VERIFICATION_CODE_MAX_ATTEMPTS`, default 5).
+    pub code_max_attempts: i32,
+    /// Wait between two codes for one account (`VERIFICATION_RESEND_SECONDS`, default 60).
+    pub code_resend_cooldown: chrono::Duration,
+    /// Codes one account may be sent per hour (`VERIFICATION_CODES_PER_HOUR`, default 5).
+    pub codes_per_hour: i64,
+    /// Lifetime of a password reset link (`PASSWORD_RESET_MINUTES`, default 60).
+    pub reset_lifetime: chrono::Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     pub transport: MailTransport,
     pub from: String,
     /// Where the `file` transport writes one `.eml` file per message.
     pub file_dir: PathBuf,
+    /// How often the outbox worker looks for mail to send.
+    pub poll_interval: Duration,
     pub provider: ProviderSettings,
 }
 
@@ -223,6 +258,22 @@ impl Settings {
         }
 
         let trusted_proxies = env.trusted_proxies();
+        let sessions = SessionSettings {
+            idle_timeout: chrono::Duration::minutes(env.positive("SESSION_IDLE_MINUTES", 30)),
+            absolute_timeout: chrono::Duration::hours(env.positive("SESSION_MAX_HOURS", 12)),
+            remember_timeout: chrono::Duration::days(env.positive("SESSION_REMEMBER_DAYS", 14)),
+        };
+        let accounts = AccountSettings {
+            max_failed_logins: env.positive("LOGIN_MAX_FAILURES", 10) as i32,
+            lockout: chrono::Duration::minutes(env.positive("LOGIN_LOCKOUT_MINUTES", 15)),
+            code_lifetime: chrono::Duration::minutes(env.positive("VERIFICATION_CODE_MINUTES", 10)),
+            code_max_attempts: env.positive("VERIFICATION_CODE_MAX_ATTEMPTS", 5) as i32,
+            code_resend_cooldown: chrono::Duration::seconds(
+                env.positive("VERIFICATION_RESEND_SECONDS", 60),
+            ),
+            codes_per_hour: env.positive("VERIFICATION_CODES_PER_HOUR", 5),
+            reset_lifetime: chrono::Duration::minutes(env.positive("PASSWORD_RESET_MINUTES", 60)),
+        };
 
         if !env.problems.is_empty() {
             return Err(ConfigError {
@@ -238,6 +289,8 @@ impl Settings {
             session_secret,
             mail,
             bcrypt_cost,
+            sessions,
+            accounts,
             trusted_proxies,
             session_secret_is_ephemeral,
         })
@@ -269,6 +322,17 @@ impl Reader<'_> {
                 self.problem(format!("{name}={value} is not {expected}"));
                 default
             }),
+        }
+    }
+
+    /// A whole number from 1 to 100 000: every limit and duration setting.
+    fn positive(&mut self, name: &str, default: i64) -> i64 {
+        let value = self.parse(name, default, "a whole number");
+        if (1..=100_000).contains(&value) {
+            value
+        } else {
+            self.problem(format!("{name}={value} must be from 1 to 100000"));
+            default
         }
     }
 
@@ -306,6 +370,12 @@ impl Reader<'_> {
             .get("MAIL_FILE_DIR")
             .unwrap_or_else(|| "data/mail".into())
             .into();
+        let default_poll_ms = if profile == Profile::Test { 50 } else { 1000 };
+        let poll_interval = Duration::from_millis(self.parse(
+            "MAIL_POLL_INTERVAL_MS",
+            default_poll_ms,
+            "a number of milliseconds",
+        ));
 
         let mut problems = Vec::new();
         let provider = ProviderSettings::from_lookup(|name| self.get(name), &mut problems);
@@ -318,6 +388,7 @@ impl Reader<'_> {
             transport,
             from,
             file_dir,
+            poll_interval,
             provider,
         }
     }

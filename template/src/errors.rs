@@ -16,10 +16,20 @@ use crate::db::DbError;
 pub enum AppError {
     #[error("page not found")]
     NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("sign-in required")]
+    LoginRequired { next: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
     #[error("database unavailable")]
     Database(#[from] DbError),
     #[error("template rendering failed")]
     Template(#[from] tera::Error),
+    #[error("mail could not be composed")]
+    Mail(#[from] crate::mail::MailError),
+    #[error("response could not be built")]
+    Http(#[from] actix_web::error::HttpError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -28,14 +38,24 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Database(DbError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_) | Self::Template(_) | Self::Internal(_) => {
+            Self::Database(_)
+            | Self::Template(_)
+            | Self::Mail(_)
+            | Self::Http(_)
+            | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let Self::LoginRequired { next } = self {
+            return redirect_to_login(next);
+        }
         let status = self.status_code();
         if status.is_server_error() {
             tracing::error!(error = %error_chain(self), "request failed");
@@ -43,6 +63,14 @@ impl ResponseError for AppError {
         // The body is replaced by the styled page in `render_error_page`.
         HttpResponse::build(status).finish()
     }
+}
+
+/// Sends a visitor to the login page, which returns them to `next` afterwards.
+fn redirect_to_login(next: &str) -> HttpResponse {
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/login?{query}")))
+        .finish()
 }
 
 /// An error with all its causes on one line, for the log.
@@ -79,6 +107,8 @@ pub fn render_error_page<B: MessageBody + 'static>(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let res = ServiceResponse::new(req, res.set_body(page))
         .map_into_boxed_body()
         .map_into_right_body();

@@ -1,4 +1,6 @@
 pub mod accounts;
+pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod errors;

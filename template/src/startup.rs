@@ -1,20 +1,35 @@
 //! Builds the HTTP server: shared state, middleware and routes.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_files::Files;
 use actix_web::dev::Server;
-use actix_web::middleware::ErrorHandlers;
+use actix_identity::IdentityMiddleware;
+use actix_session::SessionMiddleware;
+use actix_session::config::PersistentSession;
+use actix_web::cookie::SameSite;
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
+use actix_web_flash_messages::FlashMessagesFramework;
+use actix_web_flash_messages::storage::CookieMessageStore;
 use anyhow::Context as _;
 use tera::Tera;
+use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::{CookieNames, DbSessionStore, Keys, csrf, purge};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::db;
 use crate::errors;
+use crate::mail::{self, Mailer, WorkerHandle};
 use crate::web as handlers;
+
+/// Forms are small; anything larger is refused with 413.
+const MAX_FORM_BYTES: usize = 32 * 1024;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -23,12 +38,19 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     port: u16,
     server: Server,
+    purge: JoinHandle<()>,
+    mail_worker: WorkerHandle,
 }
 
 impl Application {
     /// Binds `APP_HOST:APP_PORT` (port 0 picks a free port) and prepares the server.
     /// The database is not contacted here: run `db::migrate` first.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Application::build`], with the clock every timestamp comes from.
+    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let address = format!("{}:{}", settings.host, settings.port);
         let listener =
             TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
@@ -37,19 +59,60 @@ impl Application {
         let templates = Tera::new("templates/**/*.html")
             .context("cannot load the page templates under templates/")?;
         let templates = web::Data::new(templates);
-        let pool = web::Data::new(db::build_pool(&settings.database));
+        let pool = db::build_pool(&settings.database);
+        let keys = Keys::derive(&settings.session_secret);
+        let cookie_names = CookieNames::new(settings.base_url.starts_with("https://"));
+        let mailer = Mailer::new(&settings)?;
+        let session_store =
+            DbSessionStore::new(pool.clone(), Arc::clone(&clock), settings.sessions);
+        let purge = purge::spawn(pool.clone(), Arc::clone(&clock));
+        let mail_worker = mail::worker::spawn(pool.clone(), &settings.mail, Arc::clone(&clock))?;
+
+        let clock: web::Data<dyn Clock> = web::Data::from(clock);
+        let pool = web::Data::new(pool);
         let settings = web::Data::new(settings);
+        let keys = web::Data::new(keys);
+        let cookie_names = web::Data::new(cookie_names);
+        let mailer = web::Data::new(mailer);
 
         let server = HttpServer::new(move || {
+            let session = SessionMiddleware::builder(session_store.clone(), keys.cookies.clone())
+                .cookie_name(cookie_names.session.clone())
+                .cookie_secure(cookie_names.secure)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_http_only(true)
+                .session_lifecycle(
+                    PersistentSession::default().session_ttl(session_store.cookie_max_age()),
+                )
+                .build();
+            let flash = FlashMessagesFramework::builder(
+                CookieMessageStore::builder(keys.cookies.clone()).build(),
+            )
+            .build();
+            // Registered innermost first: a request passes the logger first and the
+            // CSRF check last, after the session it needs is loaded.
             App::new()
-                .wrap(ErrorHandlers::new().default_handler(errors::render_error_page))
-                .wrap(TracingLogger::default())
                 .app_data(templates.clone())
                 .app_data(pool.clone())
                 .app_data(settings.clone())
-                .configure(handlers::routes)
+                .app_data(clock.clone())
+                .app_data(keys.clone())
+                .app_data(cookie_names.clone())
+                .app_data(mailer.clone())
+                .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
                 .service(Files::new("/static", "static"))
+                .service(
+                    web::scope("")
+                        .wrap(DefaultHeaders::new().add((CACHE_CONTROL, "no-store")))
+                        .configure(handlers::routes),
+                )
                 .default_service(web::to(handlers::not_found))
+                .wrap(from_fn(csrf::protect))
+                .wrap(IdentityMiddleware::default())
+                .wrap(session)
+                .wrap(flash)
+                .wrap(ErrorHandlers::new().default_handler(errors::render_error_page))
+                .wrap(TracingLogger::default())
         })
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
@@ -57,7 +120,12 @@ impl Application {
         .disable_signals()
         .run();
 
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            purge,
+            mail_worker,
+        })
     }
 
     /// The port the server listens on.
@@ -77,7 +145,11 @@ impl Application {
             tracing::info!("shutting down: finishing in-flight requests");
             handle.stop(true).await;
         });
-        self.server.await
+        let served = self.server.await;
+        // Requests have finished, so no new mail can be queued: stop the worker last.
+        self.purge.abort();
+        self.mail_worker.stop().await;
+        served
     }
 }
 

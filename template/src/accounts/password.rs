@@ -1,6 +1,9 @@
 //! The password policy and password hashing. The policy is defined once, here; forms
 //! and the command line show its rules in these words.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 /// Fewer characters than this is too easy to guess.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 /// bcrypt ignores everything after 72 bytes, so longer passwords are refused
@@ -16,6 +19,7 @@ pub enum PasswordRule {
     NeedsUppercase,
     NeedsDigit,
     ContainsEmail,
+    TooCommon,
 }
 
 impl PasswordRule {
@@ -28,8 +32,54 @@ impl PasswordRule {
             Self::NeedsUppercase => "Include an upper-case letter.",
             Self::NeedsDigit => "Include a digit.",
             Self::ContainsEmail => "Don't include your email address.",
+            Self::TooCommon => "Avoid common passwords and simple variations of them.",
         }
     }
+
+    /// A stable name for the rule, used by the page's script and in tests.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::TooLong => "too_long",
+            Self::NeedsLowercase => "needs_lowercase",
+            Self::NeedsUppercase => "needs_uppercase",
+            Self::NeedsDigit => "needs_digit",
+            Self::ContainsEmail => "contains_email",
+            Self::TooCommon => "too_common",
+        }
+    }
+
+    /// Every rule, in the order forms list them.
+    pub const ALL: [Self; 7] = [
+        Self::TooShort,
+        Self::TooLong,
+        Self::NeedsLowercase,
+        Self::NeedsUppercase,
+        Self::NeedsDigit,
+        Self::ContainsEmail,
+        Self::TooCommon,
+    ];
+}
+
+/// Passwords attackers try first (the zxcvbn project's list).
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+fn common_passwords() -> &'static HashSet<&'static str> {
+    static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .collect()
+    })
+}
+
+/// Whether the password is a common one, possibly dressed up with capitals and
+/// digits or symbols around it ("Password1234!" is "password").
+fn is_common(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    let core = lower.trim_matches(|c: char| !c.is_alphabetic());
+    common_passwords().contains(lower.as_str()) || common_passwords().contains(core)
 }
 
 /// Every rule `password` breaks for the account with this (normalised) email;
@@ -56,6 +106,9 @@ pub fn check_password(password: &str, email: &str) -> Vec<PasswordRule> {
     let local_part = email.split('@').next().unwrap_or_default();
     if local_part.chars().count() >= 3 && password.to_lowercase().contains(local_part) {
         broken.push(PasswordRule::ContainsEmail);
+    }
+    if is_common(password) {
+        broken.push(PasswordRule::TooCommon);
     }
     broken
 }
@@ -107,6 +160,16 @@ mod tests {
             check_password("MyNameIsAdaLovelace1", "adalovelace@example.com"),
             vec![PasswordRule::ContainsEmail]
         );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_even_when_dressed_up() {
+        for password in ["Password1234", "Qwertyuiop123!", "123Baseball456"] {
+            assert!(
+                check_password(password, "ada@example.com").contains(&PasswordRule::TooCommon),
+                "{password} was accepted"
+            );
+        }
     }
 
     #[test]

@@ -1,3 +1,11 @@
-//! Outgoing mail.
+//! Outgoing mail: rendered by [`Mailer`], queued in the outbox inside the caller's
+//! transaction ([`outbox::enqueue`]), and delivered by the background [`worker`].
 
+pub mod delivery;
+pub mod message;
+pub mod outbox;
 pub mod transport;
+pub mod worker;
+
+pub use message::{Email, MailError, Mailer, OutgoingEmail};
+pub use worker::WorkerHandle;

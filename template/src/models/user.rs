@@ -19,6 +19,9 @@ pub struct User {
     pub last_login_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Failed logins since the last success; reaching the limit locks the account.
+    pub failed_login_count: i32,
+    pub locked_until: Option<NaiveDateTime>,
 }
 
 /// The columns a new user row is created with.
@@ -64,4 +67,85 @@ pub fn count_admins(conn: &mut DbConn) -> QueryResult<i64> {
         .filter(users::is_admin.eq(true))
         .count()
         .get_result(conn)
+}
+
+/// The user with this id, if any.
+pub fn get_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Counts a failed login atomically (parallel failures all count) and returns
+/// the new count.
+pub fn record_failed_login(conn: &mut DbConn, id: i64) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set(users::failed_login_count.eq(users::failed_login_count + 1))
+        .execute(conn)?;
+    users::table
+        .find(id)
+        .select(users::failed_login_count)
+        .first(conn)
+}
+
+/// Locks the account until `until` if it reached `max_failures` and is not locked
+/// already. Returns whether this call locked it, so exactly one request mails the owner.
+pub fn lock_if_over_limit(
+    conn: &mut DbConn,
+    id: i64,
+    max_failures: i32,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let locked = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::failed_login_count.ge(max_failures))
+            .filter(users::locked_until.is_null().or(users::locked_until.le(now))),
+    )
+    .set(users::locked_until.eq(until))
+    .execute(conn)?;
+    Ok(locked == 1)
+}
+
+/// A successful login clears the failure count and any expired lock.
+pub fn record_successful_login(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::failed_login_count.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+            users::last_login_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_email_verified(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id).filter(users::email_verified_at.is_null()))
+        .set((
+            users::email_verified_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets a new password and lifts any lockout: whoever sets it proved who they are.
+pub fn update_password_hash(
+    conn: &mut DbConn,
+    id: i64,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::failed_login_count.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -1,12 +1,10 @@
 use actix_web::{HttpResponse, web};
-use tera::{Context, Tera};
+use tera::Tera;
 
 use crate::errors::AppError;
+use crate::web::page::Page;
 
 /// The landing page.
-pub async fn show(tera: web::Data<Tera>) -> Result<HttpResponse, AppError> {
-    let page = super::render(&tera, "home.html", Context::new())?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page))
+pub async fn show(page: Page, tera: web::Data<Tera>) -> Result<HttpResponse, AppError> {
+    page.render(&tera, "home.html")
 }

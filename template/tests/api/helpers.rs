@@ -1,7 +1,9 @@
 //! Test harness: a running application with its own fresh database.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 {%- if database != "sqlite" %}
 
@@ -10,22 +12,117 @@ use diesel::sql_query;
 {%- endif %}
 use tempfile::TempDir;
 
+use {{crate_name}}::clock::ManualClock;
 use {{crate_name}}::config::Settings;
 use {{crate_name}}::db::{self, DbPool};
 use {{crate_name}}::startup::Application;
 
+use crate::mailbox::{ReceivedEmail, emails_to};
+
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub address: String,
-    pub client: reqwest::Client,
+    /// The default browser; [`TestApp::new_browser`] makes more.
+    pub browser: Browser,
     pub settings: Settings,
     /// A pool of the test's own, for arranging and checking rows directly.
     pub pool: DbPool,
     pub database: TestDatabase,
-    _mail_dir: TempDir,
+    /// The app's clock; tests move it instead of sleeping.
+    pub clock: ManualClock,
+    /// Where the app writes the mail it sends (`MAIL_TRANSPORT=file`).
+    pub mail_dir: TempDir,
+    /// Mails `wait_for_mail` already returned, by Message-ID.
+    read_mail: Mutex<HashSet<String>>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
 }
 
 impl TestApp {
+    /// Another browser on the same app, with cookies of its own.
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(&self.address)
+    }
+
+    /// Signs up, reads the code from the mail and enters it: a verified, signed-in user.
+    pub async fn signed_up_user(&self, email: &str) -> TestUser {
+        self.signed_up_user_in(&self.browser, email).await
+    }
+
+    /// Like [`TestApp::signed_up_user`], in `browser`.
+    pub async fn signed_up_user_in(&self, browser: &Browser, email: &str) -> TestUser {
+        let response = browser.signup("Ada Lovelace", email, PASSWORD).await;
+        assert_eq!(response.status(), 303, "signup failed");
+        let code = self.latest_code_for(email).await;
+        let response = browser.post_form("/verify", &[("code", &code)]).await;
+        assert_eq!(response.status(), 303, "verification failed");
+        TestUser {
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    /// The code in the newest unread verification mail to `email`.
+    pub async fn latest_code_for(&self, email: &str) -> String {
+        let mail = self.wait_for_mail(email, "code").await;
+        code_in(&mail.text).expect("no 6-digit code in the mail")
+    }
+
+    /// Waits for a mail to `email` whose subject contains `subject_part`
+    /// (case-insensitive) that this test has not read yet.
+    pub async fn wait_for_mail(&self, email: &str, subject_part: &str) -> ReceivedEmail {
+        let needle = subject_part.to_lowercase();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let unread = emails_to(self.mail_dir.path(), email)
+                .into_iter()
+                .filter(|mail| mail.subject.to_lowercase().contains(&needle))
+                .find(|mail| {
+                    let id = mail.header("message-id").unwrap_or_default().to_owned();
+                    self.read_mail.lock().unwrap().insert(id)
+                });
+            if let Some(mail) = unread {
+                return mail;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no new mail to {email} about {subject_part:?} arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Every mail to `email` delivered so far.
+    pub fn mails_to(&self, email: &str) -> Vec<ReceivedEmail> {
+        emails_to(self.mail_dir.path(), email)
+    }
+}
+
+/// An HTTP client with its own cookie jar, like one browser.
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl Browser {
+    pub fn new(address: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("cannot build an HTTP client");
+        Self {
+            address: address.to_owned(),
+            client,
+        }
+    }
+
     /// The absolute URL of `path` on this app.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
@@ -38,12 +135,83 @@ impl TestApp {
             .await
             .expect("request failed")
     }
+
+    /// The CSRF token the app gives this browser's current visit or session.
+    pub async fn csrf_token(&self) -> String {
+        let page = self.get("/").await.text().await.unwrap();
+        csrf_token_in(&page).expect("the page carries no CSRF token")
+    }
+
+    /// Posts a form the way a browser does: with this browser's CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        form.extend_from_slice(fields);
+        self.client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    pub async fn signup(&self, name: &str, email: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/signup",
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", password),
+                ("password_confirmation", password),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    pub async fn logout(&self) -> reqwest::Response {
+        self.post_form("/logout", &[]).await
+    }
+}
+
+/// A strong password every test user has.
+pub const PASSWORD: &str = "Correct-Horse-Battery-9";
+
+/// A user a test signed up.
+pub struct TestUser {
+    pub email: String,
+    pub password: String,
+}
+
+/// The CSRF token a page carries.
+pub fn csrf_token_in(page: &str) -> Option<String> {
+    let pattern = regex::Regex::new(r#"name="csrf-token" content="([0-9a-f]+)""#).unwrap();
+    pattern
+        .captures(page)
+        .map(|captures| captures[1].to_owned())
+}
+
+/// The first 6-digit number in a text.
+pub fn code_in(text: &str) -> Option<String> {
+    let pattern = regex::Regex::new(r"\b(\d{6})\b").unwrap();
+    pattern
+        .captures(text)
+        .map(|captures| captures[1].to_owned())
 }
 
 /// Starts the application on a fresh, migrated database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Like [`spawn_app`], with some settings changed.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let database = TestDatabase::create();
-    let settings = test_settings(&database.url, &[]);
+    let settings = test_settings(&database.url, overrides);
     db::migrate(&settings.database).expect("migrations failed");
     start(settings, database).await
 }
@@ -60,24 +228,22 @@ async fn start(settings: Settings, database: TestDatabase) -> TestApp {
     let mut settings = settings;
     settings.mail.file_dir = mail_dir.path().to_owned();
 
-    let application = Application::build(settings.clone())
+    let clock = ManualClock::new();
+    let application = Application::build_with_clock(settings.clone(), Arc::new(clock.clone()))
         .await
         .expect("the application failed to build");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped(std::future::pending()));
 
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("cannot build an HTTP client");
     TestApp {
+        browser: Browser::new(&address),
         address,
-        client,
         pool: db::build_pool(&settings.database),
         settings,
         database,
-        _mail_dir: mail_dir,
+        clock,
+        mail_dir,
+        read_mail: Mutex::default(),
     }
 }
 
@@ -86,6 +252,8 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
     let mut vars: HashMap<String, String> = HashMap::from([
         ("APP_ENV".to_owned(), "test".to_owned()),
         ("APP_PORT".to_owned(), "0".to_owned()),
+        // Not the server's address: tests can tell links come from this setting.
+        ("APP_BASE_URL".to_owned(), "http://app.example.test".to_owned()),
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("DATABASE_POOL_SIZE".to_owned(), "4".to_owned()),
         ("MAIL_TRANSPORT".to_owned(), "file".to_owned()),

@@ -5,4 +5,7 @@ mod cli;
 mod config;
 mod health;
 mod helpers;
+mod mail;
+mod mailbox;
 mod migrations;
+mod signup;

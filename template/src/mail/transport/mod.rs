@@ -3,4 +3,4 @@
 
 mod {{mail}};
 
-pub use {{mail}}::{NAME, ProviderSettings};
+pub use {{mail}}::{NAME, ProviderSettings, Sender};

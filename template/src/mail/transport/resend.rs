@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
+use lettre::message::Mailbox;
+
 use crate::config::Secret;
+use crate::mail::delivery::SendError;
+use crate::mail::message::OutgoingEmail;
 
 /// The `MAIL_TRANSPORT` value that selects this transport.
 pub const NAME: &str = "resend";
@@ -59,5 +63,27 @@ impl ProviderSettings {
                 env!("CARGO_PKG_VERSION")
             ))
             .build()
+    }
+}
+
+/// Delivers messages through the Resend API.
+#[derive(Debug, Clone)]
+pub struct Sender;
+
+impl Sender {
+    /// Prepares delivery with `settings`.
+    pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
+        let _ = settings;
+        Ok(Self)
+    }
+
+    /// Sends one message.
+    pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
+        // Permanent, so queued mail is parked as failed (and visible) instead of being
+        // retried for hours against code that cannot succeed.
+        let _ = (from, email);
+        Err(SendError::Permanent(format!(
+            "{NAME} delivery is not implemented yet"
+        )))
     }
 }

@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
+use lettre::message::Mailbox;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::Secret;
+use crate::mail::delivery::{self, SendError};
+use crate::mail::message::OutgoingEmail;
 
 /// The `MAIL_TRANSPORT` value that selects this transport.
 pub const NAME: &str = "smtp";
@@ -105,5 +108,36 @@ impl ProviderSettings {
             ));
         }
         Ok(builder.build())
+    }
+}
+
+/// Delivers messages to the SMTP server, reusing pooled connections.
+#[derive(Clone)]
+pub struct Sender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl Sender {
+    /// Prepares delivery; no connection is opened until the first message.
+    pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            transport: settings.transport()?,
+        })
+    }
+
+    /// Sends one message. A 5xx reply is permanent; anything else is worth a retry.
+    pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
+        let message = delivery::build_message(from, email)?;
+        self.transport
+            .send(message)
+            .await
+            .map(drop)
+            .map_err(|error| {
+                if error.is_permanent() {
+                    SendError::Permanent(error.to_string())
+                } else {
+                    SendError::Temporary(error.to_string())
+                }
+            })
     }
 }

@@ -1,0 +1,77 @@
+//! Forgotten passwords: a single-use emailed link, then a new password that ends
+//! every session of the account.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::keys::token_hash;
+use crate::config::AccountSettings;
+use crate::db::DbConn;
+use crate::mail::{OutgoingEmail, outbox};
+use crate::models::password_reset::{self, NewPasswordResetToken};
+use crate::models::{User, session, user};
+
+/// Stores a reset token for `account` (retiring older ones) and queues its mail.
+/// `token` must come from `auth::keys::random_token(32)`; only its hash is stored.
+pub fn start_reset(
+    conn: &mut DbConn,
+    settings: &AccountSettings,
+    account: &User,
+    token: &str,
+    mail: &OutgoingEmail,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        password_reset::retire_tokens(conn, account.id, now)?;
+        password_reset::insert_token(
+            conn,
+            &NewPasswordResetToken {
+                user_id: account.id,
+                token_hash: &token_hash(token),
+                created_at: now,
+                expires_at: now + settings.reset_lifetime,
+            },
+        )?;
+        outbox::enqueue(conn, Some(account.id), mail, now)
+    })
+}
+
+/// The account a live reset token belongs to.
+pub fn account_for_token(
+    conn: &mut DbConn,
+    token: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<User>> {
+    match password_reset::find_live_token(conn, &token_hash(token), now)? {
+        Some(live) => user::get_user(conn, live.user_id),
+        None => Ok(None),
+    }
+}
+
+/// Redeems the token and sets the new password, ending every session of the
+/// account, retiring its other tokens and queuing the "password changed" mail, in
+/// one transaction. `None` when the token was not live (or a parallel request
+/// redeemed it first): exactly one redemption succeeds.
+pub fn finish_reset(
+    conn: &mut DbConn,
+    token: &str,
+    new_password_hash: &str,
+    changed_mail: &OutgoingEmail,
+    now: NaiveDateTime,
+) -> QueryResult<Option<User>> {
+    conn.transaction(|conn| {
+        let Some(live) = password_reset::find_live_token(conn, &token_hash(token), now)? else {
+            return Ok(None);
+        };
+        if !password_reset::redeem_token(conn, live.id, now)? {
+            return Ok(None);
+        }
+        user::update_password_hash(conn, live.user_id, new_password_hash, now)?;
+        // The link proved the address works.
+        user::mark_email_verified(conn, live.user_id, now)?;
+        password_reset::retire_tokens(conn, live.user_id, now)?;
+        session::delete_user_sessions(conn, live.user_id, None)?;
+        outbox::enqueue(conn, Some(live.user_id), changed_mail, now)?;
+        user::get_user(conn, live.user_id)
+    })
+}

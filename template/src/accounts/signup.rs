@@ -1,0 +1,71 @@
+//! Creating an account.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::accounts::verification;
+use crate::auth::Keys;
+use crate::config::AccountSettings;
+use crate::db::DbConn;
+use crate::mail::{OutgoingEmail, outbox};
+use crate::models::user::{self, NewUser};
+
+/// A checked signup form, with the password already hashed.
+pub struct Registration<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+}
+
+/// What signup did. Both outcomes look the same to the visitor ("check your inbox"),
+/// so signup never reveals whether an address has an account.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignupOutcome {
+    /// A new unverified account, with its code on the way.
+    Created,
+    /// The address had an account; its owner is told someone tried to sign up.
+    AlreadyRegistered,
+}
+
+/// Creates an unverified account with its verification code, and queues the code
+/// mail, all in one transaction. An existing address gets `attempt_mail` instead.
+pub fn register(
+    conn: &mut DbConn,
+    keys: &Keys,
+    settings: &AccountSettings,
+    registration: &Registration<'_>,
+    code: &str,
+    code_mail: &OutgoingEmail,
+    attempt_mail: &OutgoingEmail,
+    now: NaiveDateTime,
+) -> QueryResult<SignupOutcome> {
+    let created = conn.transaction(|conn| {
+        if let Some(existing) = user::get_user_by_email(conn, registration.email)? {
+            outbox::enqueue(conn, Some(existing.id), attempt_mail, now)?;
+            return Ok(SignupOutcome::AlreadyRegistered);
+        }
+        let account = user::insert_user(
+            conn,
+            &NewUser {
+                email: registration.email,
+                password_hash: registration.password_hash,
+                name: registration.name,
+                is_admin: false,
+                is_active: true,
+                email_verified_at: None,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        verification::store_code(conn, keys, settings, account.id, code, code_mail, now)?;
+        Ok(SignupOutcome::Created)
+    });
+    match created {
+        // A parallel signup with the same address won the race.
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Ok(SignupOutcome::AlreadyRegistered)
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,241 @@
+//! The mail the application sends, rendered from `templates/emails/`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tera::{Context, Tera};
+
+use crate::config::Settings;
+
+/// Where the mail templates live, relative to the working directory (like the pages).
+const TEMPLATE_DIR: &str = "templates/emails";
+
+/// A message to one person. Each variant has `templates/emails/<kind>.html` and `.txt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Email {
+    /// The code that proves a new account's address is real (a six-digit code).
+    VerificationCode { name: String, code: String },
+    /// Someone tried to sign up with an address that already has an account. Telling the
+    /// owner by mail, instead of telling the visitor on the page, keeps addresses private.
+    SignupAttempt { name: String },
+    /// A link that lets the owner choose a new password.
+    PasswordReset { name: String, token: String },
+    /// The password was changed; a warning in case it was not the owner.
+    PasswordChanged { name: String },
+    /// Too many failed logins locked the account for a while.
+    AccountLocked { name: String, minutes: i64 },
+}
+
+impl Email {
+    /// Every kind, so a missing template is found at start-up rather than on first use.
+    const KINDS: [&'static str; 5] = [
+        "verification_code",
+        "signup_attempt",
+        "password_reset",
+        "password_changed",
+        "account_locked",
+    ];
+
+    /// The template file stem.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::VerificationCode { .. } => "verification_code",
+            Self::SignupAttempt { .. } => "signup_attempt",
+            Self::PasswordReset { .. } => "password_reset",
+            Self::PasswordChanged { .. } => "password_changed",
+            Self::AccountLocked { .. } => "account_locked",
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::VerificationCode { name, .. }
+            | Self::SignupAttempt { name }
+            | Self::PasswordReset { name, .. }
+            | Self::PasswordChanged { name }
+            | Self::AccountLocked { name, .. } => name,
+        }
+    }
+
+    fn subject(&self) -> String {
+        let app = env!("CARGO_PKG_NAME");
+        match self {
+            // The code leads so it shows in notifications without opening the mail.
+            Self::VerificationCode { code, .. } => {
+                format!("{code} is your {app} verification code")
+            }
+            Self::SignupAttempt { .. } => format!("Someone tried to sign up for {app} as you"),
+            Self::PasswordReset { .. } => format!("Reset your {app} password"),
+            Self::PasswordChanged { .. } => format!("Your {app} password was changed"),
+            Self::AccountLocked { .. } => format!("Your {app} account is locked for now"),
+        }
+    }
+}
+
+/// A rendered message, ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    /// The recipient's address.
+    pub to: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+}
+
+/// Why a message could not be rendered.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render the {kind} email")]
+pub struct MailError {
+    kind: &'static str,
+    #[source]
+    source: tera::Error,
+}
+
+/// Renders [`Email`]s. Cheap to clone: the templates are shared.
+#[derive(Debug, Clone)]
+pub struct Mailer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    templates: Tera,
+    base_url: String,
+    /// Lifetimes the messages state, from the same settings that enforce them.
+    code_minutes: i64,
+    reset_minutes: i64,
+}
+
+impl Mailer {
+    /// Loads the templates under `templates/emails/`; links point at `settings.base_url`.
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let templates = load_templates(Path::new(TEMPLATE_DIR))
+            .with_context(|| format!("cannot load the mail templates under {TEMPLATE_DIR}/"))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                templates,
+                base_url: settings.base_url.clone(),
+                code_minutes: settings.accounts.code_lifetime.num_minutes(),
+                reset_minutes: settings.accounts.reset_lifetime.num_minutes(),
+            }),
+        })
+    }
+
+    /// Renders `email` for the address `to`: subject, plain text and HTML.
+    pub fn compose(&self, to: &str, email: &Email) -> Result<OutgoingEmail, MailError> {
+        let kind = email.kind();
+        let context = self.context(email);
+        let render = |extension: &str| {
+            self.inner
+                .templates
+                .render(&format!("emails/{kind}.{extension}"), &context)
+                .map_err(|source| MailError { kind, source })
+        };
+        Ok(OutgoingEmail {
+            to: to.to_owned(),
+            subject: email.subject(),
+            text_body: render("txt")?,
+            html_body: render("html")?,
+        })
+    }
+
+    fn context(&self, email: &Email) -> Context {
+        let base_url = &self.inner.base_url;
+        let mut context = Context::new();
+        context.insert("app_name", env!("CARGO_PKG_NAME"));
+        context.insert("base_url", base_url);
+        context.insert("name", email.name());
+        context.insert("login_url", &format!("{base_url}/login"));
+        context.insert(
+            "forgot_password_url",
+            &format!("{base_url}/forgot-password"),
+        );
+        match email {
+            Email::VerificationCode { code, .. } => {
+                context.insert("code", code);
+                context.insert("minutes", &self.inner.code_minutes);
+            }
+            Email::PasswordReset { token, .. } => {
+                let token = encode_query_value(token);
+                context.insert(
+                    "reset_url",
+                    &format!("{base_url}/reset-password?token={token}"),
+                );
+                context.insert("minutes", &self.inner.reset_minutes);
+            }
+            Email::AccountLocked { minutes, .. } => context.insert("minutes", minutes),
+            Email::SignupAttempt { .. } | Email::PasswordChanged { .. } => {}
+        }
+        context
+    }
+}
+
+/// Loads every file in `dir` as `emails/<file name>`: the page templates load this folder
+/// too (under the same names), so `extends "emails/layout.html"` resolves in both.
+/// Tera escapes only the `.html` ones, which is what plain text needs.
+fn load_templates(dir: &Path) -> anyhow::Result<Tera> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if let Some(file_name) = path.file_name().and_then(|name| name.to_str()) {
+            let name = format!("emails/{file_name}");
+            files.push((path.clone(), Some(name)));
+        }
+    }
+    let mut templates = Tera::default();
+    templates.set_escape_fn(escape_html);
+    templates.add_template_files(files)?;
+
+    let loaded: Vec<&str> = templates.get_template_names().collect();
+    let missing: Vec<String> = Email::KINDS
+        .iter()
+        .flat_map(|kind| [format!("emails/{kind}.html"), format!("emails/{kind}.txt")])
+        .filter(|name| !loaded.contains(&name.as_str()))
+        .collect();
+    anyhow::ensure!(missing.is_empty(), "missing {}", missing.join(", "));
+    Ok(templates)
+}
+
+/// Tera's escaping minus `/`, which it writes as `&#x2F;`: harmless to browsers, but
+/// it garbles every link in the HTML source that some mail clients and filters read.
+/// Inside quoted attributes and text, escaping these five is enough.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#x27;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, so a token can
+/// never break out of its query parameter (or of the HTML attribute around the link).
+fn encode_query_value(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_percent_encoded_in_links() {
+        assert_eq!(encode_query_value("aZ9-._~"), "aZ9-._~");
+        assert_eq!(encode_query_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}

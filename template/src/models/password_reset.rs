@@ -1,0 +1,80 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::password_reset_tokens;
+
+/// A password reset link; only the SHA-256 of its token is stored.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = password_reset_tokens)]
+pub struct PasswordResetToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = password_reset_tokens)]
+pub struct NewPasswordResetToken<'a> {
+    pub user_id: i64,
+    pub token_hash: &'a str,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert_token(conn: &mut DbConn, token: &NewPasswordResetToken<'_>) -> QueryResult<usize> {
+    diesel::insert_into(password_reset_tokens::table)
+        .values(token)
+        .execute(conn)
+}
+
+/// The unused, unexpired token with this hash.
+pub fn find_live_token(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<PasswordResetToken>> {
+    password_reset_tokens::table
+        .filter(password_reset_tokens::token_hash.eq(token_hash))
+        .filter(password_reset_tokens::used_at.is_null())
+        .filter(password_reset_tokens::expires_at.gt(now))
+        .select(PasswordResetToken::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Uses up a live token; false if it was used, expired or redeemed by a parallel
+/// request first (the conditional update lets exactly one redemption win).
+pub fn redeem_token(conn: &mut DbConn, token_id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let redeemed = diesel::update(
+        password_reset_tokens::table
+            .find(token_id)
+            .filter(password_reset_tokens::used_at.is_null())
+            .filter(password_reset_tokens::expires_at.gt(now)),
+    )
+    .set(password_reset_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(redeemed == 1)
+}
+
+/// Retires every unused token of a user.
+pub fn retire_tokens(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        password_reset_tokens::table
+            .filter(password_reset_tokens::user_id.eq(user_id))
+            .filter(password_reset_tokens::used_at.is_null()),
+    )
+    .set(password_reset_tokens::used_at.eq(now))
+    .execute(conn)
+}
+
+/// Deletes tokens created before `before`.
+pub fn purge_old_tokens(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        password_reset_tokens::table.filter(password_reset_tokens::created_at.lt(before)),
+    )
+    .execute(conn)
+}

@@ -1,0 +1,109 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::verification_codes;
+
+/// An emailed verification code; only its HMAC is stored.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = verification_codes)]
+pub struct VerificationCode {
+    pub id: i64,
+    pub user_id: i64,
+    pub code_hash: String,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub consumed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = verification_codes)]
+pub struct NewVerificationCode<'a> {
+    pub user_id: i64,
+    pub code_hash: &'a str,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert_code(conn: &mut DbConn, code: &NewVerificationCode<'_>) -> QueryResult<usize> {
+    diesel::insert_into(verification_codes::table)
+        .values(code)
+        .execute(conn)
+}
+
+/// Marks every unused code of a user as used, so only the newest one works.
+pub fn retire_codes(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        verification_codes::table
+            .filter(verification_codes::user_id.eq(user_id))
+            .filter(verification_codes::consumed_at.is_null()),
+    )
+    .set(verification_codes::consumed_at.eq(now))
+    .execute(conn)
+}
+
+/// The user's newest code, used or not.
+pub fn latest_code(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<VerificationCode>> {
+    verification_codes::table
+        .filter(verification_codes::user_id.eq(user_id))
+        .order((
+            verification_codes::created_at.desc(),
+            verification_codes::id.desc(),
+        ))
+        .select(VerificationCode::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// How many codes the user was sent since `since`.
+pub fn count_codes_since(
+    conn: &mut DbConn,
+    user_id: i64,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    verification_codes::table
+        .filter(verification_codes::user_id.eq(user_id))
+        .filter(verification_codes::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Counts one guess against a live code, unless it has no guesses left. Returns
+/// whether the guess may be checked; the conditional update keeps parallel guesses
+/// from exceeding the limit.
+pub fn record_attempt(
+    conn: &mut DbConn,
+    code_id: i64,
+    max_attempts: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let counted = diesel::update(
+        verification_codes::table
+            .find(code_id)
+            .filter(verification_codes::consumed_at.is_null())
+            .filter(verification_codes::expires_at.gt(now))
+            .filter(verification_codes::attempts.lt(max_attempts)),
+    )
+    .set(verification_codes::attempts.eq(verification_codes::attempts + 1))
+    .execute(conn)?;
+    Ok(counted == 1)
+}
+
+/// Uses up a code; false if another request used it first.
+pub fn consume_code(conn: &mut DbConn, code_id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let consumed = diesel::update(
+        verification_codes::table
+            .find(code_id)
+            .filter(verification_codes::consumed_at.is_null()),
+    )
+    .set(verification_codes::consumed_at.eq(now))
+    .execute(conn)?;
+    Ok(consumed == 1)
+}
+
+/// Deletes codes that can no longer be used and are older than `before`.
+pub fn purge_old_codes(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(verification_codes::table.filter(verification_codes::created_at.lt(before)))
+        .execute(conn)
+}

@@ -1,0 +1,92 @@
+//! What every page needs: the CSRF token for its forms, flash messages, the
+//! signed-in user and the app's name.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use actix_web_flash_messages::{IncomingFlashMessages, Level};
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::auth::csrf::CsrfToken;
+use crate::auth::current_user::signed_in_user;
+use crate::errors::AppError;
+
+/// A page being put together; extract it in a handler, add values, render.
+pub struct Page {
+    context: Context,
+}
+
+#[derive(Serialize)]
+struct Flash {
+    level: &'static str,
+    text: String,
+}
+
+impl FromRequest for Page {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(build_page(req, payload))
+    }
+}
+
+fn build_page(req: &HttpRequest, payload: &mut Payload) -> Result<Page, AppError> {
+    let CsrfToken(csrf_token) = CsrfToken::from_request(req, payload).into_inner()?;
+    let flashes: Vec<Flash> = IncomingFlashMessages::from_request(req, payload)
+        .into_inner()
+        .map(|messages| {
+            messages
+                .iter()
+                .map(|message| Flash {
+                    level: level_name(message.level()),
+                    text: message.content().to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut context = Context::new();
+    context.insert("app_name", env!("CARGO_PKG_NAME"));
+    context.insert("csrf_token", &csrf_token);
+    context.insert("flashes", &flashes);
+    context.insert("current_user", &signed_in_user(req));
+    Ok(Page { context })
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Success => "success",
+        Level::Info | Level::Debug => "info",
+    }
+}
+
+impl Page {
+    /// Adds a value the template can use.
+    pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> &mut Self {
+        self.context.insert(key, value);
+        self
+    }
+
+    /// Renders `template` as a 200 page.
+    pub fn render(self, tera: &Tera, template: &str) -> Result<HttpResponse, AppError> {
+        self.render_with_status(tera, template, StatusCode::OK)
+    }
+
+    /// Renders `template` with `status`, e.g. 422 for a form with mistakes.
+    pub fn render_with_status(
+        self,
+        tera: &Tera,
+        template: &str,
+        status: StatusCode,
+    ) -> Result<HttpResponse, AppError> {
+        let body = tera.render(template, &self.context)?;
+        Ok(HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body))
+    }
+}

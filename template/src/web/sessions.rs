@@ -1,0 +1,175 @@
+//! `GET/POST /login` and `POST /logout`.
+
+use actix_identity::Identity;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use serde::Deserialize;
+use tera::Tera;
+
+use crate::accounts::email::normalize_email;
+use crate::accounts::login::{self, LoginOutcome};
+use crate::accounts::verification::{self, generate_code};
+use crate::auth::current_user::signed_in_user;
+use crate::auth::pending::pending_cookie;
+use crate::auth::{CookieNames, Keys};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::errors::AppError;
+use crate::mail::{Email, Mailer};
+use crate::web::page::Page;
+use crate::web::redirect::{safe_next, see_other};
+use crate::web::verification::{home_for, sign_in};
+
+/// One message for every failed login, so it never tells which part was wrong.
+const LOGIN_FAILED: &str = "That email and password don't match an account we can sign you in to.";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    remember_me: Option<String>,
+}
+
+pub async fn new(
+    req: HttpRequest,
+    page: Page,
+    query: web::Query<NextQuery>,
+    tera: web::Data<Tera>,
+) -> Result<HttpResponse, AppError> {
+    if signed_in_user(&req).is_some() {
+        return Ok(see_other(safe_next(&query.next).unwrap_or("/dashboard")));
+    }
+    render(page, &tera, "", &query.next, None, StatusCode::OK)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn create(
+    req: HttpRequest,
+    page: Page,
+    query: web::Query<NextQuery>,
+    form: web::Form<LoginForm>,
+    tera: web::Data<Tera>,
+    pool: web::Data<DbPool>,
+    settings: web::Data<Settings>,
+    keys: web::Data<Keys>,
+    names: web::Data<CookieNames>,
+    mailer: web::Data<Mailer>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let failed = |page| {
+        render(
+            page,
+            &tera,
+            &form.email,
+            &query.next,
+            Some(LOGIN_FAILED),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    // Refused before any lookup or hashing: bcrypt would only read 72 bytes.
+    let Ok(email) = normalize_email(&form.email) else {
+        return failed(page);
+    };
+    if form.password.len() > crate::accounts::password::MAX_PASSWORD_BYTES {
+        return failed(page);
+    }
+
+    let lookup_email = email.clone();
+    let account = db::run_blocking(&pool, move |conn| login::find_account(conn, &lookup_email)).await?;
+    let cost = settings.bcrypt_cost;
+    let password = form.password.clone();
+    let checked_account = account.clone();
+    let matched = web::block(move || login::password_matches(checked_account.as_ref(), &password, cost))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+    let Some(account) = account else {
+        return failed(page);
+    };
+
+    let locked_mail = mailer.compose(
+        &account.email,
+        &Email::AccountLocked {
+            name: account.name.clone(),
+            minutes: settings.accounts.lockout.num_minutes(),
+        },
+    )?;
+    let now = clock.now();
+    let account_settings = settings.accounts;
+    let outcome = db::run_blocking(&pool, move |conn| {
+        login::record_attempt(conn, &account_settings, &account, matched, &locked_mail, now)
+    })
+    .await?;
+
+    match outcome {
+        LoginOutcome::Failed => failed(page),
+        LoginOutcome::SignedIn(user) => {
+            sign_in(&req, &user, form.remember_me.is_some())?;
+            let target = safe_next(&query.next).unwrap_or(home_for(&user));
+            Ok(see_other(target))
+        }
+        LoginOutcome::Unverified(user) => {
+            let code = generate_code();
+            let mail = mailer.compose(
+                &user.email,
+                &Email::VerificationCode {
+                    name: user.name.clone(),
+                    code: code.clone(),
+                },
+            )?;
+            let keys_for_db = keys.clone().into_inner();
+            let user_id = user.id;
+            db::run_blocking(&pool, move |conn| {
+                verification::send_code_within_limits(
+                    conn,
+                    &keys_for_db,
+                    &account_settings,
+                    user_id,
+                    &code,
+                    &mail,
+                    now,
+                )
+            })
+            .await?;
+            FlashMessage::info(format!(
+                "Please verify your email address first: enter the code we sent to {}.",
+                user.email
+            ))
+            .send();
+            let mut response = see_other("/verify");
+            response.add_cookie(&pending_cookie(&keys, &names, &user.email))?;
+            Ok(response)
+        }
+    }
+}
+
+pub async fn delete(identity: Option<Identity>) -> HttpResponse {
+    if let Some(identity) = identity {
+        identity.logout();
+        FlashMessage::info("You are signed out.").send();
+    }
+    see_other("/login")
+}
+
+fn render(
+    mut page: Page,
+    tera: &Tera,
+    email: &str,
+    next: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    page.insert("email", email)
+        .insert("next", &safe_next(next))
+        .insert("error", &error);
+    page.render_with_status(tera, "auth/login.html", status)
+}
