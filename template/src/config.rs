@@ -84,8 +84,8 @@ pub struct AccountSettings {
     pub code_lifetime: chrono::Duration,
     /// Wrong guesses that kill a code (`VERIFICATION_CODE_MAX_ATTEMPTS`, default 5).
     pub code_max_attempts: i32,
-    /// Wait between two codes for one account (`VERIFICATION_RESEND_SECONDS`, default 60).
-    pub code_resend_cooldown: chrono::Duration,
+    /// Wait between two codes for one account (`VERIFICATION_CODE_COOLDOWN_SECONDS`, default 60).
+    pub code_cooldown: chrono::Duration,
     /// Codes one account may be sent per hour (`VERIFICATION_CODES_PER_HOUR`, default 5).
     pub codes_per_hour: i64,
     /// Lifetime of a password reset link (`PASSWORD_RESET_MINUTES`, default 60).
@@ -268,8 +268,8 @@ impl Settings {
             lockout: chrono::Duration::minutes(env.positive("LOGIN_LOCKOUT_MINUTES", 15)),
             code_lifetime: chrono::Duration::minutes(env.positive("VERIFICATION_CODE_MINUTES", 10)),
             code_max_attempts: env.positive("VERIFICATION_CODE_MAX_ATTEMPTS", 5) as i32,
-            code_resend_cooldown: chrono::Duration::seconds(
-                env.positive("VERIFICATION_RESEND_SECONDS", 60),
+            code_cooldown: chrono::Duration::seconds(
+                env.positive("VERIFICATION_CODE_COOLDOWN_SECONDS", 60),
             ),
             codes_per_hour: env.positive("VERIFICATION_CODES_PER_HOUR", 5),
             reset_lifetime: chrono::Duration::minutes(env.positive("PASSWORD_RESET_MINUTES", 60)),

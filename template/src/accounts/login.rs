@@ -1,7 +1,8 @@
 //! Signing in: password check, per-account lockout, and the answers that must
 //! not tell an attacker which accounts exist.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,7 +10,7 @@ use diesel::prelude::*;
 use crate::accounts::password;
 use crate::config::AccountSettings;
 use crate::db::DbConn;
-use crate::mail::{OutgoingEmail, outbox};
+use crate::mail::{MailError, OutgoingEmail, outbox};
 use crate::models::{User, user};
 
 /// What a login attempt leads to.
@@ -34,40 +35,57 @@ pub fn password_matches(account: Option<&User>, password: &str, cost: u32) -> bo
     match account {
         Some(account) => password::verify_password(password, &account.password_hash),
         None => {
-            password::verify_password(password, dummy_hash(cost));
+            password::verify_password(password, &dummy_hash(cost));
             false
         }
     }
 }
 
-fn dummy_hash(cost: u32) -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| {
-        password::hash_password("not a real password", cost).expect("bcrypt works with a valid cost")
-    })
+/// A hash of the configured cost, made once per cost: verifying against it takes
+/// as long as verifying a real password.
+fn dummy_hash(cost: u32) -> String {
+    static HASHES: OnceLock<Mutex<HashMap<u32, String>>> = OnceLock::new();
+    let mut hashes = HASHES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    hashes
+        .entry(cost)
+        .or_insert_with(|| {
+            password::hash_password("not a real password", cost)
+                .expect("bcrypt works with a valid cost")
+        })
+        .clone()
 }
 
 /// Records the outcome of a checked password. A failure is counted atomically;
-/// the failure that reaches the limit locks the account and queues `locked_mail`
-/// for its owner (exactly once per lockout).
+/// the failure that reaches the limit locks the account and queues the mail that
+/// `locked_mail` composes for its owner (exactly once per lockout; composed only
+/// then). An unknown address runs the same statements against no row, so its
+/// answer takes as long as a wrong password's.
 pub fn record_attempt(
     conn: &mut DbConn,
     settings: &AccountSettings,
-    account: &User,
+    account: Option<&User>,
     password_matched: bool,
-    locked_mail: &OutgoingEmail,
+    locked_mail: impl FnOnce() -> Result<OutgoingEmail, MailError>,
     now: NaiveDateTime,
 ) -> QueryResult<LoginOutcome> {
     conn.transaction(|conn| {
-        let locked = account.locked_until.is_some_and(|until| until > now);
-        if !password_matched {
-            user::record_failed_login(conn, account.id)?;
+        let Some(account) = account.filter(|_| password_matched) else {
+            let id = account.map_or(NO_USER, |account| account.id);
+            user::record_failed_login(conn, id)?;
             let until = now + settings.lockout;
-            if user::lock_if_over_limit(conn, account.id, settings.max_failed_logins, now, until)? {
-                outbox::enqueue(conn, Some(account.id), locked_mail, now)?;
+            if user::lock_if_over_limit(conn, id, settings.max_failed_logins, now, until)? {
+                let mail = locked_mail().map_err(|error| {
+                    tracing::error!(%error, "cannot compose the account locked mail");
+                    diesel::result::Error::RollbackTransaction
+                })?;
+                outbox::enqueue(conn, Some(id), &mail, now)?;
             }
             return Ok(LoginOutcome::Failed);
-        }
+        };
+        let locked = account.locked_until.is_some_and(|until| until > now);
         if locked || !account.is_active {
             return Ok(LoginOutcome::Failed);
         }
@@ -78,3 +96,6 @@ pub fn record_attempt(
         Ok(LoginOutcome::SignedIn(account.clone()))
     })
 }
+
+/// An id no row has (ids start at 1).
+const NO_USER: i64 = 0;

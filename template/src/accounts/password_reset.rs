@@ -60,12 +60,13 @@ pub fn finish_reset(
     now: NaiveDateTime,
 ) -> QueryResult<Option<User>> {
     conn.transaction(|conn| {
-        let Some(live) = password_reset::find_live_token(conn, &token_hash(token), now)? else {
-            return Ok(None);
-        };
-        if !password_reset::redeem_token(conn, live.id, now)? {
+        let hash = token_hash(token);
+        if !password_reset::redeem_token(conn, &hash, now)? {
             return Ok(None);
         }
+        let Some(live) = password_reset::find_token(conn, &hash)? else {
+            return Ok(None);
+        };
         user::update_password_hash(conn, live.user_id, new_password_hash, now)?;
         // The link proved the address works.
         user::mark_email_verified(conn, live.user_id, now)?;

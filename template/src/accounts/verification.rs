@@ -133,7 +133,7 @@ pub fn send_code_within_limits(
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
     if let Some(latest) = verification_code::latest_code(conn, user_id)? {
-        let next_allowed = latest.created_at + settings.code_resend_cooldown;
+        let next_allowed = latest.created_at + settings.code_cooldown;
         if next_allowed > now {
             let wait = (next_allowed - now).num_seconds().max(1);
             return Ok(ResendOutcome::TooSoon(wait));

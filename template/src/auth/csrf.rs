@@ -56,7 +56,7 @@ pub fn new_nonce() -> String {
 /// The middleware: checks unsafe requests, then makes the token available.
 pub async fn protect(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let keys = req
         .app_data::<web::Data<Keys>>()
@@ -87,12 +87,19 @@ pub async fn protect(
     if !is_safe(req.method()) {
         let settings = req.app_data::<web::Data<Settings>>().cloned();
         let base_url = settings.as_ref().map_or("", |s| s.base_url.as_str());
-        if is_cross_site(req.request(), base_url) {
-            return Err(AppError::Forbidden.into());
-        }
-        let submitted = submitted_token(&mut req).await?;
-        if !submitted.is_some_and(|token| keys.csrf_token_matches(&nonce, &token)) {
-            return Err(AppError::Forbidden.into());
+        let refusal = if is_cross_site(req.request(), base_url) {
+            Some(actix_web::Error::from(AppError::Forbidden))
+        } else {
+            match submitted_token(&mut req).await {
+                Ok(Some(token)) if keys.csrf_token_matches(&nonce, &token) => None,
+                Ok(_) => Some(AppError::Forbidden.into()),
+                Err(error) => Some(error),
+            }
+        };
+        // A response rather than an `Err`: the outer middleware (error pages,
+        // headers) only sees responses.
+        if let Some(error) = refusal {
+            return Ok(req.error_response(error).map_into_right_body());
         }
     }
 
@@ -108,7 +115,7 @@ pub async fn protect(
             .finish();
         res.response_mut().add_cookie(&cookie)?;
     }
-    Ok(res)
+    Ok(res.map_into_left_body())
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -118,10 +125,10 @@ fn is_safe(method: &Method) -> bool {
 /// Browsers say where a request comes from; anything but this site is refused.
 fn is_cross_site(req: &HttpRequest, base_url: &str) -> bool {
     let headers = req.headers();
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.to_str(), Ok("same-origin" | "none")) {
-            return true;
-        }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.to_str(), Ok("same-origin" | "none"))
+    {
+        return true;
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return false;

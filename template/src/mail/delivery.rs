@@ -48,8 +48,11 @@ pub fn build_message(from: &Mailbox, email: &OutgoingEmail) -> Result<Message, S
 
 /// The transport chosen by `MAIL_TRANSPORT`.
 pub enum Delivery {
+    /// Printed to the log, never delivered.
     Log,
+    /// Written as `.eml` files into `MAIL_FILE_DIR`.
     File(AsyncFileTransport<Tokio1Executor>),
+    /// Handed to the provider chosen when the project was generated.
     Provider(Sender),
 }
 

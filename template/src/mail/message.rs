@@ -197,9 +197,9 @@ fn load_templates(dir: &Path) -> anyhow::Result<Tera> {
     Ok(templates)
 }
 
-/// Tera's escaping minus `/`, which it writes as `&#x2F;`: harmless to browsers, but
-/// it garbles every link in the HTML source that some mail clients and filters read.
-/// Inside quoted attributes and text, escaping these five is enough.
+/// Tera's escaping minus `/`, which it writes as `&#x2F;`: harmless to browsers, but it
+/// mangles every link for the naive link checkers and HTML-to-text converters that read
+/// mail source as written. In text and quoted attributes, these five are enough.
 fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {

@@ -46,18 +46,30 @@ pub fn find_live_token(
         .optional()
 }
 
-/// Uses up a live token; false if it was used, expired or redeemed by a parallel
-/// request first (the conditional update lets exactly one redemption win).
-pub fn redeem_token(conn: &mut DbConn, token_id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+/// Uses up the live token with this hash; false if there is none: unknown, used,
+/// expired, or redeemed by a parallel request first. The conditional update lets
+/// exactly one redemption win. Call it before reading anything in the transaction:
+/// an SQLite transaction that has read cannot become a writer once another
+/// connection has written, and fails with "database is locked" instead of waiting.
+pub fn redeem_token(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let redeemed = diesel::update(
         password_reset_tokens::table
-            .find(token_id)
+            .filter(password_reset_tokens::token_hash.eq(token_hash))
             .filter(password_reset_tokens::used_at.is_null())
             .filter(password_reset_tokens::expires_at.gt(now)),
     )
     .set(password_reset_tokens::used_at.eq(now))
     .execute(conn)?;
     Ok(redeemed == 1)
+}
+
+/// The token with this hash, live or not.
+pub fn find_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<PasswordResetToken>> {
+    password_reset_tokens::table
+        .filter(password_reset_tokens::token_hash.eq(token_hash))
+        .select(PasswordResetToken::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Retires every unused token of a user.

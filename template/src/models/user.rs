@@ -79,8 +79,8 @@ pub fn get_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
 }
 
 /// Counts a failed login atomically (parallel failures all count) and returns
-/// the new count.
-pub fn record_failed_login(conn: &mut DbConn, id: i64) -> QueryResult<i32> {
+/// the new count; `None` if there is no such user.
+pub fn record_failed_login(conn: &mut DbConn, id: i64) -> QueryResult<Option<i32>> {
     diesel::update(users::table.find(id))
         .set(users::failed_login_count.eq(users::failed_login_count + 1))
         .execute(conn)?;
@@ -88,6 +88,7 @@ pub fn record_failed_login(conn: &mut DbConn, id: i64) -> QueryResult<i32> {
         .find(id)
         .select(users::failed_login_count)
         .first(conn)
+        .optional()
 }
 
 /// Locks the account until `until` if it reached `max_failures` and is not locked

@@ -92,21 +92,28 @@ pub async fn create(
     let matched = web::block(move || login::password_matches(checked_account.as_ref(), &password, cost))
         .await
         .map_err(|error| AppError::Internal(error.into()))?;
-    let Some(account) = account else {
-        return failed(page);
-    };
-
-    let locked_mail = mailer.compose(
-        &account.email,
-        &Email::AccountLocked {
-            name: account.name.clone(),
-            minutes: settings.accounts.lockout.num_minutes(),
-        },
-    )?;
     let now = clock.now();
     let account_settings = settings.accounts;
+    let lock_mailer = mailer.clone().into_inner();
     let outcome = db::run_blocking(&pool, move |conn| {
-        login::record_attempt(conn, &account_settings, &account, matched, &locked_mail, now)
+        let locked_mail = || {
+            let account = account.as_ref().expect("only known accounts are locked");
+            lock_mailer.compose(
+                &account.email,
+                &Email::AccountLocked {
+                    name: account.name.clone(),
+                    minutes: account_settings.lockout.num_minutes(),
+                },
+            )
+        };
+        login::record_attempt(
+            conn,
+            &account_settings,
+            account.as_ref(),
+            matched,
+            locked_mail,
+            now,
+        )
     })
     .await?;
 

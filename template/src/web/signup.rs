@@ -55,6 +55,9 @@ pub async fn create(
         errors.add("name", "Enter your name.");
     } else if name.chars().count() > MAX_NAME_CHARS {
         errors.add("name", "Use at most 100 characters.");
+    } else if looks_like_a_link(&name) {
+        // The name is quoted in mail sent to the address typed: no links for phishers.
+        errors.add("name", "Leave web addresses out of your name.");
     }
     let email = normalize_email(&form.email)
         .inspect_err(|error| errors.add("email", error.to_string()))
@@ -121,6 +124,11 @@ pub async fn create(
     let mut response = see_other("/verify");
     response.add_cookie(&pending_cookie(&keys, &names, &email))?;
     Ok(response)
+}
+
+fn looks_like_a_link(name: &str) -> bool {
+    let name = name.to_lowercase();
+    name.contains("://") || name.contains("www.")
 }
 
 fn render(

@@ -178,6 +178,10 @@ impl Browser {
     }
 }
 
+/// Held by tests that measure time or load the CPU on purpose, so they neither
+/// disturb nor get disturbed by one another.
+pub static CPU_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A strong password every test user has.
 pub const PASSWORD: &str = "Correct-Horse-Battery-9";
 
@@ -380,3 +384,18 @@ fn admin_connection(url: &str) -> AdminConnection {
     })
 }
 {%- endif %}
+
+/// The password reset link in a mail's text, as written.
+pub fn reset_link_in(text: &str) -> Option<String> {
+    let pattern = regex::Regex::new(r"https?://\S+/reset-password\?token=\S+").unwrap();
+    pattern.find(text).map(|found| found.as_str().to_owned())
+}
+
+/// The path and query of a link, to follow it on the test server.
+pub fn path_of(link: &str) -> String {
+    let url = reqwest::Url::parse(link).expect("not a URL");
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}

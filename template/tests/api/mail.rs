@@ -1,14 +1,20 @@
 //! Outgoing mail: rendered, queued in the outbox, delivered by the app's worker
 //! (`MAIL_TRANSPORT=file`) and read back from the folder it writes to.
 
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use tempfile::TempDir;
 
-use {{crate_name}}::clock::Clock;
+use {{crate_name}}::clock::{Clock, ManualClock, SharedClock};
 use {{crate_name}}::config::Settings;
 use {{crate_name}}::db::schema::outbox_messages;
 use {{crate_name}}::db::{self, DbConn, DbPool};
 use {{crate_name}}::mail::outbox::{self, Failure};
+use {{crate_name}}::mail::worker::{self, WorkerHandle};
 use {{crate_name}}::mail::{Email, Mailer, OutgoingEmail};
 use {{crate_name}}::models::outbox::OutboxMessage;
 
@@ -327,6 +333,34 @@ fn a_permanent_failure_is_given_up_at_once() {
     assert_eq!(row.sent_at, None);
 }
 
+#[tokio::test]
+async fn two_workers_never_send_the_same_message() {
+    let outbox = QuietOutbox::create();
+    let mail_dir = TempDir::new().expect("cannot create a mail folder");
+    let clock: SharedClock = Arc::new(ManualClock::new());
+    let recipients: Vec<String> = (0..20).map(|n| format!("user{n}@example.com")).collect();
+    for to in &recipients {
+        outbox::enqueue(&mut outbox.connect(), None, &plain_email(to), clock.now()).unwrap();
+    }
+
+    // Two instances, each with its own pool, start polling at the same moment.
+    let first = outbox.spawn_worker(mail_dir.path(), Arc::clone(&clock));
+    let second = outbox.spawn_worker(mail_dir.path(), clock);
+    for to in &recipients {
+        wait_for_email(mail_dir.path(), to).await;
+    }
+    // Stopping lets any send in progress finish, so nothing can arrive after the count.
+    for worker in [first, second] {
+        tokio::time::timeout(Duration::from_secs(10), worker.stop())
+            .await
+            .expect("the worker did not stop");
+    }
+
+    for to in &recipients {
+        assert_eq!(emails_to(mail_dir.path(), to).len(), 1, "{to}");
+    }
+}
+
 /// A fixed, whole-second time: every database stores it exactly.
 const T0: NaiveDateTime = NaiveDate::from_ymd_opt(2030, 1, 2)
     .unwrap()
@@ -336,6 +370,7 @@ const T0: NaiveDateTime = NaiveDate::from_ymd_opt(2030, 1, 2)
 /// A migrated database with no app, and so no worker, taking messages from under a test.
 struct QuietOutbox {
     pool: DbPool,
+    settings: Settings,
     _database: TestDatabase,
 }
 
@@ -346,8 +381,17 @@ impl QuietOutbox {
         db::migrate(&settings.database).expect("migrations failed");
         Self {
             pool: db::build_pool(&settings.database),
+            settings,
             _database: database,
         }
+    }
+
+    /// A worker of another instance: its own pool, writing mail into `mail_dir`.
+    fn spawn_worker(&self, mail_dir: &Path, clock: SharedClock) -> WorkerHandle {
+        let mut mail = self.settings.mail.clone();
+        mail.file_dir = mail_dir.to_owned();
+        worker::spawn(db::build_pool(&self.settings.database), &mail, clock)
+            .expect("cannot start a worker")
     }
 
     fn connect(&self) -> impl std::ops::DerefMut<Target = DbConn> {

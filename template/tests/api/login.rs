@@ -1,0 +1,241 @@
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::Duration;
+use diesel::prelude::*;
+use futures_util::future::join_all;
+
+use {{crate_name}}::db::schema::users;
+use {{crate_name}}::models::user;
+
+use crate::helpers::{CPU_HEAVY, PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::signup::without_tokens;
+
+const EMAIL: &str = "ada@example.com";
+
+/// A verified user, signed out again, ready to log in.
+async fn registered(app: &TestApp) {
+    app.signed_up_user(EMAIL).await;
+    app.logout().await;
+}
+
+#[tokio::test]
+async fn a_verified_user_signs_in_and_lands_on_the_dashboard() {
+    let app = spawn_app().await;
+    registered(&app).await;
+
+    let response = app.login("Ada@Example.com", PASSWORD).await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/dashboard");
+    assert_eq!(app.get("/dashboard").await.status(), 200);
+    let mut conn = app.pool.get().unwrap();
+    let stored = user::get_user_by_email(&mut conn, EMAIL).unwrap().unwrap();
+    assert!(stored.last_login_at.is_some());
+}
+
+#[tokio::test]
+async fn login_returns_to_a_safe_next_page_and_ignores_an_unsafe_one() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    let other = app.new_browser();
+
+    let safe = app
+        .post_form(
+            "/login?next=%2Faccount%2Fpassword",
+            &[("email", EMAIL), ("password", PASSWORD)],
+        )
+        .await;
+    let unsafe_next = other
+        .post_form(
+            "/login?next=%2F%2Fevil.example",
+            &[("email", EMAIL), ("password", PASSWORD)],
+        )
+        .await;
+
+    assert_eq!(safe.headers()["location"], "/account/password");
+    assert_eq!(unsafe_next.headers()["location"], "/dashboard");
+}
+
+#[tokio::test]
+async fn every_failed_login_gets_the_same_answer() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    app.new_browser()
+        .signup("Unverified", "unverified@example.com", PASSWORD)
+        .await;
+    app.signed_up_user_in(&app.new_browser(), "disabled@example.com")
+        .await;
+    let mut conn = app.pool.get().unwrap();
+    diesel::update(users::table.filter(users::email.eq("disabled@example.com")))
+        .set(users::is_active.eq(false))
+        .execute(&mut conn)
+        .unwrap();
+
+    let mut answers = Vec::new();
+    for (email, password) in [
+        (EMAIL, "Wrong-Password-123"),
+        ("nobody@example.com", PASSWORD),
+        ("unverified@example.com", "Wrong-Password-123"),
+        ("disabled@example.com", PASSWORD),
+    ] {
+        let browser = app.new_browser();
+        browser.get("/login").await;
+        let response = browser.login(email, password).await;
+        let status = response.status();
+        let mut cookies: Vec<String> = response.cookies().map(|c| c.name().to_owned()).collect();
+        cookies.sort();
+        let body = without_tokens(&response.text().await.unwrap()).replace(email, "EMAIL");
+        answers.push((status, cookies, body));
+    }
+
+    assert_eq!(answers[0].0, 422);
+    for answer in &answers[1..] {
+        assert_eq!(answer, &answers[0]);
+    }
+}
+
+#[tokio::test]
+async fn unknown_emails_take_as_long_as_wrong_passwords() {
+    let _alone = CPU_HEAVY.lock().await;
+    // A realistic bcrypt cost: skipping the hash for unknown emails would show.
+    let app = spawn_app_with(&[("BCRYPT_COST", "10")]).await;
+    registered(&app).await;
+
+    let mut gaps = Vec::new();
+    for _ in 0..9 {
+        let started = Instant::now();
+        app.login(EMAIL, "Wrong-Password-123").await;
+        let known = started.elapsed();
+        let started = Instant::now();
+        app.login("nobody@example.com", "Wrong-Password-123").await;
+        let unknown = started.elapsed();
+        gaps.push(known.as_secs_f64() - unknown.as_secs_f64());
+    }
+    gaps.sort_by(f64::total_cmp);
+
+    let median_gap = gaps[gaps.len() / 2].abs();
+    assert!(median_gap < 0.025, "median gap {median_gap:.3} s");
+}
+
+#[tokio::test]
+async fn the_right_password_of_an_unverified_account_leads_to_verification_with_a_fresh_code() {
+    let app = spawn_app().await;
+    app.signup("Ada Lovelace", EMAIL, PASSWORD).await;
+    app.latest_code_for(EMAIL).await;
+    let browser = app.new_browser();
+    app.clock.advance(Duration::seconds(61));
+
+    let response = browser.login(EMAIL, PASSWORD).await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/verify");
+    let code = app.latest_code_for(EMAIL).await;
+    let verified = browser.post_form("/verify", &[("code", code.as_str())]).await;
+    assert_eq!(verified.headers()["location"], "/dashboard");
+}
+
+#[tokio::test]
+async fn ten_failures_lock_the_account_for_fifteen_minutes_and_mail_the_owner() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    for _ in 0..10 {
+        app.login(EMAIL, "Wrong-Password-123").await;
+    }
+
+    let while_locked = app.login(EMAIL, PASSWORD).await;
+
+    assert_eq!(while_locked.status(), 422);
+    let notice = app.wait_for_mail(EMAIL, "locked").await;
+    assert!(notice.text.contains("15 minutes"), "{}", notice.text);
+    app.clock.advance(Duration::minutes(15) + Duration::seconds(1));
+    let after = app.login(EMAIL, PASSWORD).await;
+    assert_eq!(after.status(), 303);
+}
+
+#[tokio::test]
+async fn parallel_failures_are_all_counted_and_lock_once() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    let token = app.csrf_token().await;
+
+    let attempts = (0..50).map(|_| {
+        app.client
+            .post(app.url("/login"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", EMAIL),
+                ("password", "Wrong-Password-123"),
+            ])
+            .send()
+    });
+    let responses = join_all(attempts).await;
+
+    assert!(responses.iter().all(|r| r.as_ref().unwrap().status() == 422));
+    let mut conn = app.pool.get().unwrap();
+    let stored = user::get_user_by_email(&mut conn, EMAIL).unwrap().unwrap();
+    assert_eq!(stored.failed_login_count, 50);
+    app.wait_for_mail(EMAIL, "locked").await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let locked_mails = app
+        .mails_to(EMAIL)
+        .iter()
+        .filter(|mail| mail.subject.to_lowercase().contains("locked"))
+        .count();
+    assert_eq!(locked_mails, 1);
+}
+
+#[tokio::test]
+async fn health_checks_answer_while_sixteen_logins_are_hashing() {
+    let _alone = CPU_HEAVY.lock().await;
+    // Cost 12, the production default: each login takes a noticeable while.
+    let app = spawn_app_with(&[("BCRYPT_COST", "12")]).await;
+    let token = app.csrf_token().await;
+    let started = Instant::now();
+    let logins = join_all((0..16).map(|_| {
+        app.client
+            .post(app.url("/login"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", EMAIL),
+                ("password", PASSWORD),
+            ])
+            .send()
+    }));
+    let probe = async {
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        let sent = Instant::now();
+        let response = app.get("/healthz").await;
+        (response.status(), sent.elapsed(), started.elapsed())
+    };
+
+    let (logins, (status, latency, answered_at)) = tokio::join!(logins, probe);
+    let all_done = started.elapsed();
+
+    assert_eq!(status, 200);
+    assert!(logins.iter().all(|r| r.is_ok()));
+    assert!(
+        answered_at < all_done && latency < StdDuration::from_millis(500),
+        "healthz took {latency:?}; the logins took {all_done:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_ten_kilobyte_password_is_refused_without_hashing() {
+    let _alone = CPU_HEAVY.lock().await;
+    let app = spawn_app_with(&[("BCRYPT_COST", "12")]).await;
+    registered(&app).await;
+    let huge = "A1a".repeat(3500);
+    let started = Instant::now();
+    app.login(EMAIL, "Wrong-Password-123").await;
+    let with_hashing = started.elapsed();
+
+    let started = Instant::now();
+    let response = app.login(EMAIL, &huge).await;
+    let huge_took = started.elapsed();
+
+    assert_eq!(response.status(), 422);
+    assert!(
+        huge_took < with_hashing / 2,
+        "a 10 KB password took {huge_took:?}, a hashed one {with_hashing:?}"
+    );
+}

@@ -1,0 +1,732 @@
+//! Sessions and CSRF (SECURITY.md items 9-15), from the outside: what a browser,
+//! a forged form or someone holding a copy of a cookie can and cannot do.
+
+use std::collections::HashSet;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use reqwest::header::{CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
+
+use {{crate_name}}::db::schema::{
+    outbox_messages, password_reset_tokens, sessions, users, verification_codes,
+};
+
+use crate::helpers::{
+    Browser, PASSWORD, TestApp, path_of, reset_link_in, spawn_app, spawn_app_with,
+};
+
+const ADA: &str = "ada@example.com";
+const GRACE: &str = "grace@example.com";
+const NEW_PASSWORD: &str = "Tea-Kettle-Harbour-42";
+
+#[tokio::test]
+async fn posts_without_a_csrf_token_get_403_and_change_nothing() {
+    every_form_refuses(Forgery::NoToken).await;
+}
+
+#[tokio::test]
+async fn posts_with_another_browsers_csrf_token_get_403_and_change_nothing() {
+    every_form_refuses(Forgery::AnotherBrowsersToken).await;
+}
+
+#[tokio::test]
+async fn posts_from_another_sites_origin_get_403_even_with_a_valid_token() {
+    every_form_refuses(Forgery::CrossSiteOrigin).await;
+}
+
+#[tokio::test]
+async fn posts_the_browser_marks_cross_site_get_403_even_with_a_valid_token() {
+    every_form_refuses(Forgery::CrossSiteFetch).await;
+}
+
+#[tokio::test]
+async fn posts_from_this_site_pass_the_origin_and_fetch_metadata_checks() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let browser = app.new_browser();
+
+    let token = browser.csrf_token().await;
+    let login = post_exactly(
+        &browser,
+        "/login",
+        &with_token(
+            Some(&token),
+            &[("email", &ada.email), ("password", &ada.password)],
+        ),
+        &[("origin", &app.address), ("sec-fetch-site", "same-origin")],
+    )
+    .await;
+    // Behind a proxy the browser's origin is the public URL, not the Host the app sees.
+    let token = browser.csrf_token().await;
+    let logout = post_exactly(
+        &browser,
+        "/logout",
+        &with_token(Some(&token), &[]),
+        &[("origin", &app.settings.base_url)],
+    )
+    .await;
+
+    assert_eq!(login.status(), 303);
+    assert_eq!(login.headers()[LOCATION], "/dashboard");
+    assert_eq!(logout.status(), 303);
+    assert_redirects_to_login(&browser.get("/dashboard").await);
+}
+
+#[tokio::test]
+async fn get_requests_never_change_state() {
+    let cast = Cast::new().await;
+    let before = database_state(&cast.app);
+
+    for (browser, path, fields) in cast.forms() {
+        let query = serde_urlencoded::to_string(&fields).unwrap();
+        let response = browser.get(&format!("{path}?{query}")).await;
+        assert!(!response.status().is_server_error(), "GET {path}");
+    }
+
+    assert_eq!(
+        database_state(&cast.app),
+        before,
+        "a GET changed the database"
+    );
+    cast.assert_nobody_signed_in_or_out().await;
+}
+
+#[tokio::test]
+async fn visitors_get_no_session_cookie_until_they_sign_in() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let browser = app.new_browser();
+
+    for path in ["/", "/login", "/signup", "/forgot-password"] {
+        let response = browser.get(path).await;
+        assert_eq!(set_cookie(&response, "session"), None, "GET {path}");
+    }
+    let login = browser.login(&ada.email, &ada.password).await;
+
+    assert!(
+        set_cookie(&login, "session").is_some(),
+        "login set no session cookie"
+    );
+}
+
+#[tokio::test]
+async fn the_cookie_a_visitor_gets_before_login_carries_no_identity() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let browser = app.new_browser();
+    let first_visit = browser.get("/login").await;
+    let visitor_cookie = cookie_header(&first_visit);
+    assert!(visitor_cookie.starts_with("csrf="), "{visitor_cookie}");
+
+    browser.login(&ada.email, &ada.password).await;
+
+    // Whoever kept the pre-login cookie (a shared computer, a planted cookie) is
+    // still a stranger.
+    assert_redirects_to_login(&get_with_cookie(&app, &visitor_cookie, "/dashboard").await);
+}
+
+#[tokio::test]
+async fn the_session_id_and_the_csrf_token_change_at_every_login() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let browser = app.new_browser();
+    let anonymous_token = browser.csrf_token().await;
+
+    let first_login = browser.login(&ada.email, &ada.password).await;
+    let first_cookie = cookie_header(&first_login);
+    let first_token = browser.csrf_token().await;
+    let second_login = browser.login(&ada.email, &ada.password).await;
+    let second_cookie = cookie_header(&second_login);
+    let second_token = browser.csrf_token().await;
+
+    assert!(first_cookie.starts_with("session="), "{first_cookie}");
+    assert!(second_cookie.starts_with("session="), "{second_cookie}");
+    assert_ne!(first_cookie, second_cookie);
+    assert_ne!(anonymous_token, first_token);
+    assert_ne!(first_token, second_token);
+    // The old session id is dead, the new one works.
+    assert_redirects_to_login(&get_with_cookie(&app, &first_cookie, "/dashboard").await);
+    assert_eq!(
+        get_with_cookie(&app, &second_cookie, "/dashboard")
+            .await
+            .status(),
+        200
+    );
+    // Tokens from before a login no longer count.
+    for stale in [&anonymous_token, &first_token] {
+        let response = post_with_token(&browser, "/logout", Some(stale), &[]).await;
+        assert_eq!(response.status(), 403);
+    }
+    assert_eq!(browser.get("/dashboard").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_replayed_cookie_after_logout_lands_on_the_login_page() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let browser = app.new_browser();
+    let login = browser.login(&ada.email, &ada.password).await;
+    let copied = cookie_header(&login);
+    assert_eq!(
+        get_with_cookie(&app, &copied, "/dashboard").await.status(),
+        200,
+        "the copied cookie should work while its session lasts"
+    );
+
+    let logout = browser.logout().await;
+    let replayed = get_with_cookie(&app, &copied, "/dashboard").await;
+
+    assert_eq!(logout.status(), 303);
+    assert_redirects_to_login(&replayed);
+}
+
+#[tokio::test]
+async fn a_session_left_alone_for_31_minutes_ends() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+    assert_eq!(app.get("/dashboard").await.status(), 200);
+
+    app.clock.advance(Duration::minutes(31));
+
+    assert_redirects_to_login(&app.get("/dashboard").await);
+}
+
+#[tokio::test]
+async fn activity_keeps_a_session_alive_but_not_beyond_12_hours() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+
+    for step in 1..=35 {
+        app.clock.advance(Duration::minutes(20));
+        let response = app.get("/dashboard").await;
+        assert_eq!(
+            response.status(),
+            200,
+            "signed out {} minutes after login",
+            step * 20
+        );
+    }
+    app.clock.advance(Duration::minutes(20));
+
+    assert_redirects_to_login(&app.get("/dashboard").await);
+}
+
+#[tokio::test]
+async fn a_remembered_session_outlives_12_hours_but_ends_after_14_days() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let browser = app.new_browser();
+    let login = browser
+        .post_form(
+            "/login",
+            &[
+                ("email", &ada.email),
+                ("password", &ada.password),
+                ("remember_me", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(login.status(), 303);
+
+    app.clock.advance(Duration::hours(13));
+    let after_13_hours = browser.get("/dashboard").await.status();
+    app.clock.advance(Duration::days(13) + Duration::hours(10));
+    let after_13_days_23_hours = browser.get("/dashboard").await.status();
+    app.clock.advance(Duration::hours(1) + Duration::minutes(1));
+    let after_14_days = browser.get("/dashboard").await;
+
+    assert_eq!(after_13_hours, 200);
+    assert_eq!(after_13_days_23_hours, 200);
+    assert_redirects_to_login(&after_14_days);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_users_other_sessions_but_not_the_changing_one() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let laptop = app.new_browser();
+    laptop.login(&ada.email, &ada.password).await;
+    let grace = app.new_browser();
+    app.signed_up_user_in(&grace, GRACE).await;
+
+    let response = app
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", &ada.password),
+                ("password", NEW_PASSWORD),
+                ("password_confirmation", NEW_PASSWORD),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        app.get("/dashboard").await.status(),
+        200,
+        "the changing browser was signed out"
+    );
+    assert_redirects_to_login(&laptop.get("/dashboard").await);
+    assert_eq!(
+        grace.get("/dashboard").await.status(),
+        200,
+        "another user was signed out"
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_every_session_of_the_user() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let laptop = app.new_browser();
+    laptop.login(&ada.email, &ada.password).await;
+    let phone = app.new_browser();
+    phone.post_form("/forgot-password", &[("email", ADA)]).await;
+    let mail = app.wait_for_mail(ADA, "reset").await;
+    let link = reset_link_in(&mail.text).expect("no reset link in the mail");
+
+    let response = phone
+        .post_form(
+            &path_of(&link),
+            &[
+                ("password", NEW_PASSWORD),
+                ("password_confirmation", NEW_PASSWORD),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), 303);
+    assert_redirects_to_login(&app.get("/dashboard").await);
+    assert_redirects_to_login(&laptop.get("/dashboard").await);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_lax_site_wide_host_only_and_small() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+
+    let login = app.new_browser().login(&ada.email, &ada.password).await;
+
+    let cookie = set_cookie(&login, "session").expect("login set no cookie named session");
+    let attributes = attributes_of(&cookie);
+    assert!(attributes.contains("httponly"), "{cookie}");
+    assert!(attributes.contains("samesite=lax"), "{cookie}");
+    assert!(attributes.contains("path=/"), "{cookie}");
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("domain")),
+        "{cookie}"
+    );
+    assert!(cookie.len() < 4096, "{} bytes", cookie.len());
+    // Plain http (APP_BASE_URL http://...): a Secure cookie would never come back,
+    // and __Host- requires Secure.
+    assert!(!attributes.contains("secure"), "{cookie}");
+    assert!(
+        login
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .all(|header| !header.to_str().unwrap().starts_with("__Host-")),
+        "a __Host- cookie without Secure"
+    );
+}
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_secure_and_host_prefixed() {
+    let app = spawn_app_with(&[("APP_BASE_URL", "https://app.example.test")]).await;
+    let ada = app.signed_up_user(ADA).await;
+
+    let login = app.new_browser().login(&ada.email, &ada.password).await;
+
+    let cookie =
+        set_cookie(&login, "__Host-session").expect("login set no cookie named __Host-session");
+    let attributes = attributes_of(&cookie);
+    assert!(attributes.contains("secure"), "{cookie}");
+    assert!(attributes.contains("httponly"), "{cookie}");
+    assert!(attributes.contains("samesite=lax"), "{cookie}");
+    assert!(attributes.contains("path=/"), "{cookie}");
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("domain")),
+        "{cookie}"
+    );
+    assert_eq!(set_cookie(&login, "session"), None);
+}
+
+#[tokio::test]
+async fn every_cookie_the_app_sets_is_http_only_lax_site_wide_and_host_only() {
+    let app = spawn_app().await;
+    let browser = app.new_browser();
+
+    let mut responses = vec![browser.get("/").await];
+    responses.push(browser.signup("Ada Lovelace", ADA, PASSWORD).await);
+    let code = app.latest_code_for(ADA).await;
+    responses.push(browser.post_form("/verify", &[("code", &code)]).await);
+    responses.push(browser.logout().await);
+
+    let mut names = HashSet::new();
+    for response in &responses {
+        for header in response.headers().get_all(SET_COOKIE) {
+            let cookie = header.to_str().unwrap();
+            let (name, value) = cookie
+                .split(';')
+                .next()
+                .and_then(|pair| pair.split_once('='))
+                .unwrap();
+            if value.is_empty() {
+                continue; // a removal: it carries nothing
+            }
+            names.insert(name.to_owned());
+            let attributes = attributes_of(cookie);
+            assert!(attributes.contains("httponly"), "{cookie}");
+            assert!(attributes.contains("samesite=lax"), "{cookie}");
+            assert!(attributes.contains("path=/"), "{cookie}");
+            assert!(
+                !attributes.iter().any(|a| a.starts_with("domain")),
+                "{cookie}"
+            );
+            assert!(cookie.len() < 4096, "{} bytes: {cookie}", cookie.len());
+        }
+    }
+    for name in ["csrf", "pending", "session", "_flash"] {
+        assert!(names.contains(name), "no {name} cookie was set: {names:?}");
+    }
+}
+
+#[tokio::test]
+async fn auth_forms_signed_in_pages_and_error_pages_are_never_cached() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+    let visitor = app.new_browser();
+    let pending = app.new_browser();
+    pending.signup("Grace Hopper", GRACE, PASSWORD).await;
+
+    let pages = [
+        (&visitor, "/login", 200),
+        (&visitor, "/signup", 200),
+        (&visitor, "/forgot-password", 200),
+        (&pending, "/verify", 200),
+        (&app.browser, "/dashboard", 200),
+        (&app.browser, "/account/password", 200),
+        (&visitor, "/no-such-page", 404),
+    ];
+    for (browser, path, status) in pages {
+        let response = browser.get(path).await;
+        assert_eq!(response.status(), status, "GET {path}");
+        assert_eq!(cache_control(&response), ["no-store"], "GET {path}");
+    }
+    let refused = post_with_token(&visitor, "/login", None, &[("email", ADA)]).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(cache_control(&refused), ["no-store"], "the 403 page");
+}
+
+#[tokio::test]
+async fn anonymous_visitors_store_no_session_rows() {
+    let app = spawn_app().await;
+    let visitor = app.new_browser();
+
+    for path in ["/", "/login", "/signup", "/forgot-password", "/", "/login"] {
+        assert_eq!(visitor.get(path).await.status(), 200, "GET {path}");
+    }
+    let failed_login = visitor.login("nobody@example.com", PASSWORD).await;
+
+    assert_eq!(failed_login.status(), 422);
+    assert_eq!(session_rows(&app), 0);
+}
+
+#[tokio::test]
+async fn signed_in_page_views_store_no_further_session_rows() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+    let after_sign_in = session_rows(&app);
+
+    for path in ["/", "/dashboard", "/account/password", "/dashboard"] {
+        assert_eq!(app.get(path).await.status(), 200, "GET {path}");
+    }
+
+    assert_eq!(after_sign_in, 1);
+    assert_eq!(session_rows(&app), 1);
+}
+
+/// How a forged POST differs from a form the app served to the browser.
+#[derive(Debug, Clone, Copy)]
+enum Forgery {
+    /// No token at all.
+    NoToken,
+    /// A valid token, but another browser's.
+    AnotherBrowsersToken,
+    /// The browser's own token, posted by a page on another site.
+    CrossSiteOrigin,
+    /// The browser's own token, in a request the browser marks as cross-site.
+    CrossSiteFetch,
+}
+
+/// A form as its user would send it: from which browser, to where, with which fields.
+type Form<'a> = (&'a Browser, &'static str, Vec<(&'static str, &'a str)>);
+
+/// A signed-in user (Ada, in the app's default browser), a visitor waiting for
+/// their verification code and an anonymous visitor: someone for every form.
+struct Cast {
+    app: TestApp,
+    pending: Browser,
+    visitor: Browser,
+    code: String,
+}
+
+impl Cast {
+    async fn new() -> Self {
+        let app = spawn_app().await;
+        app.signed_up_user(ADA).await;
+        let pending = app.new_browser();
+        pending.signup("Grace Hopper", GRACE, PASSWORD).await;
+        let code = app.latest_code_for(GRACE).await;
+        let visitor = app.new_browser();
+        visitor.get("/").await;
+        Self {
+            app,
+            pending,
+            visitor,
+            code,
+        }
+    }
+
+    /// Every state-changing form, filled in by the one who would send it.
+    fn forms(&self) -> Vec<Form<'_>> {
+        vec![
+            (
+                &self.visitor,
+                "/login",
+                vec![("email", ADA), ("password", PASSWORD)],
+            ),
+            (
+                &self.visitor,
+                "/signup",
+                vec![
+                    ("name", "Mallory"),
+                    ("email", "mallory@example.com"),
+                    ("password", PASSWORD),
+                    ("password_confirmation", PASSWORD),
+                ],
+            ),
+            (&self.pending, "/verify", vec![("code", &self.code)]),
+            (&self.visitor, "/forgot-password", vec![("email", ADA)]),
+            (
+                &self.app.browser,
+                "/account/password",
+                vec![
+                    ("current_password", PASSWORD),
+                    ("password", NEW_PASSWORD),
+                    ("password_confirmation", NEW_PASSWORD),
+                ],
+            ),
+            (&self.app.browser, "/logout", vec![]),
+        ]
+    }
+
+    /// Ada is still signed in, the visitors still are not.
+    async fn assert_nobody_signed_in_or_out(&self) {
+        assert_eq!(
+            self.app.get("/dashboard").await.status(),
+            200,
+            "Ada was signed out"
+        );
+        assert_redirects_to_login(&self.visitor.get("/dashboard").await);
+        assert_redirects_to_login(&self.pending.get("/dashboard").await);
+    }
+}
+
+/// Sends every form forged in one way: each must get 403 and leave the database
+/// and everyone's sign-in as they were.
+async fn every_form_refuses(forgery: Forgery) {
+    let cast = Cast::new().await;
+    let before = database_state(&cast.app);
+
+    for (browser, path, fields) in cast.forms() {
+        let response = forged_post(&cast.app, browser, path, &fields, forgery).await;
+        assert_eq!(response.status(), 403, "{forgery:?}: POST {path}");
+    }
+
+    assert_eq!(
+        database_state(&cast.app),
+        before,
+        "a refused POST changed the database"
+    );
+    cast.assert_nobody_signed_in_or_out().await;
+}
+
+async fn forged_post(
+    app: &TestApp,
+    browser: &Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+    forgery: Forgery,
+) -> reqwest::Response {
+    let token = match forgery {
+        Forgery::NoToken => None,
+        Forgery::AnotherBrowsersToken => Some(app.new_browser().csrf_token().await),
+        Forgery::CrossSiteOrigin | Forgery::CrossSiteFetch => Some(browser.csrf_token().await),
+    };
+    let headers: &[(&str, &str)] = match forgery {
+        Forgery::CrossSiteOrigin => &[("origin", "https://evil.example")],
+        Forgery::CrossSiteFetch => &[("sec-fetch-site", "cross-site")],
+        Forgery::NoToken | Forgery::AnotherBrowsersToken => &[],
+    };
+    post_exactly(
+        browser,
+        path,
+        &with_token(token.as_deref(), fields),
+        headers,
+    )
+    .await
+}
+
+/// Posts a form with exactly this token (or none), whatever the browser's own is.
+async fn post_with_token(
+    browser: &Browser,
+    path: &str,
+    token: Option<&str>,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    post_exactly(browser, path, &with_token(token, fields), &[]).await
+}
+
+fn with_token<'a>(
+    token: Option<&'a str>,
+    fields: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut form: Vec<(&str, &str)> = token
+        .map(|token| ("csrf_token", token))
+        .into_iter()
+        .collect();
+    form.extend_from_slice(fields);
+    form
+}
+
+/// Posts exactly these form fields, with extra request headers.
+async fn post_exactly(
+    browser: &Browser,
+    path: &str,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = browser.client.post(browser.url(path)).form(form);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("request failed")
+}
+
+/// What a state-changing request could leave behind, in a form to compare.
+fn database_state(app: &TestApp) -> String {
+    type UserRow = (
+        String,
+        String,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        i32,
+    );
+    let mut conn = app.pool.get().unwrap();
+    let users: Vec<UserRow> = users::table
+        .select((
+            users::email,
+            users::password_hash,
+            users::email_verified_at,
+            users::last_login_at,
+            users::failed_login_count,
+        ))
+        .order(users::id)
+        .load(&mut conn)
+        .unwrap();
+    let sessions: Vec<(String, Option<i64>, String)> = sessions::table
+        .select((sessions::key_hash, sessions::user_id, sessions::state))
+        .order(sessions::id)
+        .load(&mut conn)
+        .unwrap();
+    let codes: Vec<(i32, Option<NaiveDateTime>)> = verification_codes::table
+        .select((
+            verification_codes::attempts,
+            verification_codes::consumed_at,
+        ))
+        .order(verification_codes::id)
+        .load(&mut conn)
+        .unwrap();
+    let reset_tokens: i64 = password_reset_tokens::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    let mails: i64 = outbox_messages::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    format!(
+        "users: {users:?}\nsessions: {sessions:?}\ncodes: {codes:?}\n\
+         reset tokens: {reset_tokens}\nmails: {mails}"
+    )
+}
+
+fn session_rows(app: &TestApp) -> i64 {
+    let mut conn = app.pool.get().unwrap();
+    sessions::table.count().get_result(&mut conn).unwrap()
+}
+
+/// A 303 to the login page: what a visitor without a live session gets.
+fn assert_redirects_to_login(response: &reqwest::Response) {
+    assert_eq!(response.status(), 303, "{}", response.url());
+    let location = response.headers()[LOCATION].to_str().unwrap();
+    assert!(location.starts_with("/login"), "redirected to {location}");
+}
+
+/// The full `Set-Cookie` line for the cookie called `name`, unless it is a removal.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|header| header.to_str().unwrap().to_owned())
+        .find(|cookie| {
+            cookie
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+                .is_some_and(|rest| !rest.starts_with(';') && !rest.is_empty())
+        })
+}
+
+/// The attributes of a `Set-Cookie` line, lower-cased, without the name and value.
+fn attributes_of(cookie: &str) -> HashSet<String> {
+    cookie
+        .split(';')
+        .skip(1)
+        .map(|attribute| attribute.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// The `Cookie` header a browser would send back for what `response` set: a copy
+/// of the visitor's identity, as anyone who got hold of it could replay it.
+fn cookie_header(response: &reqwest::Response) -> String {
+    response
+        .cookies()
+        .filter(|cookie| !cookie.value().is_empty())
+        .map(|cookie| format!("{}={}", cookie.name(), cookie.value()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A GET from a client with no cookie jar that sends exactly `cookie`.
+async fn get_with_cookie(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url(path))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .expect("request failed")
+}
+
+fn cache_control(response: &reqwest::Response) -> Vec<&str> {
+    response
+        .headers()
+        .get_all(CACHE_CONTROL)
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect()
+}

@@ -1,0 +1,163 @@
+use chrono::Duration;
+use diesel::prelude::*;
+
+use {{crate_name}}::db::schema::verification_codes;
+use {{crate_name}}::models::user;
+
+use crate::helpers::{PASSWORD, TestApp, spawn_app};
+
+const EMAIL: &str = "ada@example.com";
+
+async fn signed_up(app: &TestApp) -> String {
+    app.signup("Ada Lovelace", EMAIL, PASSWORD).await;
+    app.latest_code_for(EMAIL).await
+}
+
+async fn enter_code(app: &TestApp, code: &str) -> reqwest::Response {
+    app.post_form("/verify", &[("code", code)]).await
+}
+
+fn other_code(code: &str) -> String {
+    let number: u32 = code.parse().unwrap();
+    format!("{:06}", (number + 1) % 1_000_000)
+}
+
+#[tokio::test]
+async fn the_right_code_verifies_the_address_and_signs_the_user_in() {
+    let app = spawn_app().await;
+    let code = signed_up(&app).await;
+
+    let response = enter_code(&app, &code).await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/dashboard");
+    let dashboard = app.get("/dashboard").await;
+    assert_eq!(dashboard.status(), 200);
+    assert!(dashboard.text().await.unwrap().contains("Hello, Ada Lovelace"));
+    let mut conn = app.pool.get().unwrap();
+    let stored = user::get_user_by_email(&mut conn, EMAIL).unwrap().unwrap();
+    assert!(stored.email_verified_at.is_some());
+}
+
+#[tokio::test]
+async fn unverified_users_cannot_reach_signed_in_pages() {
+    let app = spawn_app().await;
+    signed_up(&app).await;
+
+    let response = app.get("/dashboard").await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/login?next=%2Fdashboard");
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_refused_with_a_clear_message() {
+    let app = spawn_app().await;
+    let code = signed_up(&app).await;
+
+    let response = enter_code(&app, &other_code(&code)).await;
+
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("That code is not right"));
+}
+
+#[tokio::test]
+async fn codes_expire_after_ten_minutes() {
+    let app = spawn_app().await;
+    let code = signed_up(&app).await;
+
+    app.clock.advance(Duration::minutes(10) + Duration::seconds(1));
+    let response = enter_code(&app, &code).await;
+
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("expired"));
+}
+
+#[tokio::test]
+async fn five_wrong_guesses_kill_the_code() {
+    let app = spawn_app().await;
+    let code = signed_up(&app).await;
+    for _ in 0..5 {
+        let response = enter_code(&app, &other_code(&code)).await;
+        assert_eq!(response.status(), 422);
+    }
+
+    let response = enter_code(&app, &code).await;
+
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("expired or was tried too often"));
+    let dashboard = app.get("/dashboard").await;
+    assert_eq!(dashboard.status(), 303);
+}
+
+#[tokio::test]
+async fn a_new_code_kills_the_old_one() {
+    let app = spawn_app().await;
+    let old_code = signed_up(&app).await;
+    app.clock.advance(Duration::seconds(61));
+    app.post_form("/verify/resend", &[]).await;
+    let new_code = app.latest_code_for(EMAIL).await;
+
+    let old = enter_code(&app, &old_code).await;
+    let new = enter_code(&app, &new_code).await;
+
+    if old_code != new_code {
+        assert_eq!(old.status(), 422);
+    }
+    assert_eq!(new.status(), 303);
+}
+
+#[tokio::test]
+async fn a_code_works_only_once() {
+    let app = spawn_app().await;
+    let code = signed_up(&app).await;
+    let other = app.new_browser();
+    // The second browser waits for the same address's code, like a second tab.
+    other.signup("Ada Lovelace", EMAIL, PASSWORD).await;
+
+    enter_code(&app, &code).await;
+    let replay = other.post_form("/verify", &[("code", code.as_str())]).await;
+
+    assert_eq!(replay.status(), 422);
+    let mut conn = app.pool.get().unwrap();
+    let unused: i64 = verification_codes::table
+        .filter(verification_codes::consumed_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(unused, 0);
+}
+
+#[tokio::test]
+async fn resending_waits_for_the_cooldown_and_stops_at_the_hourly_cap() {
+    let app = spawn_app().await;
+    signed_up(&app).await;
+
+    let too_soon = app.post_form("/verify/resend", &[]).await;
+    assert_eq!(too_soon.headers()["location"], "/verify");
+    let page = app.get("/verify").await.text().await.unwrap();
+    assert!(page.contains("Please wait"), "{page}");
+
+    for _ in 0..4 {
+        app.clock.advance(Duration::seconds(61));
+        app.post_form("/verify/resend", &[]).await;
+        app.latest_code_for(EMAIL).await;
+    }
+    app.clock.advance(Duration::seconds(61));
+    app.post_form("/verify/resend", &[]).await;
+
+    let page = app.get("/verify").await.text().await.unwrap();
+    assert!(page.contains("too many codes"), "{page}");
+    assert_eq!(app.mails_to(EMAIL).len(), 5);
+}
+
+#[tokio::test]
+async fn the_code_form_needs_a_pending_signup() {
+    let app = spawn_app().await;
+
+    let page = app.get("/verify").await;
+    let post = app.post_form("/verify", &[("code", "123456")]).await;
+
+    assert_eq!(page.headers()["location"], "/login");
+    assert_eq!(post.headers()["location"], "/login");
+}
