@@ -46,9 +46,7 @@ impl ResponseError for AppError {
             | Self::Template(_)
             | Self::Mail(_)
             | Self::Http(_)
-            | Self::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_files::Files;
-use actix_web::dev::Server;
 use actix_identity::IdentityMiddleware;
 use actix_session::SessionMiddleware;
 use actix_session::config::PersistentSession;
 use actix_web::cookie::SameSite;
+use actix_web::dev::Server;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};

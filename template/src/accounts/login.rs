@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::accounts::password;
 use crate::config::AccountSettings;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::mail::{MailError, OutgoingEmail, outbox};
 use crate::models::{User, user};
 
@@ -71,9 +71,9 @@ pub fn record_attempt(
     locked_mail: impl FnOnce() -> Result<OutgoingEmail, MailError>,
     now: NaiveDateTime,
 ) -> QueryResult<LoginOutcome> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         let Some(account) = account.filter(|_| password_matched) else {
-            let id = account.map_or(NO_USER, |account| account.id);
+            let id = account.map_or(user::NO_USER_ID, |account| account.id);
             user::record_failed_login(conn, id)?;
             let until = now + settings.lockout;
             if user::lock_if_over_limit(conn, id, settings.max_failed_logins, now, until)? {
@@ -96,6 +96,3 @@ pub fn record_attempt(
         Ok(LoginOutcome::SignedIn(account.clone()))
     })
 }
-
-/// An id no row has (ids start at 1).
-const NO_USER: i64 = 0;

@@ -118,6 +118,12 @@ pub fn hash_password(password: &str, cost: u32) -> Result<String, bcrypt::Bcrypt
     bcrypt::hash(password, cost)
 }
 
+/// [`hash_password`] on the blocking thread pool, so the async workers keep serving
+/// other requests while bcrypt works.
+pub async fn hash_password_off_thread(password: String, cost: u32) -> anyhow::Result<String> {
+    Ok(actix_web::web::block(move || hash_password(&password, cost)).await??)
+}
+
 /// Whether `password` matches a stored bcrypt hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     bcrypt::verify(password, hash).unwrap_or(false)

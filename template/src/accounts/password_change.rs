@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::{password_reset, session, user};
 
@@ -16,7 +16,7 @@ pub fn change_password(
     changed_mail: &OutgoingEmail,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         user::update_password_hash(conn, user_id, new_password_hash, now)?;
         password_reset::retire_tokens(conn, user_id, now)?;
         session::delete_user_sessions(conn, user_id, None)?;

@@ -6,22 +6,28 @@ use diesel::prelude::*;
 
 use crate::auth::keys::token_hash;
 use crate::config::AccountSettings;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::password_reset::{self, NewPasswordResetToken};
 use crate::models::{User, session, user};
 
 /// Stores a reset token for `account` (retiring older ones) and queues its mail.
 /// `token` must come from `auth::keys::random_token(32)`; only its hash is stored.
+/// Without an account the same statements run against no row and nothing is sent,
+/// so unknown addresses take as long as known ones.
 pub fn start_reset(
     conn: &mut DbConn,
     settings: &AccountSettings,
-    account: &User,
+    account: Option<&User>,
     token: &str,
     mail: &OutgoingEmail,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
+        let Some(account) = account else {
+            password_reset::retire_tokens(conn, user::NO_USER_ID, now)?;
+            return Ok(());
+        };
         password_reset::retire_tokens(conn, account.id, now)?;
         password_reset::insert_token(
             conn,
@@ -59,7 +65,7 @@ pub fn finish_reset(
     changed_mail: &OutgoingEmail,
     now: NaiveDateTime,
 ) -> QueryResult<Option<User>> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         let hash = token_hash(token);
         if !password_reset::redeem_token(conn, &hash, now)? {
             return Ok(None);

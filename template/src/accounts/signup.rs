@@ -7,15 +7,21 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::accounts::verification;
 use crate::auth::Keys;
 use crate::config::AccountSettings;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::user::{self, NewUser};
 
-/// A checked signup form, with the password already hashed.
+/// A checked signup form, with the password already hashed, and both mails it may
+/// send, composed in advance.
 pub struct Registration<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
+    /// The verification code, and the mail that carries it to a new account.
+    pub code: &'a str,
+    pub code_mail: &'a OutgoingEmail,
+    /// The notice for the owner of an address that already has an account.
+    pub attempt_mail: &'a OutgoingEmail,
 }
 
 /// What signup did. Both outcomes look the same to the visitor ("check your inbox"),
@@ -29,20 +35,17 @@ pub enum SignupOutcome {
 }
 
 /// Creates an unverified account with its verification code, and queues the code
-/// mail, all in one transaction. An existing address gets `attempt_mail` instead.
+/// mail, all in one transaction. An existing address gets the attempt notice instead.
 pub fn register(
     conn: &mut DbConn,
     keys: &Keys,
     settings: &AccountSettings,
     registration: &Registration<'_>,
-    code: &str,
-    code_mail: &OutgoingEmail,
-    attempt_mail: &OutgoingEmail,
     now: NaiveDateTime,
 ) -> QueryResult<SignupOutcome> {
-    let created = conn.transaction(|conn| {
+    let created = db::write_transaction(conn, |conn| {
         if let Some(existing) = user::get_user_by_email(conn, registration.email)? {
-            outbox::enqueue(conn, Some(existing.id), attempt_mail, now)?;
+            outbox::enqueue(conn, Some(existing.id), registration.attempt_mail, now)?;
             return Ok(SignupOutcome::AlreadyRegistered);
         }
         let account = user::insert_user(
@@ -58,7 +61,15 @@ pub fn register(
                 updated_at: now,
             },
         )?;
-        verification::store_code(conn, keys, settings, account.id, code, code_mail, now)?;
+        verification::store_code(
+            conn,
+            keys,
+            settings,
+            account.id,
+            registration.code,
+            registration.code_mail,
+            now,
+        )?;
         Ok(SignupOutcome::Created)
     });
     match created {

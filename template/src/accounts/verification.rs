@@ -7,7 +7,7 @@ use rand::Rng;
 
 use crate::auth::Keys;
 use crate::config::AccountSettings;
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::verification_code::{self, NewVerificationCode};
 use crate::models::{User, user};
@@ -66,7 +66,7 @@ pub fn verify(
     code: &str,
     now: NaiveDateTime,
 ) -> QueryResult<VerifyOutcome> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         let Some(account) = user::get_user_by_email(conn, email)? else {
             return Ok(VerifyOutcome::Wrong);
         };
@@ -86,7 +86,8 @@ pub fn verify(
             return Ok(VerifyOutcome::Expired);
         }
         user::mark_email_verified(conn, account.id, now)?;
-        Ok(user::get_user(conn, account.id)?.map_or(VerifyOutcome::Expired, VerifyOutcome::Verified))
+        Ok(user::get_user(conn, account.id)?
+            .map_or(VerifyOutcome::Expired, VerifyOutcome::Verified))
     })
 }
 
@@ -111,7 +112,7 @@ pub fn resend(
     mail: &OutgoingEmail,
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         let Some(account) = user::get_user_by_email(conn, email)? else {
             return Ok(ResendOutcome::Sent);
         };
@@ -139,7 +140,8 @@ pub fn send_code_within_limits(
             return Ok(ResendOutcome::TooSoon(wait));
         }
     }
-    let sent = verification_code::count_codes_since(conn, user_id, now - chrono::Duration::hours(1))?;
+    let sent =
+        verification_code::count_codes_since(conn, user_id, now - chrono::Duration::hours(1))?;
     if sent >= settings.codes_per_hour {
         return Ok(ResendOutcome::HourlyLimit);
     }

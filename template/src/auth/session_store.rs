@@ -74,8 +74,14 @@ impl DbSessionStore {
         CookieDuration::seconds(self.settings.remember_timeout.num_seconds())
     }
 
-    fn deadlines(&self, state: &SessionState, now: NaiveDateTime) -> (NaiveDateTime, NaiveDateTime) {
-        let remembered = state.get(REMEMBER_ME_KEY).is_some_and(|value| value == "true");
+    fn deadlines(
+        &self,
+        state: &SessionState,
+        now: NaiveDateTime,
+    ) -> (NaiveDateTime, NaiveDateTime) {
+        let remembered = state
+            .get(REMEMBER_ME_KEY)
+            .is_some_and(|value| value == "true");
         if remembered {
             // A remembered session is meant to survive days away: no idle limit.
             let end = now + self.settings.remember_timeout;
@@ -130,8 +136,8 @@ impl SessionStore for DbSessionStore {
         let key_hash = token_hash(&key);
         let now = self.clock.now();
         let (idle_expires_at, absolute_expires_at) = self.deadlines(&session_state, now);
-        let (user_id, state) =
-            stored_state(session_state).map_err(|error| SaveError::Serialization(anyhow!(error)))?;
+        let (user_id, state) = stored_state(session_state)
+            .map_err(|error| SaveError::Serialization(anyhow!(error)))?;
         db::run_blocking(&self.pool, move |conn| {
             session::insert_session(
                 conn,
@@ -168,11 +174,17 @@ impl SessionStore for DbSessionStore {
         if updated == 1 {
             return Ok(session_key);
         }
-        // The session ended meanwhile (logout elsewhere): start a new one.
-        self.save(session_state, ttl).await.map_err(|error| match error {
-            SaveError::Serialization(error) => UpdateError::Serialization(error),
-            SaveError::Other(error) => UpdateError::Other(error),
-        })
+        // The session ended meanwhile (logout or a password change elsewhere): start a
+        // new one, but never with the identity that was just signed out.
+        let mut session_state = session_state;
+        session_state.remove(IDENTITY_KEY);
+        session_state.remove(REMEMBER_ME_KEY);
+        self.save(session_state, ttl)
+            .await
+            .map_err(|error| match error {
+                SaveError::Serialization(error) => UpdateError::Serialization(error),
+                SaveError::Other(error) => UpdateError::Other(error),
+            })
     }
 
     async fn update_ttl(

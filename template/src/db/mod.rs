@@ -127,6 +127,22 @@ where
     .await?
 }
 
+/// Runs `work` in a transaction that will write; not for use inside another
+/// transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a
+/// transaction that reads first and writes later could otherwise fail with
+/// "database is locked" when another one wrote meanwhile.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+{%- if database == "sqlite" %}
+    conn.immediate_transaction(work)
+{%- else %}
+    conn.transaction(work)
+{%- endif %}
+}
+
 /// Succeeds when a connection can be checked out and answers a query in time.
 pub async fn check_ready(pool: &DbPool, timeout: Duration) -> Result<(), DbError> {
     let pool = pool.clone();

@@ -4,6 +4,10 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::schema::users;
 
+/// An id no user has (ids start at 1): decoy statements for unknown addresses run
+/// against it, so they cost what real ones do.
+pub const NO_USER_ID: i64 = 0;
+
 /// A person with an account.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
@@ -104,7 +108,11 @@ pub fn lock_if_over_limit(
         users::table
             .find(id)
             .filter(users::failed_login_count.ge(max_failures))
-            .filter(users::locked_until.is_null().or(users::locked_until.le(now))),
+            .filter(
+                users::locked_until
+                    .is_null()
+                    .or(users::locked_until.le(now)),
+            ),
     )
     .set(users::locked_until.eq(until))
     .execute(conn)?;
@@ -124,12 +132,13 @@ pub fn record_successful_login(conn: &mut DbConn, id: i64, now: NaiveDateTime) -
 }
 
 pub fn mark_email_verified(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(users::table.find(id).filter(users::email_verified_at.is_null()))
-        .set((
-            users::email_verified_at.eq(now),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 use tera::Tera;
 
-use crate::accounts::password::{MAX_PASSWORD_BYTES, hash_password, verify_password};
+use crate::accounts::password::{MAX_PASSWORD_BYTES, hash_password_off_thread, verify_password};
 use crate::accounts::password_change::change_password;
 use crate::auth::CurrentUser;
 use crate::clock::Clock;
@@ -69,12 +69,7 @@ pub async fn update_password(
         return render(page, &tera, &errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
-    let cost = settings.bcrypt_cost;
-    let password = form.password;
-    let password_hash = web::block(move || hash_password(&password, cost))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?
-        .map_err(|error| AppError::Internal(error.into()))?;
+    let password_hash = hash_password_off_thread(form.password, settings.bcrypt_cost).await?;
     let mail = mailer.compose(
         &account.email,
         &Email::PasswordChanged {

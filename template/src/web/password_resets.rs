@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tera::Tera;
 
 use crate::accounts::email::normalize_email;
-use crate::accounts::password::hash_password;
+use crate::accounts::password::hash_password_off_thread;
 use crate::accounts::password_reset;
 use crate::auth::keys::random_token;
 use crate::clock::Clock;
@@ -55,29 +55,46 @@ pub async fn create(
     clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, AppError> {
     let Ok(email) = normalize_email(&form.email) else {
-        page.insert("email", &form.email)
-            .insert("error", &Some("Enter an email address like name@example.com."));
-        return page.render_with_status(&tera, "auth/forgot_password.html", StatusCode::UNPROCESSABLE_ENTITY);
+        page.insert("email", &form.email).insert(
+            "error",
+            &Some("Enter an email address like name@example.com."),
+        );
+        return page.render_with_status(
+            &tera,
+            "auth/forgot_password.html",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     };
     let lookup_email = email.clone();
-    let account = db::run_blocking(&pool, move |conn| user::get_user_by_email(conn, &lookup_email)).await?;
-    // Only active accounts get a link; every address gets the same answer.
-    if let Some(account) = account.filter(|account| account.is_active) {
-        let token = random_token(32);
-        let mail = mailer.compose(
-            &account.email,
-            &Email::PasswordReset {
-                name: account.name.clone(),
-                token: token.clone(),
-            },
-        )?;
-        let now = clock.now();
-        let account_settings = settings.accounts;
-        db::run_blocking(&pool, move |conn| {
-            password_reset::start_reset(conn, &account_settings, &account, &token, &mail, now)
-        })
-        .await?;
-    }
+    let account = db::run_blocking(&pool, move |conn| {
+        user::get_user_by_email(conn, &lookup_email)
+    })
+    .await?;
+    // Every address gets the same answer, in the same time: an unknown or disabled
+    // one goes through the same steps, which change nothing and send nothing.
+    let account = account.filter(|account| account.is_active);
+    let token = random_token(32);
+    let name = account.as_ref().map(|account| account.name.clone());
+    let mail = mailer.compose(
+        &email,
+        &Email::PasswordReset {
+            name: name.unwrap_or_default(),
+            token: token.clone(),
+        },
+    )?;
+    let now = clock.now();
+    let account_settings = settings.accounts;
+    db::run_blocking(&pool, move |conn| {
+        password_reset::start_reset(
+            conn,
+            &account_settings,
+            account.as_ref(),
+            &token,
+            &mail,
+            now,
+        )
+    })
+    .await?;
     FlashMessage::info(format!(
         "If {email} has an account, we sent it a link to choose a new password. The link works for {} minutes.",
         settings.accounts.reset_lifetime.num_minutes()
@@ -96,7 +113,10 @@ pub async fn edit(
     let token = query.into_inner().token;
     let now = clock.now();
     let lookup = token.clone();
-    let account = db::run_blocking(&pool, move |conn| password_reset::account_for_token(conn, &lookup, now)).await?;
+    let account = db::run_blocking(&pool, move |conn| {
+        password_reset::account_for_token(conn, &lookup, now)
+    })
+    .await?;
     match account {
         Some(_) => render_form(page, &tera, &token, &FieldErrors::default(), StatusCode::OK),
         None => render_invalid(page, &tera),
@@ -118,22 +138,26 @@ pub async fn update(
     let form = form.into_inner();
     let now = clock.now();
     let lookup = token.clone();
-    let account = db::run_blocking(&pool, move |conn| password_reset::account_for_token(conn, &lookup, now)).await?;
+    let account = db::run_blocking(&pool, move |conn| {
+        password_reset::account_for_token(conn, &lookup, now)
+    })
+    .await?;
     let Some(account) = account else {
         return render_invalid(page, &tera);
     };
     let mut errors = FieldErrors::default();
     errors.check_new_password(&form.password, &form.password_confirmation, &account.email);
     if !errors.is_empty() {
-        return render_form(page, &tera, &token, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_form(
+            page,
+            &tera,
+            &token,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
 
-    let cost = settings.bcrypt_cost;
-    let password = form.password;
-    let password_hash = web::block(move || hash_password(&password, cost))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?
-        .map_err(|error| AppError::Internal(error.into()))?;
+    let password_hash = hash_password_off_thread(form.password, settings.bcrypt_cost).await?;
     let mail = mailer.compose(
         &account.email,
         &Email::PasswordChanged {

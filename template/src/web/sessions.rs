@@ -85,13 +85,15 @@ pub async fn create(
     }
 
     let lookup_email = email.clone();
-    let account = db::run_blocking(&pool, move |conn| login::find_account(conn, &lookup_email)).await?;
+    let account =
+        db::run_blocking(&pool, move |conn| login::find_account(conn, &lookup_email)).await?;
     let cost = settings.bcrypt_cost;
     let password = form.password.clone();
     let checked_account = account.clone();
-    let matched = web::block(move || login::password_matches(checked_account.as_ref(), &password, cost))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?;
+    let matched =
+        web::block(move || login::password_matches(checked_account.as_ref(), &password, cost))
+            .await
+            .map_err(|error| AppError::Internal(error.into()))?;
     let now = clock.now();
     let account_settings = settings.accounts;
     let lock_mailer = mailer.clone().into_inner();

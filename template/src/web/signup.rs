@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tera::Tera;
 
 use crate::accounts::email::normalize_email;
-use crate::accounts::password::hash_password;
+use crate::accounts::password::hash_password_off_thread;
 use crate::accounts::signup::{self, Registration};
 use crate::accounts::verification::generate_code;
 use crate::auth::pending::pending_cookie;
@@ -75,12 +75,7 @@ pub async fn create(
     }
 
     // Hashed even for an address that has an account, so both take the same time.
-    let cost = settings.bcrypt_cost;
-    let password = form.password;
-    let password_hash = web::block(move || hash_password(&password, cost))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?
-        .map_err(|error| AppError::Internal(error.into()))?;
+    let password_hash = hash_password_off_thread(form.password, settings.bcrypt_cost).await?;
     let code = generate_code();
     let code_mail = mailer.compose(
         &email,
@@ -108,10 +103,10 @@ pub async fn create(
                 name: &name,
                 email: &email_for_db,
                 password_hash: &password_hash,
+                code: &code,
+                code_mail: &code_mail,
+                attempt_mail: &attempt_mail,
             },
-            &code,
-            &code_mail,
-            &attempt_mail,
             now,
         )
     })

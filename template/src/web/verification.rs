@@ -54,10 +54,20 @@ pub async fn create(
         return Ok(see_other("/login"));
     };
     // Spaces and dashes are how people copy codes; digits are what counts.
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let code: String = form
+        .code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     if !verification::is_code_shaped(&code) {
         let error = "Enter the 6-digit code from the email.";
-        return render(page, &tera, &email, Some(error), StatusCode::UNPROCESSABLE_ENTITY);
+        return render(
+            page,
+            &tera,
+            &email,
+            Some(error),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let now = clock.now();
     let account_settings = settings.accounts;
@@ -77,11 +87,23 @@ pub async fn create(
         }
         VerifyOutcome::Wrong => {
             let error = "That code is not right. Check the email and try again.";
-            render(page, &tera, &email, Some(error), StatusCode::UNPROCESSABLE_ENTITY)
+            render(
+                page,
+                &tera,
+                &email,
+                Some(error),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         VerifyOutcome::Expired => {
             let error = "This code has expired or was tried too often. Send yourself a new one.";
-            render(page, &tera, &email, Some(error), StatusCode::UNPROCESSABLE_ENTITY)
+            render(
+                page,
+                &tera,
+                &email,
+                Some(error),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
     }
 }
@@ -118,10 +140,10 @@ pub async fn resend(
             "Please wait {seconds} seconds before asking for another code."
         ))
         .send(),
-        ResendOutcome::HourlyLimit => FlashMessage::warning(
-            "You asked for too many codes. Please try again in an hour.",
-        )
-        .send(),
+        ResendOutcome::HourlyLimit => {
+            FlashMessage::warning("You asked for too many codes. Please try again in an hour.")
+                .send()
+        }
     }
     Ok(see_other("/verify"))
 }
@@ -146,7 +168,11 @@ fn insert<T: serde::Serialize>(session: &Session, key: &str, value: T) -> Result
 
 /// Where a user lands after signing in, when they were not on their way elsewhere.
 pub fn home_for(user: &User) -> &'static str {
-    if user.is_admin { "/admin" } else { "/dashboard" }
+    if user.is_admin {
+        "/admin"
+    } else {
+        "/dashboard"
+    }
 }
 
 fn render(

@@ -178,10 +178,6 @@ impl Browser {
     }
 }
 
-/// Held by tests that measure time or load the CPU on purpose, so they neither
-/// disturb nor get disturbed by one another.
-pub static CPU_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// A strong password every test user has.
 pub const PASSWORD: &str = "Correct-Horse-Battery-9";
 
@@ -257,7 +253,10 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
         ("APP_ENV".to_owned(), "test".to_owned()),
         ("APP_PORT".to_owned(), "0".to_owned()),
         // Not the server's address: tests can tell links come from this setting.
-        ("APP_BASE_URL".to_owned(), "http://app.example.test".to_owned()),
+        (
+            "APP_BASE_URL".to_owned(),
+            "http://app.example.test".to_owned(),
+        ),
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("DATABASE_POOL_SIZE".to_owned(), "4".to_owned()),
         ("MAIL_TRANSPORT".to_owned(), "file".to_owned()),

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use diesel::prelude::*;
-use reqwest::header::{HOST, LOCATION, REFERRER_POLICY};
+use reqwest::header::{CACHE_CONTROL, HOST, LOCATION, REFERRER_POLICY};
 
 use {{crate_name}}::auth::keys::token_hash;
 use {{crate_name}}::db::schema::{outbox_messages, password_reset_tokens};
@@ -105,6 +105,7 @@ async fn the_link_opens_a_new_password_form_that_sends_no_referrer() {
 
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()[REFERRER_POLICY], "no-referrer");
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
     let page = response.text().await.unwrap();
     assert!(page.contains("Choose a new password"), "{page}");
 }

@@ -79,7 +79,8 @@ async fn get_requests_never_change_state() {
 
     for (browser, path, fields) in cast.forms() {
         let query = serde_urlencoded::to_string(&fields).unwrap();
-        let response = browser.get(&format!("{path}?{query}")).await;
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let response = browser.get(&format!("{path}{separator}{query}")).await;
         assert!(!response.status().is_server_error(), "GET {path}");
     }
 
@@ -460,7 +461,7 @@ enum Forgery {
 }
 
 /// A form as its user would send it: from which browser, to where, with which fields.
-type Form<'a> = (&'a Browser, &'static str, Vec<(&'static str, &'a str)>);
+type Form<'a> = (&'a Browser, &'a str, Vec<(&'static str, &'a str)>);
 
 /// A signed-in user (Ada, in the app's default browser), a visitor waiting for
 /// their verification code and an anonymous visitor: someone for every form.
@@ -468,7 +469,10 @@ struct Cast {
     app: TestApp,
     pending: Browser,
     visitor: Browser,
+    /// The code mailed to the pending visitor.
     code: String,
+    /// The path of the reset link mailed to Ada.
+    reset_path: String,
 }
 
 impl Cast {
@@ -478,13 +482,21 @@ impl Cast {
         let pending = app.new_browser();
         pending.signup("Grace Hopper", GRACE, PASSWORD).await;
         let code = app.latest_code_for(GRACE).await;
+        app.new_browser()
+            .post_form("/forgot-password", &[("email", ADA)])
+            .await;
+        let mail = app.wait_for_mail(ADA, "reset").await;
+        let reset_path = path_of(&reset_link_in(&mail.text).expect("no reset link in the mail"));
         let visitor = app.new_browser();
         visitor.get("/").await;
+        // Past the resend cooldown, so a resend would send a code.
+        app.clock.advance(Duration::minutes(2));
         Self {
             app,
             pending,
             visitor,
             code,
+            reset_path,
         }
     }
 
@@ -507,7 +519,16 @@ impl Cast {
                 ],
             ),
             (&self.pending, "/verify", vec![("code", &self.code)]),
+            (&self.pending, "/verify/resend", vec![]),
             (&self.visitor, "/forgot-password", vec![("email", ADA)]),
+            (
+                &self.visitor,
+                &self.reset_path,
+                vec![
+                    ("password", NEW_PASSWORD),
+                    ("password_confirmation", NEW_PASSWORD),
+                ],
+            ),
             (
                 &self.app.browser,
                 "/account/password",
@@ -648,9 +669,10 @@ fn database_state(app: &TestApp) -> String {
         .order(verification_codes::id)
         .load(&mut conn)
         .unwrap();
-    let reset_tokens: i64 = password_reset_tokens::table
-        .count()
-        .get_result(&mut conn)
+    let reset_tokens: Vec<Option<NaiveDateTime>> = password_reset_tokens::table
+        .select(password_reset_tokens::used_at)
+        .order(password_reset_tokens::id)
+        .load(&mut conn)
         .unwrap();
     let mails: i64 = outbox_messages::table
         .count()
@@ -658,7 +680,7 @@ fn database_state(app: &TestApp) -> String {
         .unwrap();
     format!(
         "users: {users:?}\nsessions: {sessions:?}\ncodes: {codes:?}\n\
-         reset tokens: {reset_tokens}\nmails: {mails}"
+         reset tokens used: {reset_tokens:?}\nmails: {mails}"
     )
 }
 

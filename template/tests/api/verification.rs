@@ -33,7 +33,13 @@ async fn the_right_code_verifies_the_address_and_signs_the_user_in() {
     assert_eq!(response.headers()["location"], "/dashboard");
     let dashboard = app.get("/dashboard").await;
     assert_eq!(dashboard.status(), 200);
-    assert!(dashboard.text().await.unwrap().contains("Hello, Ada Lovelace"));
+    assert!(
+        dashboard
+            .text()
+            .await
+            .unwrap()
+            .contains("Hello, Ada Lovelace")
+    );
     let mut conn = app.pool.get().unwrap();
     let stored = user::get_user_by_email(&mut conn, EMAIL).unwrap().unwrap();
     assert!(stored.email_verified_at.is_some());
@@ -58,7 +64,13 @@ async fn a_wrong_code_is_refused_with_a_clear_message() {
     let response = enter_code(&app, &other_code(&code)).await;
 
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("That code is not right"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("That code is not right")
+    );
 }
 
 #[tokio::test]
@@ -66,7 +78,8 @@ async fn codes_expire_after_ten_minutes() {
     let app = spawn_app().await;
     let code = signed_up(&app).await;
 
-    app.clock.advance(Duration::minutes(10) + Duration::seconds(1));
+    app.clock
+        .advance(Duration::minutes(10) + Duration::seconds(1));
     let response = enter_code(&app, &code).await;
 
     assert_eq!(response.status(), 422);
@@ -85,7 +98,13 @@ async fn five_wrong_guesses_kill_the_code() {
     let response = enter_code(&app, &code).await;
 
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("expired or was tried too often"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("expired or was tried too often")
+    );
     let dashboard = app.get("/dashboard").await;
     assert_eq!(dashboard.status(), 303);
 }
