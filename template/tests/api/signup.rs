@@ -9,7 +9,9 @@ use crate::helpers::{PASSWORD, spawn_app};
 async fn signup_creates_an_unverified_user_and_mails_a_code() {
     let app = spawn_app().await;
 
-    let response = app.signup("Ada Lovelace", "Ada@Example.com", PASSWORD).await;
+    let response = app
+        .signup("Ada Lovelace", "Ada@Example.com", PASSWORD)
+        .await;
 
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/verify");
@@ -49,7 +51,10 @@ async fn signup_lists_every_broken_password_rule_next_to_the_field() {
     ] {
         assert!(page.contains(rule), "missing {rule:?}");
     }
-    assert!(page.contains(r#"value="ada@example.com""#), "the email was lost");
+    assert!(
+        page.contains(r#"value="ada@example.com""#),
+        "the email was lost"
+    );
     let mut conn = app.pool.get().unwrap();
     let count: i64 = users::table.count().get_result(&mut conn).unwrap();
     assert_eq!(count, 0);
@@ -121,7 +126,11 @@ async fn signup_with_a_taken_email_looks_the_same_and_mails_the_owner_instead() 
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(count, 1);
-    assert_eq!(app.mails_to("ada@example.com").len(), 2, "code + notice only");
+    assert_eq!(
+        app.mails_to("ada@example.com").len(),
+        2,
+        "code + notice only"
+    );
 }
 
 fn cookie_names(response: &reqwest::Response) -> Vec<String> {
