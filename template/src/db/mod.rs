@@ -126,11 +126,17 @@ where
     })
     .await?
 }
+{%- if database == "sqlite" %}
 
 /// Runs `work` in a transaction that will write; not for use inside another
-/// transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a
-/// transaction that reads first and writes later could otherwise fail with
-/// "database is locked" when another one wrote meanwhile.
+/// transaction. It takes the write lock up front (`BEGIN IMMEDIATE`): a transaction
+/// that reads first and writes later could otherwise fail with "database is locked"
+/// when another one wrote meanwhile.
+{%- else %}
+
+/// Runs `work` in a transaction that will write; not for use inside another
+/// transaction.
+{%- endif %}
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,

@@ -49,8 +49,8 @@ pub fn find_live_token(
 /// Uses up the live token with this hash; false if there is none: unknown, used,
 /// expired, or redeemed by a parallel request first. The conditional update lets
 /// exactly one redemption win. Call it before reading anything in the transaction:
-/// an SQLite transaction that has read cannot become a writer once another
-/// connection has written, and fails with "database is locked" instead of waiting.
+/// with some databases a transaction that has read cannot become a writer once
+/// another connection has written, and fails instead of waiting.
 pub fn redeem_token(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let redeemed = diesel::update(
         password_reset_tokens::table

@@ -1,0 +1,166 @@
+//! What both test binaries share: the option matrix and rendering the template with
+//! cargo-generate's library, exactly as `cargo generate` would, minus the prompts.
+
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use cargo_generate::{GenerateArgs, TemplatePath, Vcs};
+
+pub const DATABASES: [&str; 3] = ["sqlite", "postgres", "mysql"];
+pub const MAILS: [&str; 4] = ["smtp", "postmark", "sendgrid", "resend"];
+
+/// The project name every test renders with; the rendered project lives in a folder of that name.
+pub const PROJECT_NAME: &str = "demo-app";
+
+/// One database and one mail provider: one project a user can generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Combination {
+    pub database: &'static str,
+    pub mail: &'static str,
+}
+
+impl Combination {
+    /// Every combination, grouped by database.
+    pub fn all() -> Vec<Combination> {
+        DATABASES
+            .iter()
+            .flat_map(|&database| {
+                MAILS
+                    .iter()
+                    .map(move |&mail| Combination { database, mail })
+            })
+            .collect()
+    }
+
+    /// `<database>-<mail>`, as in examples/ and `MATRIX`.
+    pub fn name(&self) -> String {
+        self.to_string()
+    }
+
+    /// The examples/ values file a user would pass with `--template-values-file`.
+    pub fn examples_file(&self) -> PathBuf {
+        repo_root()
+            .join("examples")
+            .join(format!("{}.toml", self.name()))
+    }
+}
+
+impl fmt::Display for Combination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.database, self.mail)
+    }
+}
+
+/// How the answers to the template's questions reach cargo-generate.
+pub enum Answers {
+    /// None at all: every placeholder takes its default.
+    Defaults,
+    /// `--define database=... --define mail=...`.
+    Define(Combination),
+    /// `--template-values-file examples/<combination>.toml`.
+    ValuesFile(Combination),
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn template_root() -> PathBuf {
+    repo_root().join("template")
+}
+
+/// Renders the template into `parent/demo-app` and returns that path. `parent` is wiped
+/// first so nothing from an earlier run survives. It must lie outside this checkout:
+/// inside it, cargo would take the rendered project for a member of the harness workspace.
+pub fn render(answers: &Answers, parent: &Path) -> Result<PathBuf, String> {
+    set_author_once();
+    if parent.exists() {
+        fs::remove_dir_all(parent)
+            .map_err(|e| format!("cannot clear {}: {e}", parent.display()))?;
+    }
+    fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+
+    // An empty app config, so that a developer's ~/.cargo/cargo-generate.toml (favorites,
+    // default values) cannot change what the tests render.
+    let config = parent.join("cargo-generate-app-config.toml");
+    fs::write(&config, "").map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+
+    let (define, template_values_file) = match answers {
+        Answers::Defaults => (vec![], None),
+        Answers::Define(c) => (
+            vec![
+                format!("database={}", c.database),
+                format!("mail={}", c.mail),
+            ],
+            None,
+        ),
+        Answers::ValuesFile(c) => (vec![], Some(c.examples_file().display().to_string())),
+    };
+
+    let args = GenerateArgs {
+        template_path: TemplatePath {
+            path: Some(repo_root().display().to_string()),
+            auto_path: Some("template".into()),
+            ..Default::default()
+        },
+        name: Some(PROJECT_NAME.into()),
+        silent: true,
+        vcs: Some(Vcs::None),
+        bin: true,
+        no_workspace: true,
+        // The CLI users install does not run rustfmt, so neither may the tests:
+        // `cargo fmt --check` must see the output exactly as users get it.
+        no_fmt: true,
+        config: Some(config),
+        define,
+        template_values_file,
+        destination: Some(parent.to_path_buf()),
+        ..Default::default()
+    };
+    cargo_generate::generate(args).map_err(|e| format!("cargo-generate failed: {e:#}"))
+}
+
+/// cargo-generate insists on an author (the `authors` variable), which it takes from
+/// $CARGO_NAME, $USER and the like; CI machines may have none of them. A fixed one also
+/// keeps the output independent of who runs the tests.
+fn set_author_once() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: std serialises its own environment reads and writes, and no code in
+        // this process reads the environment outside std.
+        unsafe {
+            std::env::set_var("CARGO_NAME", "actix-saas-starter");
+            std::env::set_var("CARGO_EMAIL", "actix-saas-starter@example.com");
+        }
+    });
+}
+
+/// Every file below `root` by its `/`-separated relative path, skipping build output.
+pub fn read_tree(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut files = BTreeMap::new();
+    let walker = walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() != 1 || e.file_name() != "target");
+    for entry in walker {
+        let entry = entry.map_err(|e| format!("cannot walk {}: {e}", root.display()))?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .expect("walkdir stays below its root");
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let bytes = fs::read(entry.path())
+            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+        files.insert(rel, bytes);
+    }
+    Ok(files)
+}
