@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 /// Installs the global log subscriber; call once, at start-up.
 pub fn init() {
@@ -13,5 +14,8 @@ pub fn init() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        // One line per request when its span closes: method, path, status, request id
+        // and how long it took.
+        .with_span_events(FmtSpan::CLOSE)
         .init();
 }
