@@ -7,9 +7,11 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use reqwest::header::{CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
 
+use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::{
     outbox_messages, password_reset_tokens, sessions, users, verification_codes,
 };
+use {{crate_name}}::models::session::purge_expired_sessions;
 
 use crate::helpers::{
     Browser, PASSWORD, TestApp, path_of, reset_link_in, spawn_app, spawn_app_with,
@@ -445,6 +447,27 @@ async fn signed_in_page_views_store_no_further_session_rows() {
 
     assert_eq!(after_sign_in, 1);
     assert_eq!(session_rows(&app), 1);
+}
+
+#[tokio::test]
+async fn ended_sessions_are_purged_and_live_ones_kept() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+    let grace = app.new_browser();
+    app.signed_up_user_in(&grace, GRACE).await;
+    // Ada's session idles out; Grace keeps hers alive.
+    app.clock.advance(Duration::minutes(20));
+    grace.get("/dashboard").await;
+    app.clock.advance(Duration::minutes(15));
+
+    let purged = {
+        let mut conn = app.pool.get().unwrap();
+        purge_expired_sessions(&mut conn, app.clock.now()).unwrap()
+    };
+
+    assert_eq!(purged, 1);
+    assert_eq!(session_rows(&app), 1);
+    assert_eq!(grace.get("/dashboard").await.status(), 200);
 }
 
 /// How a forged POST differs from a form the app served to the browser.
