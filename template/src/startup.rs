@@ -20,6 +20,7 @@ use tera::Tera;
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 
+use crate::accounts::login::DummyHash;
 use crate::auth::{CookieNames, DbSessionStore, Keys, csrf, purge};
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::Settings;
@@ -63,6 +64,8 @@ impl Application {
         let keys = Keys::derive(&settings.session_secret);
         let cookie_names = CookieNames::new(settings.base_url.starts_with("https://"));
         let mailer = Mailer::new(&settings)?;
+        let cost = settings.bcrypt_cost;
+        let dummy_hash = tokio::task::spawn_blocking(move || DummyHash::new(cost)).await??;
         let session_store =
             DbSessionStore::new(pool.clone(), Arc::clone(&clock), settings.sessions);
         let purge = purge::spawn(pool.clone(), Arc::clone(&clock));
@@ -74,6 +77,7 @@ impl Application {
         let keys = web::Data::new(keys);
         let cookie_names = web::Data::new(cookie_names);
         let mailer = web::Data::new(mailer);
+        let dummy_hash = web::Data::new(dummy_hash);
 
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(session_store.clone(), keys.cookies.clone())
@@ -99,6 +103,7 @@ impl Application {
                 .app_data(keys.clone())
                 .app_data(cookie_names.clone())
                 .app_data(mailer.clone())
+                .app_data(dummy_hash.clone())
                 .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
                 .service(Files::new("/static", "static"))
                 .service(

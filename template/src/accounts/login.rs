@@ -1,9 +1,6 @@
 //! Signing in: password check, per-account lockout, and the answers that must
 //! not tell an attacker which accounts exist.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -29,33 +26,27 @@ pub fn find_account(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>>
     user::get_user_by_email(conn, email)
 }
 
-/// Checks the password against the account's hash, or against a dummy hash when
-/// there is no account, so both take the same time. Slow: run on the blocking pool.
-pub fn password_matches(account: Option<&User>, password: &str, cost: u32) -> bool {
-    match account {
-        Some(account) => password::verify_password(password, &account.password_hash),
-        None => {
-            password::verify_password(password, &dummy_hash(cost));
-            false
-        }
+/// A bcrypt hash of nothing, at the configured cost, made once at start-up:
+/// checking a password against it takes as long as against a real one.
+pub struct DummyHash(String);
+
+impl DummyHash {
+    /// Slow (one bcrypt hash): call it on the blocking pool.
+    pub fn new(cost: u32) -> Result<Self, bcrypt::BcryptError> {
+        password::hash_password("not a real password", cost).map(Self)
     }
 }
 
-/// A hash of the configured cost, made once per cost: verifying against it takes
-/// as long as verifying a real password.
-fn dummy_hash(cost: u32) -> String {
-    static HASHES: OnceLock<Mutex<HashMap<u32, String>>> = OnceLock::new();
-    let mut hashes = HASHES
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    hashes
-        .entry(cost)
-        .or_insert_with(|| {
-            password::hash_password("not a real password", cost)
-                .expect("bcrypt works with a valid cost")
-        })
-        .clone()
+/// Checks the password against the account's hash, or against the dummy hash when
+/// there is no account, so both take the same time. Slow: run on the blocking pool.
+pub fn password_matches(account: Option<&User>, password: &str, dummy: &DummyHash) -> bool {
+    match account {
+        Some(account) => password::verify_password(password, &account.password_hash),
+        None => {
+            password::verify_password(password, &dummy.0);
+            false
+        }
+    }
 }
 
 /// Records the outcome of a checked password. A failure is counted atomically;

@@ -124,6 +124,11 @@ pub async fn hash_password_off_thread(password: String, cost: u32) -> anyhow::Re
     Ok(actix_web::web::block(move || hash_password(&password, cost)).await??)
 }
 
+/// [`verify_password`] on the blocking thread pool.
+pub async fn verify_password_off_thread(password: String, hash: String) -> anyhow::Result<bool> {
+    Ok(actix_web::web::block(move || verify_password(&password, &hash)).await?)
+}
+
 /// Whether `password` matches a stored bcrypt hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     bcrypt::verify(password, hash).unwrap_or(false)

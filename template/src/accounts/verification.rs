@@ -46,6 +46,11 @@ pub fn store_code(
     outbox::enqueue(conn, Some(user_id), mail, now)
 }
 
+/// The account with `email` if it still waits for verification.
+fn unverified_account(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    Ok(user::get_user_by_email(conn, email)?.filter(|account| account.email_verified_at.is_none()))
+}
+
 /// What became of a code a visitor typed.
 #[derive(Debug)]
 pub enum VerifyOutcome {
@@ -67,12 +72,9 @@ pub fn verify(
     now: NaiveDateTime,
 ) -> QueryResult<VerifyOutcome> {
     db::write_transaction(conn, |conn| {
-        let Some(account) = user::get_user_by_email(conn, email)? else {
+        let Some(account) = unverified_account(conn, email)? else {
             return Ok(VerifyOutcome::Wrong);
         };
-        if account.email_verified_at.is_some() {
-            return Ok(VerifyOutcome::Wrong);
-        }
         let Some(latest) = verification_code::latest_code(conn, account.id)? else {
             return Ok(VerifyOutcome::Expired);
         };
@@ -113,12 +115,9 @@ pub fn resend(
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
     db::write_transaction(conn, |conn| {
-        let Some(account) = user::get_user_by_email(conn, email)? else {
+        let Some(account) = unverified_account(conn, email)? else {
             return Ok(ResendOutcome::Sent);
         };
-        if account.email_verified_at.is_some() {
-            return Ok(ResendOutcome::Sent);
-        }
         send_code_within_limits(conn, keys, settings, account.id, code, mail, now)
     })
 }

@@ -7,7 +7,9 @@ use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 use tera::Tera;
 
-use crate::accounts::password::{MAX_PASSWORD_BYTES, hash_password_off_thread, verify_password};
+use crate::accounts::password::{
+    MAX_PASSWORD_BYTES, hash_password_off_thread, verify_password_off_thread,
+};
 use crate::accounts::password_change::change_password;
 use crate::auth::CurrentUser;
 use crate::clock::Clock;
@@ -56,12 +58,9 @@ pub async fn update_password(
     let account = db::run_blocking(&pool, move |conn| user::get_user(conn, user_id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let current_password = form.current_password;
-    let stored_hash = account.password_hash.clone();
-    let current_ok = current_password.len() <= MAX_PASSWORD_BYTES
-        && web::block(move || verify_password(&current_password, &stored_hash))
-            .await
-            .map_err(|error| AppError::Internal(error.into()))?;
+    let current_hash = account.password_hash.clone();
+    let current_ok = form.current_password.len() <= MAX_PASSWORD_BYTES
+        && verify_password_off_thread(form.current_password, current_hash).await?;
     if !current_ok {
         errors.add("current_password", "That is not your current password.");
     }
