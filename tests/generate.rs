@@ -344,6 +344,8 @@ fn source_in_template(template: &Path, c: Combination, rel: &str) -> Option<Path
         format!("migrations/{}/{rest}", c.database)
     } else if rel == ".github/workflows/ci.yml" {
         format!(".github/workflows/ci-{}.yml", c.database)
+    } else if rel == "tests/api/provider.rs" {
+        format!("tests/api/provider/{}.rs", c.mail)
     } else {
         rel.to_string()
     };
@@ -448,9 +450,13 @@ fn every_combination_contains_only_its_own_options() {
 fn chosen_options_are_present(r: &Rendered) -> Vec<String> {
     let c = r.combination;
     let mut problems = vec![];
-    let transport = format!("src/mail/transport/{}.rs", c.mail);
-    if !r.files.contains_key(&transport) {
-        problems.push(format!("{c}: {transport}: missing"));
+    for needed in [
+        format!("src/mail/transport/{}.rs", c.mail),
+        "tests/api/provider.rs".to_owned(),
+    ] {
+        if !r.files.contains_key(&needed) {
+            problems.push(format!("{c}: {needed}: missing"));
+        }
     }
     if !r.files.contains_key(".github/workflows/ci.yml") {
         problems.push(format!("{c}: .github/workflows/ci.yml: missing"));
@@ -526,6 +532,15 @@ fn dependencies_follow_the_chosen_database_and_mail_provider() {
             expect(false, "reqwest", "SMTP needs no HTTP client");
         } else {
             expect(true, "reqwest", "mail APIs are called over HTTP");
+        }
+        let dev_deps = manifest
+            .get("dev-dependencies")
+            .and_then(|d| d.as_table())
+            .unwrap_or(&empty);
+        if dev_deps.contains_key("wiremock") == (c.mail == "smtp") {
+            problems.push(format!(
+                "{c}: Cargo.toml: wiremock must be a dev-dependency exactly when the mail provider is an HTTP API"
+            ));
         }
 
         let diesel_features: BTreeSet<&str> = deps

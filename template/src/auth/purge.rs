@@ -1,4 +1,5 @@
-//! Deletes what can no longer be used: ended sessions, old codes and reset tokens.
+//! Deletes what can no longer be used: ended sessions, old codes and reset tokens,
+//! and the records of mail sent long ago.
 
 use std::time::Duration;
 
@@ -7,11 +8,14 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
 use crate::db::{self, DbPool};
+use crate::mail::outbox;
 use crate::models::{password_reset, session, verification_code};
 
 const EVERY: Duration = Duration::from_secs(10 * 60);
 /// Codes and tokens live an hour at most; a day later they only matter to forensics.
 const KEEP_USED: Age = Age::days(1);
+/// Long enough to answer "did my mail go out?" for a week.
+const KEEP_SENT_MAIL: Age = Age::days(7);
 
 /// Purges every ten minutes until the task is aborted.
 pub fn spawn(pool: DbPool, clock: SharedClock) -> JoinHandle<()> {
@@ -24,6 +28,7 @@ pub fn spawn(pool: DbPool, clock: SharedClock) -> JoinHandle<()> {
                 let sessions = session::purge_expired_sessions(conn, now)?;
                 verification_code::purge_old_codes(conn, now - KEEP_USED)?;
                 password_reset::purge_old_tokens(conn, now - KEEP_USED)?;
+                outbox::purge_sent(conn, now - KEEP_SENT_MAIL)?;
                 Ok(sessions)
             })
             .await;

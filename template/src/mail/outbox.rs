@@ -20,7 +20,7 @@ use crate::models::outbox::{NewOutboxMessage, OutboxMessage};
 pub const LEASE: Duration = Duration::minutes(5);
 
 /// Attempts before a message is given up on. With the backoff below, the last one comes
-/// about three hours after the first: long enough to ride out a provider outage.
+/// three to four hours after the first: long enough to ride out a provider outage.
 pub const MAX_ATTEMPTS: i32 = 10;
 
 const FIRST_RETRY: Duration = Duration::seconds(30);
@@ -96,7 +96,8 @@ pub fn claim_due(
         .load(conn)
 }
 
-/// Records a successful delivery.
+/// Records a successful delivery. The bodies are dropped: they carry codes and reset
+/// links, which should not outlive their purpose in the database.
 pub fn mark_sent(
     conn: &mut DbConn,
     message: &OutboxMessage,
@@ -107,13 +108,21 @@ pub fn mark_sent(
             outbox::sent_at.eq(now),
             outbox::attempts.eq(message.attempts + 1),
             outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::text_body.eq(""),
+            outbox::html_body.eq(""),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Records a failed delivery: retried later with exponential backoff, or given up on
-/// when the error is `permanent` or this was attempt [`MAX_ATTEMPTS`].
+/// Deletes the records of messages sent before `before`. Given-up messages stay until
+/// someone has looked at them.
+pub fn purge_sent(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(outbox::table.filter(outbox::sent_at.lt(before))).execute(conn)
+}
+
+/// Records a failed delivery: retried later with exponential backoff and jitter, or
+/// given up on when the error is `permanent` or this was attempt [`MAX_ATTEMPTS`].
 pub fn record_failure(
     conn: &mut DbConn,
     message: &OutboxMessage,
@@ -125,7 +134,7 @@ pub fn record_failure(
     let failure = if permanent || attempts >= MAX_ATTEMPTS {
         Failure::GaveUp
     } else {
-        Failure::RetryAt(now + retry_delay(attempts))
+        Failure::RetryAt(now + with_jitter(retry_delay(attempts)))
     };
     let (next_attempt_at, failed_at) = match failure {
         Failure::RetryAt(at) => (at, None),
@@ -164,6 +173,13 @@ pub fn retry_delay(attempts: i32) -> Duration {
     (FIRST_RETRY * (1 << doublings)).min(LONGEST_RETRY)
 }
 
+/// `delay` plus up to a quarter more, in whole seconds, so messages that failed together
+/// (a provider outage) do not all come back in the same instant.
+pub fn with_jitter(delay: Duration) -> Duration {
+    let seconds = delay.num_seconds();
+    Duration::seconds(seconds + rand::random_range(0..=seconds / 4))
+}
+
 /// Unsent, not given up on, due, and not held by a live lease.
 #[diesel::dsl::auto_type(no_type_alias)]
 fn due(now: NaiveDateTime) -> _ {
@@ -189,5 +205,19 @@ mod tests {
             .collect();
 
         assert_eq!(delays, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+    }
+
+    #[test]
+    fn jitter_adds_up_to_a_quarter_and_varies() {
+        let delay = Duration::seconds(3600);
+        let jittered: Vec<i64> = (0..200).map(|_| with_jitter(delay).num_seconds()).collect();
+
+        assert!(
+            jittered
+                .iter()
+                .all(|seconds| (3600..=4500).contains(seconds))
+        );
+        let distinct: std::collections::HashSet<_> = jittered.iter().collect();
+        assert!(distinct.len() > 50, "{distinct:?}");
     }
 }

@@ -5,16 +5,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-{%- if database != "sqlite" %}
-
 use diesel::prelude::*;
+{%- if database != "sqlite" %}
 use diesel::sql_query;
 {%- endif %}
 use tempfile::TempDir;
 
 use {{crate_name}}::clock::ManualClock;
 use {{crate_name}}::config::Settings;
+use {{crate_name}}::db::schema::outbox_messages;
 use {{crate_name}}::db::{self, DbPool};
+use {{crate_name}}::models::outbox::OutboxMessage;
 use {{crate_name}}::startup::Application;
 
 use crate::mailbox::{ReceivedEmail, emails_to};
@@ -96,6 +97,20 @@ impl TestApp {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The outbox record of the (only) message to `recipient`, if one was queued.
+    pub fn outbox_row(&self, recipient: &str) -> Option<OutboxMessage> {
+        let mut conn = self
+            .pool
+            .get()
+            .expect("cannot connect to the test database");
+        outbox_messages::table
+            .filter(outbox_messages::recipient.eq(recipient))
+            .select(OutboxMessage::as_select())
+            .first(&mut conn)
+            .optional()
+            .expect("cannot read the outbox")
     }
 
     /// Every mail to `email` delivered so far.
@@ -210,7 +225,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with some settings changed.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    let database = TestDatabase::create();
+    spawn_app_on(TestDatabase::create(), overrides).await
+}
+
+/// Like [`spawn_app_with`], on `database`; migrated first, if it is not yet.
+pub async fn spawn_app_on(database: TestDatabase, overrides: &[(&str, &str)]) -> TestApp {
     let settings = test_settings(&database.url, overrides);
     db::migrate(&settings.database).expect("migrations failed");
     start(settings, database).await
@@ -383,6 +402,18 @@ fn admin_connection(url: &str) -> AdminConnection {
     })
 }
 {%- endif %}
+
+/// Polls `probe` until it returns something; fails the test after ten seconds.
+pub async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// The password reset link in a mail's text, as written.
 pub fn reset_link_in(text: &str) -> Option<String> {

@@ -45,6 +45,8 @@ async fn queued_mail_is_delivered_once_and_marked_sent() {
     assert!(row.sent_at.is_some(), "not marked as sent: {row:?}");
     assert_eq!(row.attempts, 1);
     assert_eq!(row.locked_until, None);
+    // The bodies held a code; once delivered, the database keeps no copy.
+    assert_eq!((row.text_body.as_str(), row.html_body.as_str()), ("", ""));
 }
 
 #[tokio::test]
@@ -266,23 +268,34 @@ fn failed_deliveries_are_retried_later_with_growing_delays() {
     let outbox = QuietOutbox::create();
     let conn = &mut outbox.connect();
     outbox::enqueue(conn, None, &plain_email("ann@example.com"), T0).unwrap();
-    let after_30_s = T0 + chrono::Duration::seconds(30);
 
     let first = claim_one(conn, T0);
-    let first_failure = outbox::record_failure(conn, &first, "refused", false, T0).unwrap();
-    let too_early = outbox::claim_due(conn, after_30_s - chrono::Duration::seconds(1), 10).unwrap();
-    let second = claim_one(conn, after_30_s);
-    let second_failure =
-        outbox::record_failure(conn, &second, "refused", false, after_30_s).unwrap();
+    let first_retry = retry_time(outbox::record_failure(conn, &first, "refused", false, T0));
+    let too_early = outbox::claim_due(conn, first_retry - chrono::Duration::seconds(1), 10);
+    let second = claim_one(conn, first_retry);
+    let second_retry = retry_time(outbox::record_failure(
+        conn,
+        &second,
+        "refused",
+        false,
+        first_retry,
+    ));
 
-    assert_eq!(first_failure, Failure::RetryAt(after_30_s));
-    assert!(too_early.is_empty());
+    // 30 s, then 60 s, each with up to a quarter more as jitter.
+    let first_wait = (first_retry - T0).num_seconds();
+    let second_wait = (second_retry - first_retry).num_seconds();
+    assert!((30..=37).contains(&first_wait), "{first_wait} s");
+    assert!(too_early.unwrap().is_empty());
     assert_eq!(second.attempts, 1);
     assert_eq!(second.last_error.as_deref(), Some("refused"));
-    assert_eq!(
-        second_failure,
-        Failure::RetryAt(after_30_s + chrono::Duration::seconds(60))
-    );
+    assert!((60..=75).contains(&second_wait), "{second_wait} s");
+}
+
+fn retry_time(failure: QueryResult<Failure>) -> NaiveDateTime {
+    match failure.expect("cannot record the failure") {
+        Failure::RetryAt(at) => at,
+        Failure::GaveUp => panic!("given up instead of retried"),
+    }
 }
 
 #[test]
@@ -331,6 +344,39 @@ fn a_permanent_failure_is_given_up_at_once() {
     assert_eq!(row.attempts, 1);
     assert_eq!(row.failed_at, Some(T0));
     assert_eq!(row.sent_at, None);
+}
+
+#[test]
+fn records_of_sent_mail_are_purged_after_a_while_but_given_up_mail_is_kept() {
+    let outbox = QuietOutbox::create();
+    let conn = &mut outbox.connect();
+    for to in [
+        "old@example.com",
+        "recent@example.com",
+        "failed@example.com",
+    ] {
+        outbox::enqueue(conn, None, &plain_email(to), T0).unwrap();
+    }
+    let week = chrono::Duration::days(7);
+    for message in outbox::claim_due(conn, T0, 10).unwrap() {
+        match message.recipient.as_str() {
+            "old@example.com" => outbox::mark_sent(conn, &message, T0).unwrap(),
+            "recent@example.com" => outbox::mark_sent(conn, &message, T0 + week).unwrap(),
+            _ => {
+                outbox::record_failure(conn, &message, "550", true, T0).unwrap();
+            }
+        }
+    }
+
+    let purged = outbox::purge_sent(conn, T0 + chrono::Duration::hours(1)).unwrap();
+
+    assert_eq!(purged, 1);
+    let mut left: Vec<String> = outbox_messages::table
+        .select(outbox_messages::recipient)
+        .load(&mut **conn)
+        .unwrap();
+    left.sort();
+    assert_eq!(left, ["failed@example.com", "recent@example.com"]);
 }
 
 #[tokio::test]

@@ -2,8 +2,12 @@
 //! database of its own.
 
 mod account;
+{%- if mail != "smtp" %}
+mod api_mock;
+{%- endif %}
 mod cli;
 mod config;
+mod delivery;
 mod health;
 mod helpers;
 mod login;
@@ -11,6 +15,7 @@ mod mail;
 mod mailbox;
 mod migrations;
 mod password_reset;
+mod provider;
 mod sessions;
 mod signup;
 mod verification;

@@ -1,9 +1,13 @@
-//! Delivery through the Postmark HTTP API (`MAIL_TRANSPORT=postmark`).
+//! Delivery through the Postmark HTTP API (`MAIL_TRANSPORT=postmark`):
+//! <https://postmarkapp.com/developer/user-guide/send-email-with-api>.
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use lettre::message::Mailbox;
+use serde::Serialize;
 
+use super::api;
 use crate::config::Secret;
 use crate::mail::delivery::SendError;
 use crate::mail::message::OutgoingEmail;
@@ -29,18 +33,10 @@ impl ProviderSettings {
         lookup: impl Fn(&str) -> Option<String>,
         problems: &mut Vec<String>,
     ) -> Self {
-        let base_url = lookup("POSTMARK_API_BASE_URL")
-            .map(|url| url.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        if !base_url.starts_with("https://") && !base_url.starts_with("http://") {
-            problems.push(format!(
-                "POSTMARK_API_BASE_URL={base_url} must be an absolute http(s) URL"
-            ));
-        }
         Self {
+            base_url: api::base_url(&lookup, "POSTMARK_API_BASE_URL", DEFAULT_BASE_URL, problems),
             api_key: lookup("POSTMARK_SERVER_TOKEN").map(Secret::new),
-            base_url,
-            timeout: Duration::from_secs(10),
+            timeout: api::TIMEOUT,
         }
     }
 
@@ -52,38 +48,58 @@ impl ProviderSettings {
             Vec::new()
         }
     }
-
-    /// An HTTP client for the API; it keeps connections open between messages.
-    pub fn client(&self) -> reqwest::Result<reqwest::Client> {
-        reqwest::Client::builder()
-            .timeout(self.timeout)
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-    }
 }
 
 /// Delivers messages through the Postmark API.
-#[derive(Debug, Clone)]
-pub struct Sender;
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    endpoint: String,
+    server_token: Secret,
+}
 
 impl Sender {
-    /// Prepares delivery with `settings`.
+    /// Prepares delivery; no connection is opened until the first message.
     pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
-        let _ = settings;
-        Ok(Self)
+        Ok(Self {
+            client: api::client(settings.timeout)?,
+            endpoint: format!("{}/email", settings.base_url),
+            server_token: settings
+                .api_key
+                .clone()
+                .context("POSTMARK_SERVER_TOKEN is not set")?,
+        })
     }
 
     /// Sends one message.
     pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
-        // Permanent, so queued mail is parked as failed (and visible) instead of being
-        // retried for hours against code that cannot succeed.
-        let _ = (from, email);
-        Err(SendError::Permanent(format!(
-            "{NAME} delivery is not implemented yet"
-        )))
+        let from = from.to_string();
+        let request = self
+            .client
+            .post(&self.endpoint)
+            .header("X-Postmark-Server-Token", self.server_token.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&PostmarkEmail {
+                from: &from,
+                to: &email.to,
+                subject: &email.subject,
+                text_body: &email.text_body,
+                html_body: &email.html_body,
+                // The stream for transactional mail; broadcasts go through another.
+                message_stream: "outbound",
+            });
+        api::send(request).await
     }
+}
+
+/// The body of `POST /email`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PostmarkEmail<'a> {
+    from: &'a str,
+    to: &'a str,
+    subject: &'a str,
+    text_body: &'a str,
+    html_body: &'a str,
+    message_stream: &'a str,
 }

@@ -1,9 +1,13 @@
-//! Delivery through the Resend HTTP API (`MAIL_TRANSPORT=resend`).
+//! Delivery through the Resend HTTP API (`MAIL_TRANSPORT=resend`):
+//! <https://resend.com/docs/api-reference/emails/send-email>.
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use lettre::message::Mailbox;
+use serde::Serialize;
 
+use super::api;
 use crate::config::Secret;
 use crate::mail::delivery::SendError;
 use crate::mail::message::OutgoingEmail;
@@ -16,7 +20,7 @@ const DEFAULT_BASE_URL: &str = "https://api.resend.com";
 /// Resend API settings (`RESEND_API_KEY`, `RESEND_API_BASE_URL`).
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
-    /// A Resend API key with sending access.
+    /// An API key with sending access.
     pub api_key: Option<Secret>,
     /// Overridable so tests can point the client at a local mock server.
     pub base_url: String,
@@ -29,61 +33,68 @@ impl ProviderSettings {
         lookup: impl Fn(&str) -> Option<String>,
         problems: &mut Vec<String>,
     ) -> Self {
-        let base_url = lookup("RESEND_API_BASE_URL")
-            .map(|url| url.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        if !base_url.starts_with("https://") && !base_url.starts_with("http://") {
-            problems.push(format!(
-                "RESEND_API_BASE_URL={base_url} must be an absolute http(s) URL"
-            ));
-        }
         Self {
+            base_url: api::base_url(&lookup, "RESEND_API_BASE_URL", DEFAULT_BASE_URL, problems),
             api_key: lookup("RESEND_API_KEY").map(Secret::new),
-            base_url,
-            timeout: Duration::from_secs(10),
+            timeout: api::TIMEOUT,
         }
     }
 
     /// What is missing for this transport to deliver mail, one line per setting.
     pub fn missing_credentials(&self) -> Vec<String> {
         if self.api_key.is_none() {
-            vec!["RESEND_API_KEY is required when MAIL_TRANSPORT=resend (a Resend API key with sending access)".to_owned()]
+            vec!["RESEND_API_KEY is required when MAIL_TRANSPORT=resend (an API key with sending access)".to_owned()]
         } else {
             Vec::new()
         }
     }
-
-    /// An HTTP client for the API; it keeps connections open between messages.
-    pub fn client(&self) -> reqwest::Result<reqwest::Client> {
-        reqwest::Client::builder()
-            .timeout(self.timeout)
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-    }
 }
 
 /// Delivers messages through the Resend API.
-#[derive(Debug, Clone)]
-pub struct Sender;
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    endpoint: String,
+    api_key: Secret,
+}
 
 impl Sender {
-    /// Prepares delivery with `settings`.
+    /// Prepares delivery; no connection is opened until the first message.
     pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
-        let _ = settings;
-        Ok(Self)
+        Ok(Self {
+            client: api::client(settings.timeout)?,
+            endpoint: format!("{}/emails", settings.base_url),
+            api_key: settings
+                .api_key
+                .clone()
+                .context("RESEND_API_KEY is not set")?,
+        })
     }
 
     /// Sends one message.
     pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
-        // Permanent, so queued mail is parked as failed (and visible) instead of being
-        // retried for hours against code that cannot succeed.
-        let _ = (from, email);
-        Err(SendError::Permanent(format!(
-            "{NAME} delivery is not implemented yet"
-        )))
+        let from = from.to_string();
+        let request = self
+            .client
+            .post(&self.endpoint)
+            .bearer_auth(self.api_key.expose())
+            .json(&ResendEmail {
+                from: &from,
+                to: [&email.to],
+                subject: &email.subject,
+                text: &email.text_body,
+                html: &email.html_body,
+            });
+        api::send(request).await
     }
+}
+
+/// The body of `POST /emails`.
+#[derive(Serialize)]
+struct ResendEmail<'a> {
+    from: &'a str,
+    to: [&'a str; 1],
+    subject: &'a str,
+    text: &'a str,
+    html: &'a str,
 }

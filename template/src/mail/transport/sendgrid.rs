@@ -1,9 +1,13 @@
-//! Delivery through the SendGrid HTTP API (`MAIL_TRANSPORT=sendgrid`).
+//! Delivery through the SendGrid v3 Mail Send API (`MAIL_TRANSPORT=sendgrid`):
+//! <https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send>.
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use lettre::message::Mailbox;
+use serde::Serialize;
 
+use super::api;
 use crate::config::Secret;
 use crate::mail::delivery::SendError;
 use crate::mail::message::OutgoingEmail;
@@ -16,7 +20,7 @@ const DEFAULT_BASE_URL: &str = "https://api.sendgrid.com";
 /// SendGrid API settings (`SENDGRID_API_KEY`, `SENDGRID_API_BASE_URL`).
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
-    /// A SendGrid API key with the Mail Send permission.
+    /// An API key with the "Mail Send" permission.
     pub api_key: Option<Secret>,
     /// Overridable so tests can point the client at a local mock server.
     pub base_url: String,
@@ -29,61 +33,102 @@ impl ProviderSettings {
         lookup: impl Fn(&str) -> Option<String>,
         problems: &mut Vec<String>,
     ) -> Self {
-        let base_url = lookup("SENDGRID_API_BASE_URL")
-            .map(|url| url.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        if !base_url.starts_with("https://") && !base_url.starts_with("http://") {
-            problems.push(format!(
-                "SENDGRID_API_BASE_URL={base_url} must be an absolute http(s) URL"
-            ));
-        }
         Self {
+            base_url: api::base_url(&lookup, "SENDGRID_API_BASE_URL", DEFAULT_BASE_URL, problems),
             api_key: lookup("SENDGRID_API_KEY").map(Secret::new),
-            base_url,
-            timeout: Duration::from_secs(10),
+            timeout: api::TIMEOUT,
         }
     }
 
     /// What is missing for this transport to deliver mail, one line per setting.
     pub fn missing_credentials(&self) -> Vec<String> {
         if self.api_key.is_none() {
-            vec!["SENDGRID_API_KEY is required when MAIL_TRANSPORT=sendgrid (a SendGrid API key with the Mail Send permission)".to_owned()]
+            vec!["SENDGRID_API_KEY is required when MAIL_TRANSPORT=sendgrid (an API key with the Mail Send permission)".to_owned()]
         } else {
             Vec::new()
         }
     }
-
-    /// An HTTP client for the API; it keeps connections open between messages.
-    pub fn client(&self) -> reqwest::Result<reqwest::Client> {
-        reqwest::Client::builder()
-            .timeout(self.timeout)
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-    }
 }
 
 /// Delivers messages through the SendGrid API.
-#[derive(Debug, Clone)]
-pub struct Sender;
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    endpoint: String,
+    api_key: Secret,
+}
 
 impl Sender {
-    /// Prepares delivery with `settings`.
+    /// Prepares delivery; no connection is opened until the first message.
     pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
-        let _ = settings;
-        Ok(Self)
+        Ok(Self {
+            client: api::client(settings.timeout)?,
+            endpoint: format!("{}/v3/mail/send", settings.base_url),
+            api_key: settings
+                .api_key
+                .clone()
+                .context("SENDGRID_API_KEY is not set")?,
+        })
     }
 
     /// Sends one message.
     pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
-        // Permanent, so queued mail is parked as failed (and visible) instead of being
-        // retried for hours against code that cannot succeed.
-        let _ = (from, email);
-        Err(SendError::Permanent(format!(
-            "{NAME} delivery is not implemented yet"
-        )))
+        let request = self
+            .client
+            .post(&self.endpoint)
+            .bearer_auth(self.api_key.expose())
+            .json(&SendgridEmail {
+                personalizations: [Personalization {
+                    to: [Address {
+                        email: &email.to,
+                        name: None,
+                    }],
+                }],
+                from: Address {
+                    email: from.email.as_ref(),
+                    name: from.name.as_deref(),
+                },
+                subject: &email.subject,
+                // SendGrid requires text/plain first, then text/html.
+                content: [
+                    Content {
+                        kind: "text/plain",
+                        value: &email.text_body,
+                    },
+                    Content {
+                        kind: "text/html",
+                        value: &email.html_body,
+                    },
+                ],
+            });
+        api::send(request).await
     }
+}
+
+/// The body of `POST /v3/mail/send`.
+#[derive(Serialize)]
+struct SendgridEmail<'a> {
+    personalizations: [Personalization<'a>; 1],
+    from: Address<'a>,
+    subject: &'a str,
+    content: [Content<'a>; 2],
+}
+
+#[derive(Serialize)]
+struct Personalization<'a> {
+    to: [Address<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Address<'a> {
+    email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Content<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    value: &'a str,
 }

@@ -115,6 +115,7 @@ impl ProviderSettings {
 #[derive(Clone)]
 pub struct Sender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    timeout: Duration,
 }
 
 impl Sender {
@@ -122,22 +123,29 @@ impl Sender {
     pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
         Ok(Self {
             transport: settings.transport()?,
+            timeout: settings.timeout,
         })
     }
 
     /// Sends one message. A 5xx reply is permanent; anything else is worth a retry.
     pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
         let message = delivery::build_message(from, email)?;
-        self.transport
-            .send(message)
+        // lettre's own timeout covers connecting, not a server that accepts the
+        // connection and then says nothing: bound the whole exchange.
+        let sent = tokio::time::timeout(self.timeout, self.transport.send(message))
             .await
-            .map(drop)
-            .map_err(|error| {
-                if error.is_permanent() {
-                    SendError::Permanent(error.to_string())
-                } else {
-                    SendError::Temporary(error.to_string())
-                }
-            })
+            .map_err(|_| {
+                SendError::Temporary(format!(
+                    "the SMTP server did not finish within {:?}",
+                    self.timeout
+                ))
+            })?;
+        sent.map(drop).map_err(|error| {
+            if error.is_permanent() {
+                SendError::Permanent(error.to_string())
+            } else {
+                SendError::Temporary(error.to_string())
+            }
+        })
     }
 }

@@ -1,0 +1,166 @@
+//! Mail through the chosen provider when things go wrong: an outage, a crash.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use chrono::Duration;
+use diesel::prelude::*;
+
+use {{crate_name}}::db::schema::outbox_messages;
+use {{crate_name}}::db::{self, DbPool};
+
+use crate::helpers::{
+    Browser, PASSWORD, TestApp, TestDatabase, app_binary, eventually, spawn_app_on, test_settings,
+};
+use crate::provider::TestProvider;
+
+/// Longer than any wait the outbox sets after a first failure.
+const PAST_EVERY_RETRY: Duration = Duration::hours(1);
+
+#[tokio::test]
+async fn mail_queued_during_a_provider_outage_is_delivered_exactly_once_after_it() {
+    let provider = TestProvider::start().await;
+    let app = spawn_app_sending_to(&provider, TestDatabase::create()).await;
+    let before = ["ann@example.com", "bob@example.com"];
+    let during = ["cy@example.com", "dee@example.com", "eve@example.com"];
+
+    for to in before {
+        sign_up(&app.address, to).await;
+        provider.wait_for_delivery(to).await;
+    }
+    provider.go_down();
+    for to in during {
+        sign_up(&app.address, to).await;
+    }
+    eventually("a failed attempt at every message", || {
+        let rows = unsent(&app.pool);
+        (rows.len() == during.len() && rows.iter().all(|(_, attempts)| *attempts >= 1))
+            .then_some(())
+    })
+    .await;
+    provider.come_back();
+    app.clock.advance(PAST_EVERY_RETRY);
+
+    for to in during {
+        provider.wait_for_delivery(to).await;
+    }
+    eventually("every message marked sent", || {
+        unsent(&app.pool).is_empty().then_some(())
+    })
+    .await;
+    for to in before.iter().chain(&during) {
+        assert_eq!(provider.delivered_to(to).len(), 1, "{to}");
+    }
+}
+
+#[tokio::test]
+async fn an_instance_killed_mid_queue_loses_no_mail() {
+    let provider = TestProvider::start().await;
+    let database = TestDatabase::create();
+    let pool = db::build_pool(&test_settings(&database.url, &[]).database);
+    let first = AppProcess::start(&provider, &database.url);
+    sign_up(&first.address, "ann@example.com").await;
+    provider.wait_for_delivery("ann@example.com").await;
+    provider.go_down();
+    let queued = ["bob@example.com", "cy@example.com", "dee@example.com"];
+    for to in queued {
+        sign_up(&first.address, to).await;
+    }
+    eventually("the instance to work on the queue", || {
+        let rows = unsent(&pool);
+        (rows.len() == queued.len() && rows.iter().any(|(_, attempts)| *attempts >= 1))
+            .then_some(())
+    })
+    .await;
+
+    first.kill();
+    provider.come_back();
+    let second = spawn_app_sending_to(&provider, database).await;
+    second.clock.advance(PAST_EVERY_RETRY);
+
+    for to in queued {
+        provider.wait_for_delivery(to).await;
+    }
+    eventually("every message marked sent", || {
+        unsent(&pool).is_empty().then_some(())
+    })
+    .await;
+    for to in ["ann@example.com"].iter().chain(&queued) {
+        assert_eq!(provider.delivered_to(to).len(), 1, "{to}");
+    }
+}
+
+/// Starts the application on `database`, delivering mail through `provider` the way it
+/// does in production.
+pub async fn spawn_app_sending_to(provider: &TestProvider, database: TestDatabase) -> TestApp {
+    let settings = provider.settings();
+    let overrides: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    spawn_app_on(database, &overrides).await
+}
+
+/// Signs up `email` in a browser of its own.
+async fn sign_up(address: &str, email: &str) {
+    let response = Browser::new(address).signup("Ann", email, PASSWORD).await;
+    assert_eq!(response.status(), 303, "signup of {email} failed");
+}
+
+/// Recipient and attempts of every message not yet sent.
+fn unsent(pool: &DbPool) -> Vec<(String, i32)> {
+    let mut conn = pool.get().expect("cannot connect to the test database");
+    outbox_messages::table
+        .filter(outbox_messages::sent_at.is_null())
+        .select((outbox_messages::recipient, outbox_messages::attempts))
+        .load(&mut conn)
+        .expect("cannot read the outbox")
+}
+
+/// The app's own binary serving on a free port, so a test can kill it outright.
+struct AppProcess {
+    address: String,
+    process: Child,
+}
+
+impl AppProcess {
+    fn start(provider: &TestProvider, database_url: &str) -> Self {
+        let mut process = Command::new(app_binary())
+            .arg("serve")
+            // Pages and mail templates are read from the project folder.
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .env("APP_ENV", "test")
+            .env("APP_PORT", "0")
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "info")
+            .envs(provider.settings())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start the app binary");
+        let mut log = BufReader::new(process.stderr.take().unwrap()).lines();
+        let address = log
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split_once("listening on ")
+                    .map(|(_, address)| address.trim().to_owned())
+            })
+            .expect("the app exited before listening");
+        // Keep reading, so a full pipe never blocks the app's logging.
+        std::thread::spawn(move || log.for_each(drop));
+        Self { address, process }
+    }
+
+    /// SIGKILL: no graceful shutdown, no chance to release anything.
+    fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
