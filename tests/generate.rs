@@ -25,8 +25,8 @@ struct Rendered {
 }
 
 /// Folders cargo-generate copies byte for byte (`exclude` in cargo-generate.toml):
-/// Tera and GitHub Actions syntax would otherwise be eaten by Liquid.
-const VERBATIM_DIRS: [&str; 3] = ["templates/", "static/", ".github/"];
+/// Tera syntax would otherwise be eaten by Liquid.
+const VERBATIM_DIRS: [&str; 2] = ["templates/", "static/"];
 
 fn render_root() -> PathBuf {
     env::temp_dir().join("actix-saas-starter-render")
@@ -356,10 +356,10 @@ fn source_in_template(template: &Path, c: Combination, rel: &str) -> Option<Path
 }
 
 #[test]
-fn tera_templates_static_assets_and_workflows_are_copied_byte_for_byte() {
+fn tera_templates_and_static_assets_are_copied_byte_for_byte() {
     let mut problems = vec![];
     let mut verbatim = Tree::new();
-    for dir in ["templates", "static", ".github"] {
+    for dir in ["templates", "static"] {
         match template_files_under(dir) {
             Ok(files) if !files.is_empty() => verbatim.extend(files),
             Ok(_) => problems.push(format!("template/{dir}/ is empty")),
@@ -368,23 +368,7 @@ fn tera_templates_static_assets_and_workflows_are_copied_byte_for_byte() {
     }
     for r in rendered() {
         let c = r.combination;
-        let mut expected = Tree::new();
-        for (rel, bytes) in &verbatim {
-            if let Some(workflow) = rel.strip_prefix(".github/workflows/ci-") {
-                // Only the chosen database's workflow survives, as ci.yml.
-                if workflow == format!("{}.yml", c.database) {
-                    expected.insert(".github/workflows/ci.yml".into(), bytes.clone());
-                }
-            } else {
-                expected.insert(rel.clone(), bytes.clone());
-            }
-        }
-        if !expected.contains_key(".github/workflows/ci.yml") {
-            problems.push(format!(
-                "{c}: template/.github/workflows/ci-{}.yml missing",
-                c.database
-            ));
-        }
+        let expected = verbatim.clone();
         let actual: Tree = r
             .files
             .iter()

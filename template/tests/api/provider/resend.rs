@@ -3,8 +3,8 @@
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
-use crate::delivery::spawn_app_sending_to;
 use crate::api_mock::{ApiMock, header_of, json_of};
+use crate::delivery::spawn_app_sending_to;
 use crate::helpers::{PASSWORD, TestDatabase, code_in, eventually};
 use crate::mailbox::ReceivedEmail;
 
@@ -22,18 +22,34 @@ async fn mail_is_posted_to_the_resend_api_as_documented() {
     let request = &provider.api.accepted()[0];
     assert_eq!(request.method.as_str(), "POST");
     assert_eq!(request.url.path(), "/emails");
-    assert_eq!(header_of(request, "authorization"), format!("Bearer {API_KEY}"));
+    assert_eq!(
+        header_of(request, "authorization"),
+        format!("Bearer {API_KEY}")
+    );
     assert_eq!(header_of(request, "content-type"), "application/json");
     let body = json_of(request);
-    let mut fields: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut fields: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     fields.sort_unstable();
     assert_eq!(fields, ["from", "html", "subject", "text", "to"]);
     assert_eq!(body["from"], app.settings.mail.from.as_str());
     assert_eq!(body["to"], json!(["zoe@example.com"]));
     assert_eq!(mail.to, "zoe@example.com");
     let code = code_in(&mail.subject).expect("no code in the subject");
-    assert!(mail.text.contains("Zoë") && mail.text.contains(&code), "{}", mail.text);
-    assert!(mail.html.contains("Zoë") && mail.html.contains(&code), "{}", mail.html);
+    assert!(
+        mail.text.contains("Zoë") && mail.text.contains(&code),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.html.contains("Zoë") && mail.html.contains(&code),
+        "{}",
+        mail.html
+    );
     assert!(mail.html.contains("<html"), "{}", mail.html);
 
     let verified = app.post_form("/verify", &[("code", &code)]).await;

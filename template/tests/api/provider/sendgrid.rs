@@ -3,8 +3,8 @@
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
-use crate::delivery::spawn_app_sending_to;
 use crate::api_mock::{ApiMock, header_of, json_of};
+use crate::delivery::spawn_app_sending_to;
 use crate::helpers::{PASSWORD, TestDatabase, code_in, eventually};
 use crate::mailbox::ReceivedEmail;
 
@@ -22,10 +22,18 @@ async fn mail_is_posted_to_the_sendgrid_api_as_documented() {
     let request = &provider.api.accepted()[0];
     assert_eq!(request.method.as_str(), "POST");
     assert_eq!(request.url.path(), "/v3/mail/send");
-    assert_eq!(header_of(request, "authorization"), format!("Bearer {API_KEY}"));
+    assert_eq!(
+        header_of(request, "authorization"),
+        format!("Bearer {API_KEY}")
+    );
     assert_eq!(header_of(request, "content-type"), "application/json");
     let body = json_of(request);
-    let mut fields: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut fields: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     fields.sort_unstable();
     assert_eq!(fields, ["content", "from", "personalizations", "subject"]);
     let from: lettre::message::Mailbox = app.settings.mail.from.parse().unwrap();
@@ -37,8 +45,16 @@ async fn mail_is_posted_to_the_sendgrid_api_as_documented() {
     assert_eq!(body["content"][1]["type"], "text/html");
     assert_eq!(mail.to, "zoe@example.com");
     let code = code_in(&mail.subject).expect("no code in the subject");
-    assert!(mail.text.contains("Zoë") && mail.text.contains(&code), "{}", mail.text);
-    assert!(mail.html.contains("Zoë") && mail.html.contains(&code), "{}", mail.html);
+    assert!(
+        mail.text.contains("Zoë") && mail.text.contains(&code),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.html.contains("Zoë") && mail.html.contains(&code),
+        "{}",
+        mail.html
+    );
     assert!(mail.html.contains("<html"), "{}", mail.html);
 
     let verified = app.post_form("/verify", &[("code", &code)]).await;
@@ -96,10 +112,8 @@ impl TestProvider {
 
     /// An outage: every request is answered 503 until [`TestProvider::come_back`].
     pub fn go_down(&self) {
-        self.api.refuse(
-            503,
-            json!({"errors": [{"message": "Service Unavailable"}]}),
-        );
+        self.api
+            .refuse(503, json!({"errors": [{"message": "Service Unavailable"}]}));
     }
 
     pub fn come_back(&self) {
