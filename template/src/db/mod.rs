@@ -171,11 +171,13 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
-/// WAL lets readers work while a write is in progress; busy_timeout makes a writer
-/// wait for the lock instead of failing; SQLite enforces foreign keys only when asked.
+/// busy_timeout makes a writer wait for the lock instead of failing, so it comes first:
+/// switching to WAL takes a lock too, and fails at once when another process (a second
+/// instance, `migrate`) opens the same new file at the same moment. WAL lets readers
+/// work while a write is in progress; SQLite enforces foreign keys only when asked.
 fn apply_pragmas(conn: &mut SqliteConnection) -> QueryResult<()> {
     conn.batch_execute(
-        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
          PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
     )
 }

@@ -139,14 +139,18 @@ impl AppProcess {
             .spawn()
             .expect("cannot start the app binary");
         let mut log = BufReader::new(process.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
         let address = log
             .by_ref()
             .map_while(Result::ok)
             .find_map(|line| {
-                line.split_once("listening on ")
-                    .map(|(_, address)| address.trim().to_owned())
+                let address = line
+                    .split_once("listening on ")
+                    .map(|(_, address)| address.trim().to_owned());
+                seen.push(line);
+                address
             })
-            .expect("the app exited before listening");
+            .unwrap_or_else(|| panic!("the app exited before listening:\n{}", seen.join("\n")));
         // Keep reading, so a full pipe never blocks the app's logging.
         std::thread::spawn(move || log.for_each(drop));
         Self { address, process }
