@@ -52,6 +52,7 @@ pub struct Settings {
     pub accounts: AccountSettings,
     /// Peers whose `X-Forwarded-For` header is believed when finding a client's IP.
     pub trusted_proxies: Vec<IpNet>,
+    pub rate_limits: RateLimitSettings,
     /// Set when no secret was configured and a random one was made for this run.
     pub session_secret_is_ephemeral: bool,
 }
@@ -60,6 +61,14 @@ pub struct Settings {
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
+}
+
+/// How many sign-up, login, code and reset attempts one IP address may make: a burst,
+/// then one more each `refill` (`RATE_LIMIT_AUTH_BURST`, `RATE_LIMIT_AUTH_REFILL_SECONDS`).
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitSettings {
+    pub auth_burst: u32,
+    pub auth_refill: Duration,
 }
 
 /// How long a signed-in session lasts (checked on the server, not by the cookie).
@@ -258,6 +267,11 @@ impl Settings {
         }
 
         let trusted_proxies = env.trusted_proxies();
+        // Ten attempts at once, then one every six seconds: ten a minute, sustained.
+        let rate_limits = RateLimitSettings {
+            auth_burst: env.positive("RATE_LIMIT_AUTH_BURST", 10) as u32,
+            auth_refill: Duration::from_secs(env.positive("RATE_LIMIT_AUTH_REFILL_SECONDS", 6) as u64),
+        };
         let sessions = SessionSettings {
             idle_timeout: chrono::Duration::minutes(env.positive("SESSION_IDLE_MINUTES", 30)),
             absolute_timeout: chrono::Duration::hours(env.positive("SESSION_MAX_HOURS", 12)),
@@ -292,6 +306,7 @@ impl Settings {
             sessions,
             accounts,
             trusted_proxies,
+            rate_limits,
             session_secret_is_ephemeral,
         })
     }

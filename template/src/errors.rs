@@ -1,11 +1,14 @@
 //! The application's one error type and how errors become pages.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::ServiceResponse;
+use std::panic::AssertUnwindSafe;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::{Error, HttpResponse, ResponseError, web};
+use futures_util::FutureExt;
 use tera::{Context, Tera};
 
 use crate::db::DbError;
@@ -81,6 +84,27 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     chain
+}
+
+/// Turns a panic in a handler into the 500 page; actix-web would drop the connection.
+/// Wraps each resource (see `web::resource`): only there, after routing, may the request
+/// be kept aside for the answer.
+pub async fn catch_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request = req.request().clone();
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(response) => response.map(ServiceResponse::map_into_boxed_body),
+        Err(_) => {
+            // The panic's message and location are already in the log (panic hook).
+            tracing::error!(path = %request.path(), "request handler panicked");
+            Ok(ServiceResponse::new(
+                request,
+                HttpResponse::InternalServerError().finish(),
+            ))
+        }
+    }
 }
 
 /// Replaces the body of every error response that carries no page of its own

@@ -28,6 +28,8 @@ use crate::db;
 use crate::errors;
 use crate::mail::{self, Mailer, WorkerHandle};
 use crate::web as handlers;
+use crate::web::security_headers::security_headers;
+use crate::web::{methods, rate_limit};
 
 /// Forms are small; anything larger is refused with 413.
 const MAX_FORM_BYTES: usize = 32 * 1024;
@@ -40,6 +42,7 @@ pub struct Application {
     port: u16,
     server: Server,
     purge: JoinHandle<()>,
+    rate_limit_cleanup: JoinHandle<()>,
     mail_worker: WorkerHandle,
 }
 
@@ -69,6 +72,9 @@ impl Application {
         let session_store =
             DbSessionStore::new(pool.clone(), Arc::clone(&clock), settings.sessions);
         let purge = purge::spawn(pool.clone(), Arc::clone(&clock));
+        let auth_limit = rate_limit::auth_limit(settings.rate_limits, &settings.trusted_proxies);
+        let rate_limit_cleanup = rate_limit::spawn_cleanup(&auth_limit);
+        let https = settings.base_url.starts_with("https://");
         let mail_worker = mail::worker::spawn(pool.clone(), &settings.mail, Arc::clone(&clock))?;
 
         let clock: web::Data<dyn Clock> = web::Data::from(clock);
@@ -105,19 +111,28 @@ impl Application {
                 .app_data(mailer.clone())
                 .app_data(dummy_hash.clone())
                 .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
-                .service(Files::new("/static", "static"))
+                .service(
+                    // Not fingerprinted, so browsers must ask again (a cheap 304
+                    // thanks to ETag) rather than keep a stale copy after a deploy.
+                    web::scope("/static")
+                        .wrap(DefaultHeaders::new().add((CACHE_CONTROL, "no-cache")))
+                        .service(Files::new("", "static")),
+                )
                 .service(
                     web::scope("")
                         .wrap(DefaultHeaders::new().add((CACHE_CONTROL, "no-store")))
-                        .configure(handlers::routes),
+                        .configure(|cfg| handlers::routes(cfg, &auth_limit)),
                 )
                 .default_service(web::to(handlers::not_found))
                 .wrap(from_fn(csrf::protect))
                 .wrap(IdentityMiddleware::default())
                 .wrap(session)
                 .wrap(flash)
+                .wrap(from_fn(methods::refuse_trace))
                 .wrap(ErrorHandlers::new().default_handler(errors::render_error_page))
                 .wrap(TracingLogger::default())
+                // Outermost, so no response leaves without them.
+                .wrap(security_headers(https))
         })
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
@@ -129,6 +144,7 @@ impl Application {
             port,
             server,
             purge,
+            rate_limit_cleanup,
             mail_worker,
         })
     }
@@ -153,6 +169,7 @@ impl Application {
         let served = self.server.await;
         // Requests have finished, so no new mail can be queued: stop the worker last.
         self.purge.abort();
+        self.rate_limit_cleanup.abort();
         self.mail_worker.stop().await;
         served
     }

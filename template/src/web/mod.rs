@@ -1,61 +1,97 @@
 //! HTTP handlers, one module per resource, and the route table.
 
-use actix_web::{HttpResponse, web};
+use actix_governor::Governor;
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpResponse, Resource, web};
 
-use crate::errors::AppError;
+use crate::errors::{self, AppError};
+use crate::web::rate_limit::AuthLimit;
 
 pub mod account;
 pub mod admin;
+pub mod client_ip;
 pub mod dashboard;
 pub mod forms;
 pub mod health;
 pub mod home;
+pub mod methods;
 pub mod page;
 pub mod password_resets;
+pub mod rate_limit;
 pub mod redirect;
+pub mod security_headers;
 pub mod sessions;
 pub mod signup;
 pub mod verification;
 
-/// Every route of the application.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home::show))
-        .route("/healthz", web::get().to(health::live))
-        .route("/readyz", web::get().to(health::ready))
+/// Every route of the application. The forms that check a secret or send mail share
+/// one per-IP budget, `auth_limit`.
+pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
+    let limited = || Governor::new(auth_limit);
+    cfg.service(resource("/").route(web::get().to(home::show)))
+        .service(resource("/healthz").route(web::get().to(health::live)))
+        .service(resource("/readyz").route(web::get().to(health::ready)))
         .service(
-            web::resource("/signup")
+            resource("/signup")
+                .wrap(limited())
                 .route(web::get().to(signup::new))
                 .route(web::post().to(signup::create)),
         )
         .service(
-            web::resource("/verify")
+            resource("/verify")
+                .wrap(limited())
                 .route(web::get().to(verification::new))
                 .route(web::post().to(verification::create)),
         )
-        .route("/verify/resend", web::post().to(verification::resend))
         .service(
-            web::resource("/login")
+            resource("/verify/resend")
+                .wrap(limited())
+                .route(web::post().to(verification::resend)),
+        )
+        .service(
+            resource("/login")
+                .wrap(limited())
                 .route(web::get().to(sessions::new))
                 .route(web::post().to(sessions::create)),
         )
-        .route("/logout", web::post().to(sessions::delete))
+        .service(resource("/logout").route(web::post().to(sessions::delete)))
         .service(
-            web::resource("/forgot-password")
+            resource("/forgot-password")
+                .wrap(limited())
                 .route(web::get().to(password_resets::new))
                 .route(web::post().to(password_resets::create)),
         )
         .service(
-            web::resource("/reset-password")
+            resource("/reset-password")
+                .wrap(limited())
                 .route(web::get().to(password_resets::edit))
                 .route(web::post().to(password_resets::update)),
         )
-        .route("/dashboard", web::get().to(dashboard::show))
+        .service(resource("/dashboard").route(web::get().to(dashboard::show)))
         .service(
-            web::resource("/account/password")
+            resource("/account/password")
                 .route(web::get().to(account::edit_password))
                 .route(web::post().to(account::update_password)),
         )
-        .route("/admin", web::get().to(admin::show));
+        .service(resource("/admin").route(web::get().to(admin::show)));
+}
+
+/// A resource whose handlers' panics become the 500 page. Every route goes through
+/// here: a panic anywhere else would drop the visitor's connection.
+fn resource(
+    path: &str,
+) -> Resource<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::resource(path).wrap(from_fn(errors::catch_panics))
 }
 
 /// The answer for a path no route matches.
