@@ -270,7 +270,9 @@ impl Settings {
         // Ten attempts at once, then one every six seconds: ten a minute, sustained.
         let rate_limits = RateLimitSettings {
             auth_burst: env.positive("RATE_LIMIT_AUTH_BURST", 10) as u32,
-            auth_refill: Duration::from_secs(env.positive("RATE_LIMIT_AUTH_REFILL_SECONDS", 6) as u64),
+            auth_refill: Duration::from_secs(
+                env.positive("RATE_LIMIT_AUTH_REFILL_SECONDS", 6) as u64
+            ),
         };
         let sessions = SessionSettings {
             idle_timeout: chrono::Duration::minutes(env.positive("SESSION_IDLE_MINUTES", 30)),

@@ -75,7 +75,10 @@ mod tests {
     fn without_trusted_proxies_the_header_is_ignored() {
         let headers = forwarded(&["203.0.113.9"]);
 
-        assert_eq!(client_ip(ip("198.51.100.7"), &headers, &[]), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("198.51.100.7"), &headers, &[]),
+            ip("198.51.100.7")
+        );
     }
 
     #[test]
@@ -92,7 +95,10 @@ mod tests {
     fn behind_a_trusted_proxy_the_hop_it_saw_is_the_client() {
         let headers = forwarded(&["203.0.113.9"]);
 
-        assert_eq!(client_ip(ip("10.0.0.2"), &headers, &proxies()), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &headers, &proxies()),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
@@ -100,20 +106,29 @@ mod tests {
         // The client sent "1.2.3.4"; the proxy appended the address it really saw.
         let headers = forwarded(&["1.2.3.4, 203.0.113.9"]);
 
-        assert_eq!(client_ip(ip("10.0.0.2"), &headers, &proxies()), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &headers, &proxies()),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
     fn chains_of_trusted_proxies_are_walked_right_to_left() {
         let headers = forwarded(&["1.2.3.4", "203.0.113.9, 10.0.0.5"]);
 
-        assert_eq!(client_ip(ip("10.0.0.2"), &headers, &proxies()), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &headers, &proxies()),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
     fn garbage_in_the_chain_stops_the_walk_at_the_last_good_hop() {
         let headers = forwarded(&["203.0.113.9, not-an-ip, 10.0.0.5"]);
 
-        assert_eq!(client_ip(ip("10.0.0.2"), &headers, &proxies()), ip("10.0.0.5"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &headers, &proxies()),
+            ip("10.0.0.5")
+        );
     }
 }

@@ -98,3 +98,36 @@ fn resource(
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::middleware::ErrorHandlers;
+    use actix_web::{App, test};
+    use tera::Tera;
+
+    use super::*;
+
+    async fn boom() -> HttpResponse {
+        panic!("internal detail that must not leak")
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_handler_gets_the_500_page_instead_of_a_dropped_connection() {
+        let tera = Tera::new("templates/**/*.html").expect("cannot load the templates");
+        let app = test::init_service(
+            App::new()
+                .app_data(web::Data::new(tera))
+                .service(resource("/boom").route(web::get().to(boom)))
+                .wrap(ErrorHandlers::new().default_handler(errors::render_error_page)),
+        )
+        .await;
+
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/boom").to_request()).await;
+
+        assert_eq!(response.status(), 500);
+        let page = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+        assert!(page.contains(r#"class="error-page""#), "{page}");
+        assert!(!page.contains("internal detail"), "{page}");
+    }
+}

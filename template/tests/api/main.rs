@@ -16,6 +16,7 @@ mod mailbox;
 mod migrations;
 mod password_reset;
 mod provider;
+mod security;
 mod sessions;
 mod signup;
 mod verification;

@@ -1,0 +1,366 @@
+//! SECURITY.md behaviours that belong to no single feature: the headers on every
+//! response, per-IP rate limits, malformed requests and the error pages.
+//! SECURITY.md lists, item by item, the tests that show each behaviour.
+
+use diesel::prelude::*;
+use diesel::sql_query;
+use reqwest::Method;
+
+use {{crate_name}}::db::schema::users;
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_app_without_database};
+
+/// Words that would mean an internal detail reached the page.
+const INTERNALS: [&str; 8] = [
+    "panicked", "diesel", "sqlite", "postgres", "mysql", "stack", "src/", "Error {",
+];
+
+#[tokio::test]
+async fn security_headers_are_on_pages_redirects_static_files_and_errors() {
+    let app = spawn_app_with(&[("RATE_LIMIT_AUTH_BURST", "1")]).await;
+    let mut responses = vec![
+        ("page", app.get("/").await),
+        ("redirect", app.get("/dashboard").await),
+        ("static file", app.get("/static/css/app.css").await),
+        ("404", app.get("/no-such-page").await),
+        ("405", request(&app, "TRACE", "/").await),
+        (
+            "413",
+            app.post_form("/signup", &[("name", &"x".repeat(40_000))])
+                .await,
+        ),
+    ];
+    app.login("ann@example.com", "wrong").await;
+    responses.push(("429", app.login("ann@example.com", "wrong").await));
+
+    for (what, response) in &responses {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|value| value.to_str().unwrap().to_owned())
+        };
+        assert!(header("content-security-policy").is_some(), "{what}");
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{what}");
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert!(header("referrer-policy").is_some(), "{what}");
+        assert!(header("permissions-policy").is_some(), "{what}");
+        assert_eq!(
+            header("cross-origin-opener-policy").as_deref(),
+            Some("same-origin"),
+            "{what}"
+        );
+        // Over plain http, HSTS would be ignored at best.
+        assert_eq!(header("strict-transport-security"), None, "{what}");
+    }
+    let statuses: Vec<u16> = responses.iter().map(|(_, r)| r.status().as_u16()).collect();
+    assert_eq!(statuses, [200, 303, 200, 404, 405, 413, 429]);
+}
+
+#[tokio::test]
+async fn the_content_security_policy_allows_no_inline_code_plugins_framing_or_foreign_forms() {
+    let app = spawn_app().await;
+
+    let response = app.get("/login").await;
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = response.text().await.unwrap();
+
+    let directive = |name: &str| {
+        policy
+            .split(';')
+            .map(str::trim)
+            .find_map(|part| part.strip_prefix(name).map(str::trim))
+            .unwrap_or_else(|| panic!("no {name} in {policy}"))
+            .to_owned()
+    };
+    assert_eq!(directive("default-src"), "'self'");
+    for scripts_or_styles in ["script-src", "style-src"] {
+        let allowed = directive(scripts_or_styles);
+        assert!(!allowed.contains("unsafe"), "{scripts_or_styles} {allowed}");
+    }
+    assert_eq!(directive("object-src"), "'none'");
+    assert_eq!(directive("base-uri"), "'none'");
+    assert_eq!(directive("frame-ancestors"), "'none'");
+    assert_eq!(directive("form-action"), "'self'");
+    // The policy would block them, so the pages must not need them.
+    let inline_script = regex::Regex::new(r"<script(\s[^>]*)?>\s*[^<\s]").unwrap();
+    assert!(!inline_script.is_match(&page), "inline script in {page}");
+    assert!(!page.contains(" style="), "inline style in {page}");
+    assert!(!page.contains("<style"), "style element in {page}");
+}
+
+#[tokio::test]
+async fn behind_https_browsers_are_told_to_insist_on_it() {
+    let app = spawn_app_with(&[("APP_BASE_URL", "https://app.example.test")]).await;
+
+    let response = app.get("/").await;
+
+    let hsts = response.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap();
+    let max_age: u64 = hsts
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("max-age="))
+        .and_then(|age| age.parse().ok())
+        .expect("no max-age");
+    assert!(max_age >= 365 * 24 * 3600, "{hsts}");
+}
+
+#[tokio::test]
+async fn repeated_auth_posts_from_one_address_get_the_429_page_with_retry_after() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_AUTH_BURST", "3"),
+        ("RATE_LIMIT_AUTH_REFILL_SECONDS", "600"),
+    ])
+    .await;
+
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            app.login("ann@example.com", "wrong")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    // The budget is per address, not per form or per browser.
+    let other_browser = app.new_browser();
+    let limited = other_browser
+        .post_form("/forgot-password", &[("email", "ann@example.com")])
+        .await;
+
+    assert!(statuses.iter().all(|status| *status != 429), "{statuses:?}");
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&retry_after), "{retry_after}");
+    assert_error_page(limited, 429).await;
+    // Looking at a form costs nothing.
+    assert_eq!(app.get("/login").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_spoofed_x_forwarded_for_does_not_reset_the_budget() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_AUTH_BURST", "2"),
+        ("RATE_LIMIT_AUTH_REFILL_SECONDS", "600"),
+    ])
+    .await;
+    for _ in 0..2 {
+        login_from(&app, None).await;
+    }
+
+    let spoofed = login_from(&app, Some("198.51.100.23")).await;
+
+    assert_eq!(spoofed, 429);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_a_budget_it_cannot_forge() {
+    // The test client plays the proxy: it connects from 127.0.0.1.
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("RATE_LIMIT_AUTH_BURST", "2"),
+        ("RATE_LIMIT_AUTH_REFILL_SECONDS", "600"),
+    ])
+    .await;
+    for _ in 0..2 {
+        login_from(&app, Some("203.0.113.1")).await;
+    }
+
+    let same_client = login_from(&app, Some("203.0.113.1")).await;
+    // The client wrote the left part itself; the proxy appended what it saw.
+    let forged = login_from(&app, Some("192.0.2.99, 203.0.113.1")).await;
+    let another_client = login_from(&app, Some("203.0.113.2")).await;
+
+    assert_eq!((same_client, forged), (429, 429));
+    assert_ne!(another_client, 429);
+}
+
+#[tokio::test]
+async fn trace_is_refused_with_the_405_page_everywhere() {
+    let app = spawn_app().await;
+
+    for path in ["/", "/login", "/no-such-page"] {
+        let response = request(&app, "TRACE", path).await;
+        assert_error_page(response, 405).await;
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_the_413_page_and_change_nothing() {
+    let app = spawn_app().await;
+
+    for size in [40_000, 100_000] {
+        let name = "x".repeat(size);
+        let response = app
+            .signup(&name, "ann@example.com", "Correct-Horse-9")
+            .await;
+        assert_error_page(response, 413).await;
+    }
+
+    assert_eq!(user_count(&app), 0);
+}
+
+#[tokio::test]
+async fn malformed_or_incomplete_forms_get_an_answer_never_a_500() {
+    let app = spawn_app().await;
+    let token = app.csrf_token().await;
+    let overlong_email = format!("{}@example.com", "a".repeat(250));
+    let bodies = [
+        // Not UTF-8 once decoded.
+        format!("csrf_token={token}&name=%FF%FE&email=ann%40example.com&password=x"),
+        // Fields missing.
+        format!("csrf_token={token}"),
+        format!("csrf_token={token}&email=ann%40example.com"),
+        // An email longer than any address can be.
+        format!(
+            "csrf_token={token}&name=Ann&email={}&password=Correct-Horse-9&password_confirmation=Correct-Horse-9",
+            overlong_email.replace('@', "%40")
+        ),
+        // Broken percent-encoding.
+        format!("csrf_token={token}&name=%zz%&email=%"),
+    ];
+
+    for body in bodies {
+        for path in ["/signup", "/login", "/forgot-password"] {
+            let response = app
+                .client
+                .post(app.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            // A page saying what is wrong, or the normal answer when nothing is.
+            assert!(
+                [200, 303, 400, 422].contains(&status),
+                "{path} {body}: {status}"
+            );
+            if status != 303 {
+                let page = response.text().await.unwrap();
+                assert!(page.contains("<html"), "{path} {body}: {page}");
+            }
+        }
+    }
+    assert_eq!(user_count(&app), 0);
+}
+
+#[tokio::test]
+async fn every_error_page_has_the_layout_a_helpful_line_and_a_way_home() {
+    let app = spawn_app_with(&[("RATE_LIMIT_AUTH_BURST", "2")]).await;
+    let mut pages = vec![
+        // A query string the page cannot take: one value, given twice.
+        (400, app.get("/login?next=/a&next=/b").await),
+        (
+            403,
+            app.client
+                .post(app.url("/logout"))
+                .form(&[("csrf_token", "forged")])
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (404, app.get("/no-such-page").await),
+        // /logout answers POST only.
+        (405, app.get("/logout").await),
+        (
+            413,
+            app.post_form("/signup", &[("name", &"x".repeat(40_000))])
+                .await,
+        ),
+    ];
+    // The 413 signup and this login take the budget of two.
+    app.login("ann@example.com", "wrong").await;
+    pages.push((429, app.login("ann@example.com", "wrong").await));
+
+    let broken = spawn_app().await;
+    // A table the app needs, gone: the next query that uses it fails.
+    {
+        let mut conn = broken.pool.get().unwrap();
+        sql_query("ALTER TABLE password_reset_tokens RENAME TO password_reset_tokens_gone")
+            .execute(&mut conn)
+            .unwrap();
+    }
+    pages.push((
+        500,
+        broken
+            .post_form("/forgot-password", &[("email", "ann@example.com")])
+            .await,
+    ));
+
+    let without_database = spawn_app_without_database().await;
+    pages.push((
+        503,
+        without_database
+            .signup("Ann", "ann@example.com", "Correct-Horse-9")
+            .await,
+    ));
+
+    for (status, response) in pages {
+        assert_error_page(response, status).await;
+    }
+}
+
+/// The response is the app's page for `status`: in the layout, saying what happened,
+/// linking home, revealing nothing of the app's insides, and never cached.
+async fn assert_error_page(response: reqwest::Response, status: u16) {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<html"), "{status}: {page}");
+    assert!(page.contains(r#"class="error-page""#), "{status}: {page}");
+    assert!(page.contains(&status.to_string()), "{status}: {page}");
+    assert!(
+        page.contains(r#"href="/""#),
+        "{status}: no way home in {page}"
+    );
+    for internal in INTERNALS {
+        assert!(
+            !page.to_lowercase().contains(&internal.to_lowercase()),
+            "{status}: {internal:?} in {page}"
+        );
+    }
+}
+
+async fn request(app: &TestApp, method: &str, path: &str) -> reqwest::Response {
+    app.client
+        .request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            app.url(path),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A failed login in a fresh browser, through a proxy that says it forwards `forwarded_for`.
+async fn login_from(app: &TestApp, forwarded_for: Option<&str>) -> u16 {
+    let browser = app.new_browser();
+    let token = browser.csrf_token().await;
+    let mut request = browser.client.post(browser.url("/login")).form(&[
+        ("csrf_token", token.as_str()),
+        ("email", "ann@example.com"),
+        ("password", "wrong"),
+    ]);
+    if let Some(chain) = forwarded_for {
+        request = request.header("x-forwarded-for", chain);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+fn user_count(app: &TestApp) -> i64 {
+    let mut conn = app.pool.get().unwrap();
+    users::table.count().get_result(&mut conn).unwrap()
+}
