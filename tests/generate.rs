@@ -547,3 +547,55 @@ fn dependencies_follow_the_chosen_database_and_mail_provider() {
     }
     assert_no_problems("Cargo.toml dependencies", &problems);
 }
+
+/// SECURITY.md in every generated app maps each numbered requirement to tests; a test
+/// renamed or deleted must not leave the table pointing at nothing.
+#[test]
+fn the_security_table_covers_every_item_with_tests_that_exist() {
+    let reference = Regex::new(r"`((?:api|timing|src)::[a-z0-9_:]+)`").unwrap();
+    let mut problems = vec![];
+    for r in rendered() {
+        let c = r.combination;
+        let Some(table) = r.files.get("SECURITY.md") else {
+            problems.push(format!("{c}: SECURITY.md missing"));
+            continue;
+        };
+        let table = String::from_utf8_lossy(table);
+        let mut covered = BTreeSet::new();
+        for row in table.lines().filter(|line| line.starts_with("| ")) {
+            let Some(item) = row[2..]
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            for found in reference.captures_iter(row) {
+                let path: Vec<&str> = found[1].split("::").collect();
+                let (name, module) = path.split_last().expect("a test path has parts");
+                let file = match module {
+                    ["api", module] => format!("tests/api/{module}.rs"),
+                    ["timing"] => "tests/timing/main.rs".to_owned(),
+                    ["src", rest @ ..] => format!("src/{}.rs", rest.join("/")),
+                    _ => {
+                        problems.push(format!("{c}: item {item}: cannot place {}", &found[1]));
+                        continue;
+                    }
+                };
+                let defines = r.files.get(&file).is_some_and(|source| {
+                    String::from_utf8_lossy(source).contains(&format!("fn {name}("))
+                });
+                if defines {
+                    covered.insert(item);
+                } else {
+                    problems.push(format!("{c}: item {item}: no fn {name} in {file}"));
+                }
+            }
+        }
+        let missing: Vec<u32> = (1..=23).filter(|item| !covered.contains(item)).collect();
+        if !missing.is_empty() {
+            problems.push(format!("{c}: SECURITY.md items without a test: {missing:?}"));
+        }
+    }
+    assert_no_problems("SECURITY.md test table", &problems);
+}

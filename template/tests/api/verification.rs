@@ -180,3 +180,25 @@ async fn the_code_form_needs_a_pending_signup() {
     assert_eq!(page.headers()["location"], "/login");
     assert_eq!(post.headers()["location"], "/login");
 }
+
+#[tokio::test]
+async fn only_a_keyed_hash_of_the_code_is_stored() {
+    let app = spawn_app().await;
+    let code = signed_up(&app).await;
+
+    let stored: String = {
+        let mut conn = app.pool.get().unwrap();
+        verification_codes::table
+            .select(verification_codes::code_hash)
+            .first(&mut conn)
+            .unwrap()
+    };
+
+    assert!(!stored.contains(&code), "{stored}");
+    // HMAC-SHA-256: 32 bytes in hex. A plain hash of a 6-digit code could be reversed
+    // by trying all million codes; the server's key makes that impossible.
+    assert_eq!(stored.len(), 64, "{stored}");
+    assert!(stored.bytes().all(|b| b.is_ascii_hexdigit()), "{stored}");
+    let unkeyed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes()));
+    assert_ne!(stored, unkeyed);
+}
