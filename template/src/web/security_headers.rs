@@ -12,8 +12,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// Powerful browser features the app does not use, switched off for it and any frame.
 const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), \
-     gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), \
-     interest-cohort=()";
+     gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()";
 
 /// Two years, the value browsers' preload lists ask for.
 const HSTS: &str = "max-age=63072000; includeSubDomains";

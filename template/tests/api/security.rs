@@ -104,6 +104,27 @@ async fn the_content_security_policy_allows_no_inline_code_plugins_framing_or_fo
 }
 
 #[tokio::test]
+async fn pages_are_never_cached_and_static_files_are_revalidated() {
+    let app = spawn_app().await;
+
+    let page = app.get("/login").await;
+    let asset = app.get("/static/css/app.css").await;
+
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    // Not fingerprinted, so never kept without asking: a deploy must show at once.
+    assert_eq!(asset.headers()["cache-control"], "no-cache");
+    let etag = asset.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(app.url("/static/css/app.css"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+}
+
+#[tokio::test]
 async fn behind_https_browsers_are_told_to_insist_on_it() {
     let app = spawn_app_with(&[("APP_BASE_URL", "https://app.example.test")]).await;
 
