@@ -75,7 +75,7 @@ fn redirect_to_login(next: &str) -> HttpResponse {
 }
 
 /// An error with all its causes on one line, for the log.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -99,8 +99,8 @@ impl Application {
                 CookieMessageStore::builder(keys.cookies.clone()).build(),
             )
             .build();
-            // Registered innermost first: a request passes the logger first and the
-            // CSRF check last, after the session it needs is loaded.
+            // Registered innermost first: a request passes the security headers and the
+            // logger first and the CSRF check last, after the session it needs is loaded.
             App::new()
                 .app_data(templates.clone())
                 .app_data(pool.clone())

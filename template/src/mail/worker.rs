@@ -10,7 +10,8 @@ use tokio::time::MissedTickBehavior;
 
 use crate::clock::SharedClock;
 use crate::config::MailSettings;
-use crate::db::{self, DbError, DbPool};
+use crate::db::{self, DbPool};
+use crate::errors::error_chain;
 use crate::mail::delivery::{Delivery, SendError};
 use crate::mail::message::OutgoingEmail;
 use crate::mail::outbox::{self, Failure};
@@ -118,7 +119,7 @@ impl Worker {
             }
             Err(error) => {
                 if !self.database_down {
-                    tracing::warn!(error = %chain(&error), "mail worker: cannot read the outbox");
+                    tracing::warn!(error = %error_chain(&error), "mail worker: cannot read the outbox");
                     self.database_down = true;
                 }
                 None
@@ -161,7 +162,7 @@ impl Worker {
                 .await;
                 if let Err(error) = marked {
                     // The lease runs out and the message goes again: better twice than never.
-                    tracing::error!(id, error = %chain(&error), "mail sent but not marked as sent");
+                    tracing::error!(id, error = %error_chain(&error), "mail sent but not marked as sent");
                 }
             }
             Err(send_error) => {
@@ -181,7 +182,7 @@ impl Worker {
                         tracing::error!(
                             id,
                             error = %send_error,
-                            db_error = %chain(&error),
+                            db_error = %error_chain(&error),
                             "mail delivery failed and could not be recorded"
                         );
                     }
@@ -194,19 +195,7 @@ impl Worker {
         let released = db::run_blocking(&self.pool, move |conn| outbox::release(conn, &ids)).await;
         if let Err(error) = released {
             // Harmless: the leases run out on their own.
-            tracing::warn!(error = %chain(&error), "mail worker: cannot release its claims");
+            tracing::warn!(error = %error_chain(&error), "mail worker: cannot release its claims");
         }
     }
-}
-
-/// An error and its causes on one line, for the log.
-fn chain(error: &DbError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -75,7 +75,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
                 .route(web::get().to(account::edit_password))
                 .route(web::post().to(account::update_password)),
         )
-        .service(resource("/admin").route(web::get().to(admin::show)));
+        .service(resource("/admin").route(web::get().to(admin::show)))
+        .service(resource("/admin/users").route(web::get().to(admin::users)));
 }
 
 /// A resource whose handlers' panics become the 500 page. Every route goes through

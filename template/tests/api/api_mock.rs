@@ -7,9 +7,14 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::helpers::eventually;
+use crate::mailbox::ReceivedEmail;
+
 pub struct ApiMock {
     server: MockServer,
     state: Arc<Mutex<State>>,
+    /// Reads a message out of a request, the way the provider would.
+    read: fn(&Request) -> ReceivedEmail,
 }
 
 struct State {
@@ -21,8 +26,12 @@ struct State {
 
 impl ApiMock {
     /// Answers `POST endpoint` with `acceptance` until told otherwise; any other
-    /// request gets a 404, as from the real API.
-    pub async fn start(endpoint: &str, acceptance: ResponseTemplate) -> Self {
+    /// request gets a 404, as from the real API. `read` takes the message out of a request.
+    pub async fn start(
+        endpoint: &str,
+        acceptance: ResponseTemplate,
+        read: fn(&Request) -> ReceivedEmail,
+    ) -> Self {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State {
             refusal: None,
@@ -34,7 +43,11 @@ impl ApiMock {
             .respond_with(Answer(Arc::clone(&state)))
             .mount(&server)
             .await;
-        Self { server, state }
+        Self {
+            server,
+            state,
+            read,
+        }
     }
 
     /// The base URL to give the app.
@@ -55,6 +68,23 @@ impl ApiMock {
     /// The requests answered with success so far, oldest first.
     pub fn accepted(&self) -> Vec<Request> {
         self.state.lock().unwrap().accepted.clone()
+    }
+
+    /// Every message to `to` the API accepted.
+    pub fn delivered_to(&self, to: &str) -> Vec<ReceivedEmail> {
+        self.accepted()
+            .iter()
+            .map(self.read)
+            .filter(|email| email.to == to)
+            .collect()
+    }
+
+    /// Waits for the first message to `to`.
+    pub async fn wait_for_delivery(&self, to: &str) -> ReceivedEmail {
+        eventually(&format!("a message to {to}"), || {
+            self.delivered_to(to).into_iter().next()
+        })
+        .await
     }
 
     /// Every request received so far, whatever the answer.

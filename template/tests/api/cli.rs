@@ -1,4 +1,4 @@
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use tempfile::TempDir;
 use {{crate_name}}::accounts::password::verify_password;
 use {{crate_name}}::models::user;
 
-use crate::helpers::{TestDatabase, app_binary, spawn_app};
+use crate::helpers::{AppProcess, TestDatabase, app_binary, spawn_app};
 
 const STRONG_PASSWORD: &str = "Correct-Horse-Battery-9";
 
@@ -152,58 +152,22 @@ async fn production_refuses_to_start_with_one_line_per_problem() {
 #[tokio::test]
 async fn serve_starts_with_development_defaults_and_stops_gracefully_on_sigterm() {
     let database = TestDatabase::create();
-    let mut child = Command::new(app_binary())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("APP_ENV", "development")
-        .env("APP_PORT", "0")
-        .env("DATABASE_URL", &database.url)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the app binary");
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = log
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            line.split_once("listening on ")
-                .map(|(_, address)| address.trim().to_owned())
-        })
-        .expect("the server never said where it listens");
+    let mut app = AppProcess::start(&[("APP_ENV", "development"), ("DATABASE_URL", &database.url)]);
 
     let client = reqwest::Client::new();
     for path in ["/", "/healthz", "/readyz"] {
-        let response = client.get(format!("{address}{path}")).send().await.unwrap();
+        let response = client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    let status = app.terminate(Duration::from_secs(20));
     assert!(status.success(), "exited with {status}");
     assert!(
-        log.map_while(Result::ok)
-            .any(|line| line.contains("shutting down")),
+        app.log().iter().any(|line| line.contains("shutting down")),
         "no graceful shutdown in the log"
     );
-}
-
-fn wait_with_timeout(
-    child: &mut std::process::Child,
-    timeout: Duration,
-) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server did not stop within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

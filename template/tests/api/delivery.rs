@@ -1,9 +1,5 @@
 //! Mail through the chosen provider when things go wrong: an outage, a crash.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
 use chrono::Duration;
 use diesel::prelude::*;
 
@@ -11,7 +7,7 @@ use {{crate_name}}::db::schema::outbox_messages;
 use {{crate_name}}::db::{self, DbPool};
 
 use crate::helpers::{
-    Browser, PASSWORD, TestApp, TestDatabase, app_binary, eventually, spawn_app_on, test_settings,
+    AppProcess, Browser, PASSWORD, TestApp, TestDatabase, eventually, spawn_app_on, test_settings,
 };
 use crate::provider::TestProvider;
 
@@ -59,7 +55,14 @@ async fn an_instance_killed_mid_queue_loses_no_mail() {
     let provider = TestProvider::start().await;
     let database = TestDatabase::create();
     let pool = db::build_pool(&test_settings(&database.url, &[]).database);
-    let first = AppProcess::start(&provider, &database.url);
+    let mut env = vec![("APP_ENV", "test"), ("DATABASE_URL", database.url.as_str())];
+    let provider_settings = provider.settings();
+    env.extend(
+        provider_settings
+            .iter()
+            .map(|(name, value)| (*name, value.as_str())),
+    );
+    let first = AppProcess::start(&env);
     sign_up(&first.address, "ann@example.com").await;
     provider.wait_for_delivery("ann@example.com").await;
     provider.go_down();
@@ -116,55 +119,4 @@ fn unsent(pool: &DbPool) -> Vec<(String, i32)> {
         .select((outbox_messages::recipient, outbox_messages::attempts))
         .load(&mut conn)
         .expect("cannot read the outbox")
-}
-
-/// The app's own binary serving on a free port, so a test can kill it outright.
-struct AppProcess {
-    address: String,
-    process: Child,
-}
-
-impl AppProcess {
-    fn start(provider: &TestProvider, database_url: &str) -> Self {
-        let mut process = Command::new(app_binary())
-            .arg("serve")
-            // Pages and mail templates are read from the project folder.
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-            .env("APP_ENV", "test")
-            .env("APP_PORT", "0")
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "info")
-            .envs(provider.settings())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start the app binary");
-        let mut log = BufReader::new(process.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        let address = log
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                let address = line
-                    .split_once("listening on ")
-                    .map(|(_, address)| address.trim().to_owned());
-                seen.push(line);
-                address
-            })
-            .unwrap_or_else(|| panic!("the app exited before listening:\n{}", seen.join("\n")));
-        // Keep reading, so a full pipe never blocks the app's logging.
-        std::thread::spawn(move || log.for_each(drop));
-        Self { address, process }
-    }
-
-    /// SIGKILL: no graceful shutdown, no chance to release anything.
-    fn kill(self) {
-        drop(self);
-    }
-}
-
-impl Drop for AppProcess {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
 }

@@ -1,7 +1,9 @@
 //! Test harness: a running application with its own fresh database.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -292,6 +294,95 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
 /// The compiled application binary, for tests of the command line.
 pub fn app_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_{{project-name}}"))
+}
+
+/// The app's own binary serving on a free port, for tests of the process itself: its
+/// signals, a crash. Killed when dropped.
+pub struct AppProcess {
+    pub address: String,
+    process: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl AppProcess {
+    /// Runs `serve` in the project folder (pages and mail templates are read from
+    /// there) with `APP_PORT=0` and `env`, and waits until it listens.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let mut process = Command::new(app_binary())
+            .arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("APP_PORT", "0")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start the app binary");
+        let mut lines = BufReader::new(process.stderr.take().unwrap()).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let address = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            let address = line
+                .split_once("listening on ")
+                .map(|(_, address)| address.trim().to_owned());
+            log.lock().unwrap().push(line);
+            address
+        });
+        let Some(address) = address else {
+            let _ = process.kill();
+            panic!(
+                "the app exited before listening:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        };
+        // Keep reading, so a full pipe never blocks the app's logging.
+        let kept = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Self {
+            address,
+            process,
+            log,
+        }
+    }
+
+    /// SIGTERM, as a service manager stops it; the exit status once it has stopped.
+    pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status()
+            .expect("cannot run kill");
+        assert!(signalled.success());
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.process.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the app did not stop within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: no graceful shutdown, no chance to release anything.
+    pub fn kill(self) {
+        drop(self);
+    }
+
+    /// What the app logged so far, one line per entry.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 /// The settings that let the chosen mail provider deliver in production.

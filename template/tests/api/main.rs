@@ -2,6 +2,7 @@
 //! database of its own.
 
 mod account;
+mod admin;
 {%- if mail != "smtp" %}
 mod api_mock;
 {%- endif %}

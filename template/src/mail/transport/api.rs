@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::errors::error_chain;
 use crate::mail::delivery::SendError;
 
 /// How long one API call may take, connecting included.
@@ -72,18 +73,11 @@ fn is_temporary(status: StatusCode) -> bool {
 
 /// A transport error with its causes (reqwest's own message omits them).
 fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
+    if error.is_timeout() {
         "the API did not answer in time".to_owned()
     } else {
-        error.to_string()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+        error_chain(error)
     }
-    text
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ impl TestProvider {
             "MessageID": "b7bc2f4a-e38e-4336-af7d-e6c392c2f817",
         }));
         Self {
-            api: ApiMock::start("/email", accepted).await,
+            api: ApiMock::start("/email", accepted, email_in).await,
         }
     }
 
@@ -122,23 +122,13 @@ impl TestProvider {
     pub fn come_back(&self) {
         self.api.accept();
     }
+}
 
-    /// Every message to `to` the API accepted.
-    pub fn delivered_to(&self, to: &str) -> Vec<ReceivedEmail> {
-        self.api
-            .accepted()
-            .iter()
-            .map(email_in)
-            .filter(|email| email.to == to)
-            .collect()
-    }
+impl std::ops::Deref for TestProvider {
+    type Target = ApiMock;
 
-    /// Waits for the first message to `to`.
-    pub async fn wait_for_delivery(&self, to: &str) -> ReceivedEmail {
-        eventually(&format!("a message to {to}"), || {
-            self.delivered_to(to).into_iter().next()
-        })
-        .await
+    fn deref(&self) -> &ApiMock {
+        &self.api
     }
 }
 

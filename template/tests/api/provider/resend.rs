@@ -93,7 +93,7 @@ impl TestProvider {
         let accepted = ResponseTemplate::new(200)
             .set_body_json(json!({"id": "49a3999c-0ce1-4ea6-ab68-afcd6dc2e794"}));
         Self {
-            api: ApiMock::start("/emails", accepted).await,
+            api: ApiMock::start("/emails", accepted, email_in).await,
         }
     }
 
@@ -117,23 +117,13 @@ impl TestProvider {
     pub fn come_back(&self) {
         self.api.accept();
     }
+}
 
-    /// Every message to `to` the API accepted.
-    pub fn delivered_to(&self, to: &str) -> Vec<ReceivedEmail> {
-        self.api
-            .accepted()
-            .iter()
-            .map(email_in)
-            .filter(|email| email.to == to)
-            .collect()
-    }
+impl std::ops::Deref for TestProvider {
+    type Target = ApiMock;
 
-    /// Waits for the first message to `to`.
-    pub async fn wait_for_delivery(&self, to: &str) -> ReceivedEmail {
-        eventually(&format!("a message to {to}"), || {
-            self.delivered_to(to).into_iter().next()
-        })
-        .await
+    fn deref(&self) -> &ApiMock {
+        &self.api
     }
 }
 

@@ -97,7 +97,7 @@ impl TestProvider {
         // SendGrid accepts with an empty 202.
         let accepted = ResponseTemplate::new(202);
         Self {
-            api: ApiMock::start("/v3/mail/send", accepted).await,
+            api: ApiMock::start("/v3/mail/send", accepted, email_in).await,
         }
     }
 
@@ -119,23 +119,13 @@ impl TestProvider {
     pub fn come_back(&self) {
         self.api.accept();
     }
+}
 
-    /// Every message to `to` the API accepted.
-    pub fn delivered_to(&self, to: &str) -> Vec<ReceivedEmail> {
-        self.api
-            .accepted()
-            .iter()
-            .map(email_in)
-            .filter(|email| email.to == to)
-            .collect()
-    }
+impl std::ops::Deref for TestProvider {
+    type Target = ApiMock;
 
-    /// Waits for the first message to `to`.
-    pub async fn wait_for_delivery(&self, to: &str) -> ReceivedEmail {
-        eventually(&format!("a message to {to}"), || {
-            self.delivered_to(to).into_iter().next()
-        })
-        .await
+    fn deref(&self) -> &ApiMock {
+        &self.api
     }
 }
 

@@ -1,0 +1,4 @@
+//! What administrators see: the dashboard's numbers and the user directory.
+
+pub mod stats;
+pub mod user_search;

@@ -1,0 +1,116 @@
+//! The numbers on the admin dashboard.
+
+use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::DbConn;
+use crate::db::schema::{outbox_messages, users};
+
+/// Weeks in the sign-up chart, this one included.
+pub const CHART_WEEKS: i64 = 8;
+
+/// "Recently active" means signed in within this long.
+const RECENT: Duration = Duration::days(30);
+
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    pub total_users: i64,
+    /// Enabled, with a verified address.
+    pub active_users: i64,
+    /// Signed in within the last 30 days.
+    pub recently_active: i64,
+    pub signups_this_week: i64,
+    /// Oldest first; the last one is this week.
+    pub weekly_signups: Vec<WeekSignups>,
+    /// Queued and not yet delivered.
+    pub unsent_mail: i64,
+    /// Given up on: a permanent error or too many attempts.
+    pub failed_mail: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WeekSignups {
+    /// The Monday the week starts on, e.g. "Nov 23".
+    pub label: String,
+    pub signups: i64,
+    /// The bar's height in the chart, 0 to 100, relative to the busiest week.
+    pub height: i64,
+}
+
+/// Reads every number of the dashboard at `now`.
+pub fn dashboard_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stats> {
+    let this_week = start_of_week(now);
+    let mut weekly_signups = Vec::new();
+    for weeks_ago in (0..CHART_WEEKS).rev() {
+        let starts = this_week - Duration::weeks(weeks_ago);
+        let signups = users::table
+            .filter(users::created_at.ge(starts))
+            .filter(users::created_at.lt(starts + Duration::weeks(1)))
+            .count()
+            .get_result(conn)?;
+        weekly_signups.push(WeekSignups {
+            label: starts.format("%b %-d").to_string(),
+            signups,
+            height: 0,
+        });
+    }
+    let busiest = weekly_signups.iter().map(|week| week.signups).max();
+    for week in &mut weekly_signups {
+        week.height = busiest
+            .filter(|busiest| *busiest > 0)
+            .map_or(0, |busiest| week.signups * 100 / busiest);
+    }
+
+    Ok(Stats {
+        total_users: users::table.count().get_result(conn)?,
+        active_users: users::table
+            .filter(users::is_active.eq(true))
+            .filter(users::email_verified_at.is_not_null())
+            .count()
+            .get_result(conn)?,
+        recently_active: users::table
+            .filter(users::last_login_at.ge(now - RECENT))
+            .count()
+            .get_result(conn)?,
+        signups_this_week: weekly_signups.last().map_or(0, |week| week.signups),
+        weekly_signups,
+        unsent_mail: outbox_messages::table
+            .filter(outbox_messages::sent_at.is_null())
+            .filter(outbox_messages::failed_at.is_null())
+            .count()
+            .get_result(conn)?,
+        failed_mail: outbox_messages::table
+            .filter(outbox_messages::failed_at.is_not_null())
+            .count()
+            .get_result(conn)?,
+    })
+}
+
+/// Monday, 00:00 UTC, of the week `now` falls in.
+pub fn start_of_week(now: NaiveDateTime) -> NaiveDateTime {
+    let days_since_monday = i64::from(now.weekday().num_days_from_monday());
+    (now.date() - Duration::days(days_since_monday)).and_time(NaiveTime::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    #[test]
+    fn weeks_start_on_monday_at_midnight() {
+        let saturday = NaiveDate::from_ymd_opt(2026, 11, 28)
+            .unwrap()
+            .and_hms_opt(15, 30, 0)
+            .unwrap();
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 23)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+
+        assert_eq!(start_of_week(saturday), monday);
+        assert_eq!(start_of_week(monday), monday);
+    }
+}

@@ -1,0 +1,152 @@
+//! The user directory: search, filters, sorting and pages.
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::DbConn;
+use crate::db::schema::users;
+use crate::models::user::User;
+
+/// Users per page.
+pub const PAGE_SIZE: i64 = 25;
+
+/// Longer search text is cut here; no name or address is longer.
+const MAX_SEARCH_CHARS: usize = 254;
+
+/// The escape character of the LIKE patterns. Not a backslash: MySQL treats that
+/// specially in string literals, and one character for every database is simpler.
+const ESCAPE: char = '!';
+
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Filter {
+    #[default]
+    All,
+    Admins,
+    Disabled,
+    Unverified,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Most recent sign-ups first.
+    #[default]
+    Newest,
+    /// By email address, A to Z.
+    Email,
+}
+
+impl Filter {
+    pub const ALL: [Self; 4] = [Self::All, Self::Admins, Self::Disabled, Self::Unverified];
+
+    /// The name in URLs (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Admins => "admins",
+            Self::Disabled => "disabled",
+            Self::Unverified => "unverified",
+        }
+    }
+}
+
+impl Sort {
+    /// The name in URLs (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// What the admin asked for.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Found anywhere in the email or the name, ignoring case; `%`, `_` and every
+    /// other character mean only themselves.
+    pub text: String,
+    pub filter: Filter,
+    pub sort: Sort,
+    /// From 1.
+    pub page: i64,
+}
+
+/// One page of results.
+#[derive(Debug)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    /// Matches on every page together.
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+type Backend = <DbConn as Connection>::Backend;
+
+/// The page of users matching `query`.
+pub fn search_users(conn: &mut DbConn, query: &UserQuery) -> QueryResult<UserPage> {
+    let total: i64 = matching(query).count().get_result(conn)?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = query.page.clamp(1, pages);
+    let ordered = match query.sort {
+        Sort::Newest => matching(query).order((users::created_at.desc(), users::id.desc())),
+        Sort::Email => matching(query).order(users::email.asc()),
+    };
+    let users = ordered
+        .select(User::as_select())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .load(conn)?;
+    Ok(UserPage {
+        users,
+        total,
+        page,
+        pages,
+    })
+}
+
+fn matching(query: &UserQuery) -> users::BoxedQuery<'static, Backend> {
+    let mut select = users::table.into_boxed();
+    let text: String = query.text.trim().chars().take(MAX_SEARCH_CHARS).collect();
+    if !text.is_empty() {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        select = select.filter(
+            users::email
+                .like(pattern.clone())
+                .escape(ESCAPE)
+                .or(lower(users::name).like(pattern).escape(ESCAPE)),
+        );
+    }
+    match query.filter {
+        Filter::All => select,
+        Filter::Admins => select.filter(users::is_admin.eq(true)),
+        Filter::Disabled => select.filter(users::is_active.eq(false)),
+        Filter::Unverified => select.filter(users::email_verified_at.is_null()),
+    }
+}
+
+/// `text` with the LIKE wildcards and the escape character made literal.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_') || c == ESCAPE {
+            escaped.push(ESCAPE);
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_and_the_escape_character_are_escaped() {
+        assert_eq!(escape_like("100%_a!b\\c"), "100!%!_a!!b\\c");
+    }
+}

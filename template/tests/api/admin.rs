@@ -1,0 +1,404 @@
+//! The admin area: the dashboard's numbers and the user directory.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use {{crate_name}}::clock::Clock;
+use {{crate_name}}::db::schema::{outbox_messages, users};
+use {{crate_name}}::mail::OutgoingEmail;
+use {{crate_name}}::mail::outbox;
+use {{crate_name}}::models::user::{self, NewUser};
+
+use crate::helpers::{TestApp, eventually, spawn_app};
+
+const ADMIN: &str = "admin@example.com";
+
+#[tokio::test]
+async fn the_dashboard_counts_users_weekly_signups_and_mail() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    let three_weeks_ago = now - Duration::weeks(3);
+    seed(&app, "new1@example.com", "New", now, Seed::default());
+    seed(
+        &app,
+        "new2@example.com",
+        "New",
+        now,
+        Seed {
+            verified: false,
+            ..Seed::default()
+        },
+    );
+    seed(
+        &app,
+        "new3@example.com",
+        "New",
+        now,
+        Seed {
+            active: false,
+            ..Seed::default()
+        },
+    );
+    seed(
+        &app,
+        "old1@example.com",
+        "Old",
+        three_weeks_ago,
+        Seed {
+            last_login: Some(now - Duration::days(3)),
+            ..Seed::default()
+        },
+    );
+    seed(
+        &app,
+        "old2@example.com",
+        "Old",
+        three_weeks_ago,
+        Seed {
+            last_login: Some(now - Duration::days(40)),
+            ..Seed::default()
+        },
+    );
+    seed(
+        &app,
+        "ancient@example.com",
+        "Old",
+        now - Duration::weeks(10),
+        Seed::default(),
+    );
+    queue_mail(&app, "later@example.com", now + Duration::days(1), None);
+    queue_mail(&app, "refused@example.com", now, Some(now));
+    let admin_signed_in_recently = {
+        let mut conn = app.pool.get().unwrap();
+        let admin = user::get_user_by_email(&mut conn, ADMIN).unwrap().unwrap();
+        i64::from(
+            admin
+                .last_login_at
+                .is_some_and(|at| at >= now - Duration::days(30)),
+        )
+    };
+    // The admin's own verification mail must be out before mail is counted.
+    eventually("the admin's mail to be marked sent", || {
+        (unsent_count(&app) == 1).then_some(())
+    })
+    .await;
+
+    let page = app.get("/admin").await.text().await.unwrap();
+
+    // The admin, three new, two three weeks old, one older than the chart.
+    assert_eq!(stat(&page, "total_users"), 7);
+    // Everyone but the unverified and the disabled one.
+    assert_eq!(stat(&page, "active_users"), 5);
+    assert_eq!(stat(&page, "recently_active"), 1 + admin_signed_in_recently);
+    assert_eq!(stat(&page, "signups_this_week"), 4);
+    assert_eq!(stat(&page, "unsent_mail"), 1);
+    assert_eq!(stat(&page, "failed_mail"), 1);
+    assert_eq!(bars(&page), [0, 0, 0, 0, 2, 0, 0, 4]);
+}
+
+#[tokio::test]
+async fn search_is_a_case_insensitive_literal_substring_of_email_or_name() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    for (email, name) in [
+        ("percent@example.com", "100% Real"),
+        ("snake@example.com", "snake_case"),
+        ("slash@example.com", r"back\slash"),
+        ("bang@example.com", "wow!"),
+        ("byron@example.com", "Augusta Byron"),
+        ("grace@example.com", "Grace Hopper"),
+    ] {
+        seed(&app, email, name, now, Seed::default());
+    }
+
+    for (search, expected) in [
+        ("%", vec!["percent@example.com"]),
+        ("_", vec!["snake@example.com"]),
+        (r"\", vec!["slash@example.com"]),
+        ("!", vec!["bang@example.com"]),
+        ("BYRON", vec!["byron@example.com"]),
+        ("GRACE@", vec!["grace@example.com"]),
+        ("' OR '1'='1", vec![]),
+        ("\" OR 1=1 --", vec![]),
+    ] {
+        let response = app.get(&users_url(&[("q", search)])).await;
+        assert_eq!(response.status(), 200, "{search}");
+        let page = response.text().await.unwrap();
+        assert_eq!(emails_in(&page), expected, "{search}");
+    }
+}
+
+#[tokio::test]
+async fn filters_show_admins_disabled_or_unverified_users() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    seed(
+        &app,
+        "boss@example.com",
+        "Boss",
+        now,
+        Seed {
+            admin: true,
+            ..Seed::default()
+        },
+    );
+    seed(
+        &app,
+        "gone@example.com",
+        "Gone",
+        now,
+        Seed {
+            active: false,
+            ..Seed::default()
+        },
+    );
+    seed(
+        &app,
+        "new@example.com",
+        "New",
+        now,
+        Seed {
+            verified: false,
+            ..Seed::default()
+        },
+    );
+
+    let mut shown = Vec::new();
+    for filter in ["admins", "disabled", "unverified", "all"] {
+        let page = app
+            .get(&users_url(&[("filter", filter)]))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let mut emails = emails_in(&page);
+        emails.sort();
+        shown.push(emails);
+    }
+
+    assert_eq!(shown[0], ["admin@example.com", "boss@example.com"]);
+    assert_eq!(shown[1], ["gone@example.com"]);
+    assert_eq!(shown[2], ["new@example.com"]);
+    assert_eq!(shown[3].len(), 4);
+}
+
+#[tokio::test]
+async fn users_are_listed_newest_first_or_by_email_25_to_a_page() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    // Thirty users, one minute apart; user29 is the newest.
+    for n in 0..30 {
+        let joined = now - Duration::hours(1) + Duration::minutes(n);
+        seed(
+            &app,
+            &format!("user{n:02}@example.com"),
+            "User",
+            joined,
+            Seed::default(),
+        );
+    }
+
+    let first = app.get("/admin/users").await.text().await.unwrap();
+    let second = app
+        .get(&users_url(&[("page", "2")]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let beyond = app
+        .get(&users_url(&[("page", "99")]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let by_email = app
+        .get(&users_url(&[("sort", "email")]))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    let first = emails_in(&first);
+    assert_eq!(first.len(), 25);
+    // The admin signed up last, so comes first.
+    assert_eq!(&first[..2], ["admin@example.com", "user29@example.com"]);
+    let second_emails = emails_in(&second);
+    assert_eq!(second_emails.len(), 6);
+    assert_eq!(second_emails.last().unwrap(), "user00@example.com");
+    assert!(second.contains("Page 2 of 2"), "{second}");
+    assert!(second.contains(r#"data-total="31""#), "{second}");
+    assert_eq!(
+        emails_in(&beyond),
+        second_emails,
+        "a page past the end shows the last"
+    );
+    assert_eq!(
+        &emails_in(&by_email)[..2],
+        ["admin@example.com", "user00@example.com"]
+    );
+}
+
+#[tokio::test]
+async fn page_links_keep_the_search_filter_and_order() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    for n in 0..30 {
+        seed(
+            &app,
+            &format!("match{n:02}@example.com"),
+            "Match",
+            now,
+            Seed {
+                verified: false,
+                ..Seed::default()
+            },
+        );
+    }
+
+    let page = app
+        .get(&users_url(&[
+            ("q", "match"),
+            ("filter", "unverified"),
+            ("sort", "email"),
+        ]))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    // As a browser reads the attribute.
+    let page = page.replace("&#x2F;", "/").replace("&amp;", "&");
+    assert!(
+        page.contains(r#"href="/admin/users?q=match&filter=unverified&sort=email&page=2""#),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_directory_is_for_admins_only() {
+    let app = spawn_app().await;
+    let anonymous = app.get("/admin/users").await;
+    app.signed_up_user("someone@example.com").await;
+    let user = app.get("/admin/users").await;
+
+    assert_eq!(anonymous.status(), 303);
+    assert_eq!(
+        anonymous.headers()["location"],
+        "/login?next=%2Fadmin%2Fusers"
+    );
+    assert_eq!(user.status(), 403);
+}
+
+/// An app with a signed-in administrator, `ADMIN`, in its default browser.
+async fn admin_app() -> TestApp {
+    let app = spawn_app().await;
+    app.signed_up_user(ADMIN).await;
+    let mut conn = app.pool.get().unwrap();
+    diesel::update(users::table.filter(users::email.eq(ADMIN)))
+        .set(users::is_admin.eq(true))
+        .execute(&mut conn)
+        .unwrap();
+    drop(conn);
+    app
+}
+
+struct Seed {
+    admin: bool,
+    active: bool,
+    verified: bool,
+    last_login: Option<NaiveDateTime>,
+}
+
+impl Default for Seed {
+    fn default() -> Self {
+        Self {
+            admin: false,
+            active: true,
+            verified: true,
+            last_login: None,
+        }
+    }
+}
+
+fn seed(app: &TestApp, email: &str, name: &str, joined: NaiveDateTime, seed: Seed) {
+    let mut conn = app.pool.get().unwrap();
+    let created = user::insert_user(
+        &mut conn,
+        &NewUser {
+            email,
+            password_hash: "not a hash: this user never signs in",
+            name,
+            is_admin: seed.admin,
+            is_active: seed.active,
+            email_verified_at: seed.verified.then_some(joined),
+            created_at: joined,
+            updated_at: joined,
+        },
+    )
+    .unwrap();
+    diesel::update(users::table.find(created.id))
+        .set(users::last_login_at.eq(seed.last_login))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+/// A message due at `due`; given up on at `failed_at`, if set.
+fn queue_mail(app: &TestApp, to: &str, due: NaiveDateTime, failed_at: Option<NaiveDateTime>) {
+    let mut conn = app.pool.get().unwrap();
+    let email = OutgoingEmail {
+        to: to.to_owned(),
+        subject: "Hello".to_owned(),
+        text_body: "Hello".to_owned(),
+        html_body: "<p>Hello</p>".to_owned(),
+    };
+    outbox::enqueue(&mut conn, None, &email, due).unwrap();
+    diesel::update(outbox_messages::table.filter(outbox_messages::recipient.eq(to)))
+        .set(outbox_messages::failed_at.eq(failed_at))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+fn unsent_count(app: &TestApp) -> i64 {
+    let mut conn = app.pool.get().unwrap();
+    outbox_messages::table
+        .filter(outbox_messages::sent_at.is_null())
+        .filter(outbox_messages::failed_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap()
+}
+
+fn users_url(params: &[(&str, &str)]) -> String {
+    format!(
+        "/admin/users?{}",
+        serde_urlencoded::to_string(params).unwrap()
+    )
+}
+
+/// The number a dashboard card shows.
+fn stat(page: &str, name: &str) -> i64 {
+    let pattern = regex::Regex::new(&format!(r#"data-stat="{name}">(\d+)<"#)).unwrap();
+    pattern
+        .captures(page)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))[1]
+        .parse()
+        .unwrap()
+}
+
+/// The sign-ups per week in the chart, oldest first.
+fn bars(page: &str) -> Vec<i64> {
+    let pattern = regex::Regex::new(r#"data-signups="(\d+)""#).unwrap();
+    pattern
+        .captures_iter(page)
+        .map(|captures| captures[1].parse().unwrap())
+        .collect()
+}
+
+/// The emails in the directory's table, top to bottom.
+fn emails_in(page: &str) -> Vec<String> {
+    let pattern = regex::Regex::new(r#"<td class="email">([^<]*)</td>"#).unwrap();
+    pattern
+        .captures_iter(page)
+        .map(|captures| captures[1].to_owned())
+        .collect()
+}
