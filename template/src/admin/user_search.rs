@@ -13,8 +13,8 @@ pub const PAGE_SIZE: i64 = 25;
 /// Longer search text is cut here; no name or address is longer.
 const MAX_SEARCH_CHARS: usize = 254;
 
-/// The escape character of the LIKE patterns. Not a backslash: MySQL treats that
-/// specially in string literals, and one character for every database is simpler.
+/// The escape character of the LIKE patterns. Not a backslash: some databases give it
+/// meanings of their own, and one character that means the same everywhere is simpler.
 const ESCAPE: char = '!';
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
