@@ -149,6 +149,24 @@ where
 {%- endif %}
 }
 
+/// Inside a `write_transaction`: holds the administrators' rows until it ends, so
+/// checks like "is this the last admin?" cannot race.
+{%- if database == "sqlite" %}
+/// SQLite's write transaction already excludes every other writer.
+pub fn lock_admin_rows(_conn: &mut DbConn) -> QueryResult<()> {
+    Ok(())
+}
+{%- else %}
+pub fn lock_admin_rows(conn: &mut DbConn) -> QueryResult<()> {
+    schema::users::table
+        .filter(schema::users::is_admin.eq(true))
+        .select(schema::users::id)
+        .for_update()
+        .load::<i64>(conn)
+        .map(drop)
+}
+{%- endif %}
+
 /// Succeeds when a connection can be checked out and answers a query in time.
 pub async fn check_ready(pool: &DbPool, timeout: Duration) -> Result<(), DbError> {
     let pool = pool.clone();

@@ -1,16 +1,25 @@
-//! The admin area: `GET /admin` (dashboard) and `GET /admin/users` (directory).
+//! The admin area: `GET /admin` (dashboard), `GET /admin/users` (directory) and
+//! `POST /admin/users/{id}/{action}`.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
 use serde::{Deserialize, Serialize};
 use tera::Tera;
 
+use crate::accounts::verification::{self, ResendOutcome, generate_code};
+use crate::admin::actions::{self, Action, Refusal};
 use crate::admin::stats::{self, CHART_WEEKS};
 use crate::admin::user_search::{self, Filter, Sort, UserQuery};
-use crate::auth::AdminUser;
+use crate::auth::{AdminUser, Keys};
 use crate::clock::Clock;
+use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::errors::AppError;
+use crate::mail::{Email, Mailer};
+use crate::models::user;
 use crate::web::page::Page;
+use crate::web::redirect::{safe_next, see_other};
 
 pub async fn show(
     _admin: AdminUser,
@@ -106,7 +115,8 @@ pub async fn users(
         .insert("q", &params.q)
         .insert("filter", &params.filter)
         .insert("sort", &params.sort)
-        .insert("filters", &Filter::ALL);
+        .insert("filters", &Filter::ALL)
+        .insert("current_href", &users_href(&params, found.page));
     if found.page > 1 {
         page.insert("previous_href", &users_href(&params, found.page - 1));
     }
@@ -126,4 +136,97 @@ fn users_href(params: &UsersParams, number: i64) -> String {
     ])
     .unwrap_or_default();
     format!("/admin/users?{query}")
+}
+
+/// The form behind every action button: where to return afterwards.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    next: String,
+}
+
+/// Enables, disables, promotes, demotes or deletes a user, or mails them a new
+/// verification code; then back to the directory with a message, or a 409 page
+/// saying why not.
+#[allow(clippy::too_many_arguments)]
+pub async fn act(
+    AdminUser(admin): AdminUser,
+    path: web::Path<(i64, String)>,
+    form: web::Form<ActionForm>,
+    page: Page,
+    pool: web::Data<DbPool>,
+    settings: web::Data<Settings>,
+    keys: web::Data<Keys>,
+    mailer: web::Data<Mailer>,
+    clock: web::Data<dyn Clock>,
+    tera: web::Data<Tera>,
+) -> Result<HttpResponse, AppError> {
+    let (target_id, action_name) = path.into_inner();
+    let back = safe_next(&form.next)
+        .filter(|next| next.starts_with("/admin/users"))
+        .unwrap_or("/admin/users")
+        .to_owned();
+    let now = clock.now();
+    if action_name == "resend-verification" {
+        let Some(target) =
+            db::run_blocking(&pool, move |conn| user::get_user(conn, target_id)).await?
+        else {
+            return Err(AppError::NotFound);
+        };
+        if target.email_verified_at.is_some() {
+            FlashMessage::info(format!("{} is already verified.", target.email)).send();
+            return Ok(see_other(&back));
+        }
+        let code = generate_code();
+        let mail = mailer.compose(
+            &target.email,
+            &Email::VerificationCode {
+                name: target.name.clone(),
+                code: code.clone(),
+            },
+        )?;
+        let account_settings = settings.accounts;
+        let keys = keys.into_inner();
+        let email = target.email.clone();
+        let outcome = db::run_blocking(&pool, move |conn| {
+            verification::resend(conn, &keys, &account_settings, &email, &code, &mail, now)
+        })
+        .await?;
+        match outcome {
+            ResendOutcome::Sent => {
+                FlashMessage::success(format!("A new code is on its way to {}.", target.email))
+                    .send();
+            }
+            ResendOutcome::TooSoon(seconds) => FlashMessage::warning(format!(
+                "{} got a code moments ago; try again in {seconds} seconds.",
+                target.email
+            ))
+            .send(),
+            ResendOutcome::HourlyLimit => FlashMessage::warning(format!(
+                "{} has had as many codes as allowed this hour.",
+                target.email
+            ))
+            .send(),
+        }
+        return Ok(see_other(&back));
+    }
+
+    let action = Action::parse(&action_name).ok_or(AppError::NotFound)?;
+    let outcome = db::run_blocking(&pool, move |conn| {
+        actions::apply(conn, admin.id, target_id, action, now)
+    })
+    .await?;
+    match outcome {
+        Ok(target) => {
+            FlashMessage::success(action.done(&target.email)).send();
+            Ok(see_other(&back))
+        }
+        Err(Refusal::NotFound) => Err(AppError::NotFound),
+        Err(refusal) => {
+            let mut page = page;
+            page.insert("message", &refusal.to_string())
+                .insert("back", &back);
+            page.render_with_status(&tera, "admin/refused.html", StatusCode::CONFLICT)
+        }
+    }
 }

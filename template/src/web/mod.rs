@@ -76,7 +76,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
                 .route(web::post().to(account::update_password)),
         )
         .service(resource("/admin").route(web::get().to(admin::show)))
-        .service(resource("/admin/users").route(web::get().to(admin::users)));
+        .service(resource("/admin/users").route(web::get().to(admin::users)))
+        .service(resource("/admin/users/{id}/{action}").route(web::post().to(admin::act)));
 }
 
 /// A resource whose handlers' panics become the 500 page. Every route goes through

@@ -40,4 +40,14 @@
       emailInput.addEventListener("input", update);
     }
   });
+
+  // Destructive admin actions ask first; without this file they go straight through
+  // (the server still refuses what it must).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+      }
+    });
+  });
 })();

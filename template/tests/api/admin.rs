@@ -3,13 +3,16 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use {{crate_name}}::admin::actions::{self, Action, Refusal};
 use {{crate_name}}::clock::Clock;
-use {{crate_name}}::db::schema::{outbox_messages, users};
+use {{crate_name}}::db::schema::{
+    outbox_messages, password_reset_tokens, sessions, users, verification_codes,
+};
 use {{crate_name}}::mail::OutgoingEmail;
 use {{crate_name}}::mail::outbox;
 use {{crate_name}}::models::user::{self, NewUser};
 
-use crate::helpers::{TestApp, eventually, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, eventually, spawn_app};
 
 const ADMIN: &str = "admin@example.com";
 
@@ -401,4 +404,196 @@ fn emails_in(page: &str) -> Vec<String> {
         .captures_iter(page)
         .map(|captures| captures[1].to_owned())
         .collect()
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_signed_out_at_once_and_enabled_again() {
+    let app = admin_app().await;
+    let ann = app.new_browser();
+    app.signed_up_user_in(&ann, "ann@example.com").await;
+    let id = user_id(&app, "ann@example.com");
+
+    let disabled = act(&app, id, "disable").await;
+    let ann_after = ann.get("/dashboard").await;
+    let login = ann.login("ann@example.com", PASSWORD).await;
+    let enabled = act(&app, id, "enable").await;
+    let login_again = app.new_browser().login("ann@example.com", PASSWORD).await;
+
+    assert_eq!(disabled.status(), 303);
+    assert_eq!(disabled.headers()["location"], "/admin/users");
+    assert_eq!(ann_after.status(), 303, "the live session still works");
+    assert_ne!(login.status(), 303, "a disabled user signed in");
+    assert_eq!(enabled.status(), 303);
+    assert_eq!(login_again.status(), 303);
+}
+
+#[tokio::test]
+async fn promoted_users_get_the_admin_pages_and_demoted_ones_lose_them_on_the_next_request() {
+    let app = admin_app().await;
+    let bob = app.new_browser();
+    app.signed_up_user_in(&bob, "bob@example.com").await;
+    let id = user_id(&app, "bob@example.com");
+
+    act(&app, id, "promote").await;
+    let as_admin = bob.get("/admin/users").await.status().as_u16();
+    act(&app, id, "demote").await;
+    let demoted = bob.get("/admin/users").await.status().as_u16();
+
+    assert_eq!((as_admin, demoted), (200, 403));
+}
+
+#[tokio::test]
+async fn resending_verification_mails_a_new_code_to_an_unverified_user() {
+    let app = admin_app().await;
+    app.new_browser()
+        .signup("Cy", "cy@example.com", PASSWORD)
+        .await;
+    let first = app.latest_code_for("cy@example.com").await;
+    // Past the resend cooldown.
+    app.clock.advance(Duration::minutes(2));
+
+    let response = act(&app, user_id(&app, "cy@example.com"), "resend-verification").await;
+
+    assert_eq!(response.status(), 303);
+    let second = app.latest_code_for("cy@example.com").await;
+    assert_ne!(first, second);
+}
+
+#[tokio::test]
+async fn deleting_a_user_removes_their_codes_tokens_sessions_and_mail_in_one_go() {
+    let app = admin_app().await;
+    let dee = app.new_browser();
+    app.signed_up_user_in(&dee, "dee@example.com").await;
+    dee.post_form("/verify/resend", &[]).await;
+    app.new_browser()
+        .post_form("/forgot-password", &[("email", "dee@example.com")])
+        .await;
+    let id = user_id(&app, "dee@example.com");
+    let owned_before = owned_rows(&app, id);
+    assert!(
+        owned_before.iter().all(|count| *count > 0),
+        "{owned_before:?}"
+    );
+
+    let response = act(&app, id, "delete").await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(owned_rows(&app, id), [0, 0, 0, 0]);
+    let mut conn = app.pool.get().unwrap();
+    assert!(user::get_user(&mut conn, id).unwrap().is_none());
+    drop(conn);
+    assert_eq!(dee.get("/dashboard").await.status(), 303);
+}
+
+#[tokio::test]
+async fn admins_cannot_disable_demote_or_delete_themselves() {
+    let app = admin_app().await;
+    let id = user_id(&app, ADMIN);
+
+    for action in ["disable", "demote", "delete"] {
+        let response = act(&app, id, action).await;
+        assert_eq!(response.status(), 409, "{action}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("cannot disable, demote or delete your own account"),
+            "{page}"
+        );
+    }
+
+    let mut conn = app.pool.get().unwrap();
+    let admin = user::get_user(&mut conn, id).unwrap().unwrap();
+    assert!(admin.is_admin && admin.is_active);
+}
+
+#[tokio::test]
+async fn the_last_active_admin_cannot_be_removed() {
+    let app = admin_app().await;
+    let admin = user_id(&app, ADMIN);
+    // Someone whose rights were taken a moment ago, acting on a stale page.
+    seed(
+        &app,
+        "former@example.com",
+        "Former",
+        app.clock.now(),
+        Seed::default(),
+    );
+    let former = user_id(&app, "former@example.com");
+    let now = app.clock.now();
+
+    let mut conn = app.pool.get().unwrap();
+    let outcomes: Vec<_> = [Action::Demote, Action::Disable, Action::Delete]
+        .into_iter()
+        .map(|action| actions::apply(&mut conn, former, admin, action, now).unwrap())
+        .collect();
+
+    for outcome in outcomes {
+        assert_eq!(
+            outcome.map(|user| user.email),
+            Err(Refusal::LastAdmin(ADMIN.to_owned()))
+        );
+    }
+    assert_eq!(user::count_admins(&mut conn).unwrap(), 1);
+}
+
+#[tokio::test]
+async fn unknown_users_and_actions_get_404_and_other_users_403() {
+    let app = admin_app().await;
+    let id = user_id(&app, ADMIN);
+
+    let unknown_user = act(&app, 999_999, "disable").await;
+    let unknown_action = act(&app, id, "explode").await;
+    let ann = app.new_browser();
+    app.signed_up_user_in(&ann, "ann@example.com").await;
+    let by_user = ann
+        .post_form(&format!("/admin/users/{id}/demote"), &[])
+        .await;
+
+    assert_eq!(unknown_user.status(), 404);
+    assert_eq!(unknown_action.status(), 404);
+    assert_eq!(by_user.status(), 403);
+    let mut conn = app.pool.get().unwrap();
+    assert!(user::get_user(&mut conn, id).unwrap().unwrap().is_admin);
+}
+
+async fn act(app: &TestApp, id: i64, action: &str) -> reqwest::Response {
+    app.post_form(
+        &format!("/admin/users/{id}/{action}"),
+        &[("next", "/admin/users")],
+    )
+    .await
+}
+
+fn user_id(app: &TestApp, email: &str) -> i64 {
+    let mut conn = app.pool.get().unwrap();
+    user::get_user_by_email(&mut conn, email)
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Codes, reset tokens, sessions and queued mail of user `id`.
+fn owned_rows(app: &TestApp, id: i64) -> [i64; 4] {
+    let mut conn = app.pool.get().unwrap();
+    [
+        verification_codes::table
+            .filter(verification_codes::user_id.eq(id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap(),
+        password_reset_tokens::table
+            .filter(password_reset_tokens::user_id.eq(id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap(),
+        sessions::table
+            .filter(sessions::user_id.eq(id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap(),
+        outbox_messages::table
+            .filter(outbox_messages::user_id.eq(id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap(),
+    ]
 }
