@@ -8,7 +8,17 @@ use crate::accounts::password;
 use crate::config::AccountSettings;
 use crate::db::{self, DbConn};
 use crate::mail::{MailError, OutgoingEmail, outbox};
+use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::{User, user};
+
+/// Who tried to sign in, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The address typed, normalised.
+    pub email: String,
+    /// The client's address.
+    pub ip: String,
+}
 
 /// What a login attempt leads to.
 #[derive(Debug)]
@@ -49,14 +59,15 @@ pub fn password_matches(account: Option<&User>, password: &str, dummy: &DummyHas
     }
 }
 
-/// Records the outcome of a checked password. A failure is counted atomically;
-/// the failure that reaches the limit locks the account and queues the mail that
-/// `locked_mail` composes for its owner (exactly once per lockout; composed only
-/// then). An unknown address runs the same statements against no row, so its
-/// answer takes as long as a wrong password's.
+/// Records the outcome of a checked password, in the account and in the audit log.
+/// A failure is counted atomically; the failure that reaches the limit locks the
+/// account and queues the mail that `locked_mail` composes for its owner (exactly once
+/// per lockout; composed only then). An unknown address runs the same statements
+/// against no row, so its answer takes as long as a wrong password's.
 pub fn record_attempt(
     conn: &mut DbConn,
     settings: &AccountSettings,
+    attempt: &Attempt,
     account: Option<&User>,
     password_matched: bool,
     locked_mail: impl FnOnce() -> Result<OutgoingEmail, MailError>,
@@ -66,8 +77,10 @@ pub fn record_attempt(
         let Some(account) = account.filter(|_| password_matched) else {
             let id = account.map_or(user::NO_USER_ID, |account| account.id);
             user::record_failed_login(conn, id)?;
+            audit(conn, attempt, account, "login.failure", now)?;
             let until = now + settings.lockout;
             if user::lock_if_over_limit(conn, id, settings.max_failed_logins, now, until)? {
+                audit(conn, attempt, account, "login.lockout", now)?;
                 let mail = locked_mail().map_err(|error| {
                     tracing::error!(%error, "cannot compose the account locked mail");
                     diesel::result::Error::RollbackTransaction
@@ -78,12 +91,35 @@ pub fn record_attempt(
         };
         let locked = account.locked_until.is_some_and(|until| until > now);
         if locked || !account.is_active {
+            audit(conn, attempt, Some(account), "login.failure", now)?;
             return Ok(LoginOutcome::Failed);
         }
         if account.email_verified_at.is_none() {
             return Ok(LoginOutcome::Unverified(account.clone()));
         }
         user::record_successful_login(conn, account.id, now)?;
+        audit(conn, attempt, Some(account), "login.success", now)?;
         Ok(LoginOutcome::SignedIn(account.clone()))
     })
+}
+
+fn audit(
+    conn: &mut DbConn,
+    attempt: &Attempt,
+    account: Option<&User>,
+    action: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    audit_event::record(
+        conn,
+        &NewAuditEvent {
+            actor_id: account.map(|account| account.id),
+            actor_email: &attempt.email,
+            action,
+            target_id: None,
+            target_email: None,
+            ip: &attempt.ip,
+            created_at: now,
+        },
+    )
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{outbox_messages, password_reset_tokens, users, verification_codes};
 use crate::db::{self, DbConn};
+use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::session;
 use crate::models::user::{self, User};
 
@@ -22,13 +23,25 @@ pub enum Action {
 impl Action {
     /// The action named in a URL (`/admin/users/{id}/{action}`).
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "enable" => Some(Self::Enable),
-            "disable" => Some(Self::Disable),
-            "promote" => Some(Self::Promote),
-            "demote" => Some(Self::Demote),
-            "delete" => Some(Self::Delete),
-            _ => None,
+        [
+            Self::Enable,
+            Self::Disable,
+            Self::Promote,
+            Self::Demote,
+            Self::Delete,
+        ]
+        .into_iter()
+        .find(|action| action.name() == name)
+    }
+
+    /// The name in URLs and, as `admin.<name>`, in the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Enable => "enable",
+            Self::Disable => "disable",
+            Self::Promote => "promote",
+            Self::Demote => "demote",
+            Self::Delete => "delete",
         }
     }
 
@@ -60,11 +73,19 @@ pub enum Refusal {
     LastAdmin(String),
 }
 
-/// Carries out `action` on user `target_id` for administrator `admin_id`, in one
-/// transaction: the guards and the change see the same state.
+/// The administrator acting, and from where.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: i64,
+    pub email: String,
+    pub ip: String,
+}
+
+/// Carries out `action` on user `target_id` for `actor`, and writes it to the audit
+/// log, in one transaction: the guards and the change see the same state.
 pub fn apply(
     conn: &mut DbConn,
-    admin_id: i64,
+    actor: &Actor,
     target_id: i64,
     action: Action,
     now: NaiveDateTime,
@@ -74,7 +95,7 @@ pub fn apply(
             return Ok(Err(Refusal::NotFound));
         };
         if action.removes_admin_rights() {
-            if target.id == admin_id {
+            if target.id == actor.id {
                 return Ok(Err(Refusal::Yourself));
             }
             if target.is_admin && target.is_active {
@@ -114,8 +135,37 @@ pub fn apply(
                 diesel::delete(row).execute(conn)?;
             }
         }
+        record(
+            conn,
+            actor,
+            &format!("admin.{}", action.name()),
+            &target,
+            now,
+        )?;
         Ok(Ok(target))
     })
+}
+
+/// Writes what `actor` did to `target` to the audit log.
+pub fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &str,
+    target: &User,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    audit_event::record(
+        conn,
+        &NewAuditEvent {
+            actor_id: Some(actor.id),
+            actor_email: &actor.email,
+            action,
+            target_id: Some(target.id),
+            target_email: Some(&target.email),
+            ip: &actor.ip,
+            created_at: now,
+        },
+    )
 }
 
 fn set_flags(

@@ -73,6 +73,19 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_email -> Text,
+        action -> Text,
+        target_id -> Nullable<BigInt>,
+        target_email -> Nullable<Text>,
+        ip -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(outbox_messages -> users (user_id));
@@ -83,4 +96,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     verification_codes,
     password_reset_tokens,
     outbox_messages,
+    audit_events,
 );

@@ -1,6 +1,7 @@
 //! Database rows and the queries that read and write them. Query functions are plain
 //! and synchronous; call them through `db::run_blocking`.
 
+pub mod audit_event;
 pub mod outbox;
 pub mod password_reset;
 pub mod session;

@@ -2,13 +2,13 @@
 //! `POST /admin/users/{id}/{action}`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use serde::{Deserialize, Serialize};
 use tera::Tera;
 
 use crate::accounts::verification::{self, ResendOutcome, generate_code};
-use crate::admin::actions::{self, Action, Refusal};
+use crate::admin::actions::{self, Action, Actor, Refusal};
 use crate::admin::stats::{self, CHART_WEEKS};
 use crate::admin::user_search::{self, Filter, Sort, UserQuery};
 use crate::auth::{AdminUser, Keys};
@@ -17,7 +17,9 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::errors::AppError;
 use crate::mail::{Email, Mailer};
+use crate::models::audit_event::{self, PAGE_SIZE};
 use crate::models::user;
+use crate::web::client_ip;
 use crate::web::page::Page;
 use crate::web::redirect::{safe_next, see_other};
 
@@ -150,6 +152,7 @@ pub struct ActionForm {
 /// saying why not.
 #[allow(clippy::too_many_arguments)]
 pub async fn act(
+    req: HttpRequest,
     AdminUser(admin): AdminUser,
     path: web::Path<(i64, String)>,
     form: web::Form<ActionForm>,
@@ -167,6 +170,11 @@ pub async fn act(
         .unwrap_or("/admin/users")
         .to_owned();
     let now = clock.now();
+    let actor = Actor {
+        id: admin.id,
+        email: admin.email,
+        ip: client_ip::of_request(&req, &settings.trusted_proxies).to_string(),
+    };
     if action_name == "resend-verification" {
         let Some(target) =
             db::run_blocking(&pool, move |conn| user::get_user(conn, target_id)).await?
@@ -187,9 +195,21 @@ pub async fn act(
         )?;
         let account_settings = settings.accounts;
         let keys = keys.into_inner();
-        let email = target.email.clone();
+        let recorded = target.clone();
         let outcome = db::run_blocking(&pool, move |conn| {
-            verification::resend(conn, &keys, &account_settings, &email, &code, &mail, now)
+            let outcome = verification::resend(
+                conn,
+                &keys,
+                &account_settings,
+                &recorded.email,
+                &code,
+                &mail,
+                now,
+            )?;
+            if outcome == ResendOutcome::Sent {
+                actions::record(conn, &actor, "admin.resend_verification", &recorded, now)?;
+            }
+            Ok(outcome)
         })
         .await?;
         match outcome {
@@ -213,7 +233,7 @@ pub async fn act(
 
     let action = Action::parse(&action_name).ok_or(AppError::NotFound)?;
     let outcome = db::run_blocking(&pool, move |conn| {
-        actions::apply(conn, admin.id, target_id, action, now)
+        actions::apply(conn, &actor, target_id, action, now)
     })
     .await?;
     match outcome {
@@ -229,4 +249,59 @@ pub async fn act(
             page.render_with_status(&tera, "admin/refused.html", StatusCode::CONFLICT)
         }
     }
+}
+
+/// The audit log's query string.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AuditParams {
+    page: Option<i64>,
+}
+
+/// An audit log entry as the page shows it.
+#[derive(Serialize)]
+struct AuditRow {
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    ip: String,
+}
+
+/// `GET /admin/audit`: what was done, newest first.
+pub async fn audit(
+    _admin: AdminUser,
+    mut page: Page,
+    params: web::Query<AuditParams>,
+    pool: web::Data<DbPool>,
+    tera: web::Data<Tera>,
+) -> Result<HttpResponse, AppError> {
+    let number = params.page.unwrap_or(1).max(1);
+    let (events, total) =
+        db::run_blocking(&pool, move |conn| audit_event::page_of_events(conn, number)).await?;
+    let rows: Vec<AuditRow> = events
+        .into_iter()
+        .map(|event| AuditRow {
+            at: event.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            actor: event.actor_email,
+            action: event.action,
+            target: event.target_email.unwrap_or_default(),
+            ip: event.ip,
+        })
+        .collect();
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    page.insert("rows", &rows)
+        .insert("total", &total)
+        .insert("page_number", &number)
+        .insert("pages", &pages);
+    if number > 1 {
+        page.insert(
+            "previous_href",
+            &format!("/admin/audit?page={}", number - 1),
+        );
+    }
+    if number < pages {
+        page.insert("next_href", &format!("/admin/audit?page={}", number + 1));
+    }
+    page.render(&tera, "admin/audit.html")
 }

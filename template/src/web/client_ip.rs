@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use actix_web::dev::ServiceRequest;
+use actix_web::HttpRequest;
 use actix_web::http::header::HeaderMap;
 use ipnet::IpNet;
 
@@ -39,7 +39,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -
 
 /// The client IP of a request, or the unspecified address when the connection has no
 /// peer address (only in unit tests of handlers).
-pub fn of_request(req: &ServiceRequest, trusted_proxies: &[IpNet]) -> IpAddr {
+pub fn of_request(req: &HttpRequest, trusted_proxies: &[IpNet]) -> IpAddr {
     let peer = req
         .peer_addr()
         .map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());

@@ -65,7 +65,7 @@ impl KeyExtractor for ClientIpKey {
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<IpAddr, Self::KeyExtractionError> {
-        Ok(client_ip::of_request(req, &self.trusted_proxies))
+        Ok(client_ip::of_request(req.request(), &self.trusted_proxies))
     }
 
     /// An empty 429 with `Retry-After`; the error pages give it its body.

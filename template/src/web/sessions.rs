@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tera::Tera;
 
 use crate::accounts::email::normalize_email;
-use crate::accounts::login::{self, DummyHash, LoginOutcome};
+use crate::accounts::login::{self, Attempt, DummyHash, LoginOutcome};
 use crate::accounts::verification::{self, generate_code};
 use crate::auth::current_user::signed_in_user;
 use crate::auth::pending::pending_cookie;
@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::errors::AppError;
 use crate::mail::{Email, Mailer};
+use crate::web::client_ip;
 use crate::web::page::Page;
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::verification::{home_for, sign_in};
@@ -98,6 +99,10 @@ pub async fn create(
     let now = clock.now();
     let account_settings = settings.accounts;
     let lock_mailer = mailer.clone().into_inner();
+    let attempt = Attempt {
+        email,
+        ip: client_ip::of_request(&req, &settings.trusted_proxies).to_string(),
+    };
     let outcome = db::run_blocking(&pool, move |conn| {
         let locked_mail = || {
             let account = account.as_ref().expect("only known accounts are locked");
@@ -112,6 +117,7 @@ pub async fn create(
         login::record_attempt(
             conn,
             &account_settings,
+            &attempt,
             account.as_ref(),
             matched,
             locked_mail,

@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use {{crate_name}}::admin::actions::{self, Action, Refusal};
+use {{crate_name}}::admin::actions::{self, Action, Actor, Refusal};
 use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::{
     outbox_messages, password_reset_tokens, sessions, users, verification_codes,
@@ -517,13 +517,17 @@ async fn the_last_active_admin_cannot_be_removed() {
         app.clock.now(),
         Seed::default(),
     );
-    let former = user_id(&app, "former@example.com");
+    let former = Actor {
+        id: user_id(&app, "former@example.com"),
+        email: "former@example.com".to_owned(),
+        ip: "192.0.2.1".to_owned(),
+    };
     let now = app.clock.now();
 
     let mut conn = app.pool.get().unwrap();
     let outcomes: Vec<_> = [Action::Demote, Action::Disable, Action::Delete]
         .into_iter()
-        .map(|action| actions::apply(&mut conn, former, admin, action, now).unwrap())
+        .map(|action| actions::apply(&mut conn, &former, admin, action, now).unwrap())
         .collect();
 
     for outcome in outcomes {
@@ -596,4 +600,122 @@ fn owned_rows(app: &TestApp, id: i64) -> [i64; 4] {
             .get_result(&mut conn)
             .unwrap(),
     ]
+}
+
+#[tokio::test]
+async fn every_admin_action_is_in_the_audit_log_with_who_whom_and_where() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    seed(
+        &app,
+        "eve@example.com",
+        "Eve",
+        now,
+        Seed {
+            verified: false,
+            ..Seed::default()
+        },
+    );
+    let id = user_id(&app, "eve@example.com");
+
+    for action in [
+        "promote",
+        "demote",
+        "disable",
+        "enable",
+        "resend-verification",
+        "delete",
+    ] {
+        assert_eq!(act(&app, id, action).await.status(), 303, "{action}");
+    }
+
+    let page = app.get("/admin/audit").await.text().await.unwrap();
+    let events = events_in(&page);
+    let admin_events: Vec<&[String; 4]> = events
+        .iter()
+        .filter(|event| event[1].starts_with("admin."))
+        .collect();
+    let actions: Vec<&str> = admin_events.iter().map(|event| event[1].as_str()).collect();
+    // Newest first.
+    assert_eq!(
+        actions,
+        [
+            "admin.delete",
+            "admin.resend_verification",
+            "admin.enable",
+            "admin.disable",
+            "admin.demote",
+            "admin.promote"
+        ]
+    );
+    for event in admin_events {
+        assert_eq!(event[0], ADMIN);
+        assert_eq!(event[2], "eve@example.com", "the target, even once deleted");
+        assert_eq!(event[3], "127.0.0.1");
+    }
+}
+
+#[tokio::test]
+async fn logins_failures_and_lockouts_are_in_the_audit_log() {
+    let app = admin_app().await;
+    let ann = app.new_browser();
+    app.signed_up_user_in(&ann, "ann@example.com").await;
+    ann.logout().await;
+    ann.login("ann@example.com", PASSWORD).await;
+    for _ in 0..10 {
+        app.new_browser().login("ann@example.com", "wrong").await;
+    }
+    app.new_browser().login("nobody@example.com", "wrong").await;
+
+    let page = app.get("/admin/audit").await.text().await.unwrap();
+    let events = events_in(&page);
+    let count = |who: &str, what: &str| {
+        events
+            .iter()
+            .filter(|event| event[0] == who && event[1] == what)
+            .count()
+    };
+
+    assert_eq!(count("ann@example.com", "login.success"), 1);
+    assert_eq!(count("ann@example.com", "login.failure"), 10);
+    assert_eq!(count("ann@example.com", "login.lockout"), 1);
+    assert_eq!(count("nobody@example.com", "login.failure"), 1);
+}
+
+#[tokio::test]
+async fn the_audit_log_is_paged_fifty_to_a_page() {
+    let app = admin_app().await;
+    for _ in 0..60 {
+        app.new_browser().login("nobody@example.com", "wrong").await;
+    }
+
+    let first = app.get("/admin/audit").await.text().await.unwrap();
+    let second = app.get("/admin/audit?page=2").await.text().await.unwrap();
+
+    assert_eq!(events_in(&first).len(), 50);
+    // Sixty failures and the admin's own sign-in, if verifying signed them in.
+    assert!(!events_in(&second).is_empty());
+    assert!(second.contains("Page 2 of 2"), "{second}");
+    let other = app.new_browser();
+    app.signed_up_user_in(&other, "user@example.com").await;
+    assert_eq!(other.get("/admin/audit").await.status(), 403);
+}
+
+/// Who, what, whom and from where, for each row of the audit log page.
+fn events_in(page: &str) -> Vec<[String; 4]> {
+    let pattern = regex::Regex::new(
+        r#"<td class="actor">([^<]*)</td>\s*<td class="action">([^<]*)</td>\s*<td class="target">([^<]*)</td>\s*<td class="ip">([^<]*)</td>"#,
+    )
+    .unwrap();
+    pattern
+        .captures_iter(page)
+        .map(|c| {
+            [
+                c[1].to_owned(),
+                c[2].to_owned(),
+                c[3].to_owned(),
+                c[4].to_owned(),
+            ]
+        })
+        .collect()
 }

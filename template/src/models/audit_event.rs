@@ -1,0 +1,59 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::audit_events;
+
+/// Entries per page of `/admin/audit`.
+pub const PAGE_SIZE: i64 = 50;
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: i64,
+    /// The account that acted, while it exists.
+    pub actor_id: Option<i64>,
+    /// Who acted: the account's address, or the address typed at a failed login.
+    pub actor_email: String,
+    /// What happened, e.g. `admin.disable` or `login.failure`.
+    pub action: String,
+    pub target_id: Option<i64>,
+    pub target_email: Option<String>,
+    /// The client's address, read through `TRUSTED_PROXIES`.
+    pub ip: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// An entry to write.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent<'a> {
+    pub actor_id: Option<i64>,
+    pub actor_email: &'a str,
+    pub action: &'a str,
+    pub target_id: Option<i64>,
+    pub target_email: Option<&'a str>,
+    pub ip: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+/// Writes an entry; call it in the transaction of the change it records.
+pub fn record(conn: &mut DbConn, event: &NewAuditEvent<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Page `page` (from 1) of the log, newest first, and the number of entries in all.
+pub fn page_of_events(conn: &mut DbConn, page: i64) -> QueryResult<(Vec<AuditEvent>, i64)> {
+    let total: i64 = audit_events::table.count().get_result(conn)?;
+    let events = audit_events::table
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .select(AuditEvent::as_select())
+        .limit(PAGE_SIZE)
+        .offset((page.max(1) - 1) * PAGE_SIZE)
+        .load(conn)?;
+    Ok((events, total))
+}
