@@ -165,5 +165,12 @@ fn seed(conn: &mut DbConn, count: i64, now: NaiveDateTime) -> QueryResult<()> {
     )
     .set(users::last_login_at.eq(Some(now - Age::days(10))))
     .execute(conn)?;
+{%- if database == "postgres" %}
+    // Fresh statistics and a visibility map, as autovacuum gives a table in service.
+    diesel::sql_query("VACUUM ANALYZE users").execute(conn)?;
+{%- elsif database == "sqlite" %}
+    // Fresh statistics for the query planner, as `PRAGMA optimize` keeps them.
+    diesel::sql_query("ANALYZE").execute(conn)?;
+{%- endif %}
     Ok(())
 }
