@@ -2,9 +2,12 @@
 //! p50 and p95 of each query the dashboard and the user directory run.
 //!
 //! `cargo bench --bench admin` fills the database at `BENCH_DATABASE_URL`, which it
-//! empties first: never point it at data you want to keep. Without it, SQLite apps
-//! use a temporary file; PostgreSQL and MySQL apps need it set (to a database of its
-//! own). `BENCH_USERS` changes the number of users (default 1000000).
+//! empties first: never point it at data you want to keep.
+{%- if database == "sqlite" %} Without it, the benchmark
+//! uses a temporary file.
+{%- else %} It must be set, to a
+//! database of its own.
+{%- endif %} `BENCH_USERS` changes the number of users (default 1000000).
 
 use std::time::{Duration, Instant};
 
@@ -27,10 +30,20 @@ const NAMES: [&str; 8] = [
 ];
 
 fn main() -> anyhow::Result<()> {
+{%- if database == "sqlite" %}
     let scratch = tempfile::TempDir::new()?;
+{%- endif %}
     let url = match std::env::var("BENCH_DATABASE_URL") {
         Ok(url) => url,
-        Err(_) => default_url(&scratch)?,
+{%- if database == "sqlite" %}
+        Err(_) => scratch
+            .path()
+            .join("bench.db")
+            .to_string_lossy()
+            .into_owned(),
+{%- else %}
+        Err(_) => anyhow::bail!("set BENCH_DATABASE_URL to a database the benchmark may fill"),
+{%- endif %}
     };
     let users: i64 = std::env::var("BENCH_USERS")
         .ok()
@@ -101,18 +114,6 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn default_url(scratch: &tempfile::TempDir) -> anyhow::Result<String> {
-    if db::DEFAULT_DEVELOPMENT_URL.ends_with(".db") {
-        Ok(scratch
-            .path()
-            .join("bench.db")
-            .to_string_lossy()
-            .into_owned())
-    } else {
-        anyhow::bail!("set BENCH_DATABASE_URL to a database the benchmark may fill and empty")
-    }
 }
 
 /// `count` users over the last two years: 95% enabled, 90% verified, a third signed
