@@ -101,7 +101,7 @@ pub fn apply(
             if target.is_admin && target.is_active {
                 // Two admins removing each other at once must not both succeed.
                 db::lock_admin_rows(conn)?;
-                if count_active_admins(conn)? <= 1 {
+                if user::count_active_admins(conn)? <= 1 {
                     return Ok(Err(Refusal::LastAdmin(target.email)));
                 }
             }
@@ -187,12 +187,4 @@ fn set_flags(
             .execute(conn)?;
     }
     Ok(())
-}
-
-fn count_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
-    users::table
-        .filter(users::is_admin.eq(true))
-        .filter(users::is_active.eq(true))
-        .count()
-        .get_result(conn)
 }

@@ -65,10 +65,11 @@ pub fn get_user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<U
         .optional()
 }
 
-/// How many users have admin rights.
-pub fn count_admins(conn: &mut DbConn) -> QueryResult<i64> {
+/// How many enabled users have admin rights: the ones who can still administer.
+pub fn count_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
     users::table
         .filter(users::is_admin.eq(true))
+        .filter(users::is_active.eq(true))
         .count()
         .get_result(conn)
 }

@@ -156,7 +156,7 @@ async fn a_user_without_admin_rights_gets_403_from_admin() {
 async fn an_admin_lands_on_admin_after_login_and_sees_it() {
     let app = spawn_app().await;
     app.signed_up_user(ADA).await;
-    set_admin(&app, ADA, true);
+    app.set_admin(ADA, true);
     let browser = app.new_browser();
 
     let login = browser.login(ADA, PASSWORD).await;
@@ -177,11 +177,11 @@ async fn an_admin_lands_on_admin_after_login_and_sees_it() {
 async fn a_demoted_admin_loses_the_admin_pages_on_the_next_request() {
     let app = spawn_app().await;
     app.signed_up_user(ADA).await;
-    set_admin(&app, ADA, true);
+    app.set_admin(ADA, true);
     let browser = signed_in_browser(&app).await;
     assert_eq!(browser.get("/admin").await.status(), 200);
 
-    set_admin(&app, ADA, false);
+    app.set_admin(ADA, false);
 
     assert_eq!(browser.get("/admin").await.status(), 403);
     assert_eq!(browser.get("/dashboard").await.status(), 200);
@@ -229,14 +229,6 @@ fn password_hash(app: &TestApp) -> String {
         .select(users::password_hash)
         .first(&mut conn)
         .unwrap()
-}
-
-fn set_admin(app: &TestApp, email: &str, is_admin: bool) {
-    let mut conn = app.pool.get().unwrap();
-    diesel::update(users::table.filter(users::email.eq(email)))
-        .set(users::is_admin.eq(is_admin))
-        .execute(&mut conn)
-        .unwrap();
 }
 
 fn changed_notices_queued(app: &TestApp) -> i64 {

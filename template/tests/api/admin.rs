@@ -296,12 +296,7 @@ async fn the_directory_is_for_admins_only() {
 async fn admin_app() -> TestApp {
     let app = spawn_app().await;
     app.signed_up_user(ADMIN).await;
-    let mut conn = app.pool.get().unwrap();
-    diesel::update(users::table.filter(users::email.eq(ADMIN)))
-        .set(users::is_admin.eq(true))
-        .execute(&mut conn)
-        .unwrap();
-    drop(conn);
+    app.set_admin(ADMIN, true);
     app
 }
 
@@ -536,7 +531,7 @@ async fn the_last_active_admin_cannot_be_removed() {
             Err(Refusal::LastAdmin(ADMIN.to_owned()))
         );
     }
-    assert_eq!(user::count_admins(&mut conn).unwrap(), 1);
+    assert_eq!(user::count_active_admins(&mut conn).unwrap(), 1);
 }
 
 #[tokio::test]

@@ -81,7 +81,7 @@ async fn create_admin_lists_every_broken_password_rule_and_creates_nothing() {
         assert!(stderr.contains(rule), "missing {rule:?} in {stderr}");
     }
     let mut conn = app.pool.get().unwrap();
-    assert_eq!(user::count_admins(&mut conn).unwrap(), 0);
+    assert_eq!(user::count_active_admins(&mut conn).unwrap(), 0);
 }
 
 #[tokio::test]

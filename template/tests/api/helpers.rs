@@ -15,7 +15,7 @@ use tempfile::TempDir;
 
 use {{crate_name}}::clock::ManualClock;
 use {{crate_name}}::config::Settings;
-use {{crate_name}}::db::schema::outbox_messages;
+use {{crate_name}}::db::schema::{outbox_messages, users};
 use {{crate_name}}::db::{self, DbPool};
 use {{crate_name}}::models::outbox::OutboxMessage;
 use {{crate_name}}::startup::Application;
@@ -113,6 +113,18 @@ impl TestApp {
             .first(&mut conn)
             .optional()
             .expect("cannot read the outbox")
+    }
+
+    /// Gives or takes the admin rights of the user with `email`, behind the app's back.
+    pub fn set_admin(&self, email: &str, is_admin: bool) {
+        let mut conn = self
+            .pool
+            .get()
+            .expect("cannot connect to the test database");
+        diesel::update(users::table.filter(users::email.eq(email)))
+            .set(users::is_admin.eq(is_admin))
+            .execute(&mut conn)
+            .expect("cannot update the user");
     }
 
     /// Every mail to `email` delivered so far.

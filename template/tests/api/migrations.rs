@@ -52,7 +52,7 @@ async fn a_user_round_trips_through_the_database() {
     assert_eq!(found.email_verified_at, Some(verified));
     assert_eq!(found.last_login_at, None);
     assert_eq!(found.created_at, now);
-    assert_eq!(user::count_admins(&mut conn).unwrap(), 1);
+    assert_eq!(user::count_active_admins(&mut conn).unwrap(), 1);
 }
 
 #[tokio::test]
