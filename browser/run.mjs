@@ -1,0 +1,433 @@
+// The browser tests: every page of the generated app (default combination) in Debian's
+// chromium through playwright-core, each checked for console errors, uncaught
+// exceptions, CSP violations and serious or critical axe-core violations, and
+// screenshotted at 390 and 1280 px; plus the flows and the behaviour static/js/app.js
+// adds to the pages.
+//
+// Run by tests/browser.rs (`cargo test --test browser`), which builds and starts the app
+// and passes, in the environment: BROWSER_BASE_URL, BROWSER_LIMITED_BASE_URL (an
+// instance allowing one form post), BROWSER_MAIL_DIR (the SMTP test server's mail),
+// BROWSER_SCREENSHOTS, BROWSER_ADMIN_EMAIL, BROWSER_ADMIN_PASSWORD, BROWSER_CHROMIUM.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+
+import { checkPage, launch, open, settings, sleep, until, waitForMail, watchedContext } from "./lib.mjs";
+
+const PASSWORD = "Lantern-Quartz-Meadow-7";
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+// Runs `body` in a fresh browser profile. `s.check(name)` runs the checks every page
+// gets and keeps their problems; at the end, whatever else went wrong on any page
+// (console, exceptions, CSP) is added, and the test fails with all of it.
+async function inBrowser(what, body) {
+  const { context, watcher } = await watchedContext(browser);
+  const page = await context.newPage();
+  const problems = [];
+  const s = {
+    context,
+    watcher,
+    page,
+    async check(name) {
+      problems.push(...(await checkPage(page, watcher, name)));
+    },
+  };
+  let failure = null;
+  try {
+    await body(s);
+  } catch (error) {
+    failure = error;
+  }
+  const rest = watcher.take(what);
+  if (rest) problems.push(rest);
+  await context.close();
+  if (failure) {
+    if (problems.length) failure.message += `\nand before that:\n${problems.join("\n")}`;
+    throw failure;
+  }
+  if (problems.length) throw new Error(problems.join("\n"));
+}
+
+// Clicks `button` (a submit button) and waits for the document the form leads to,
+// checking its status.
+async function submit(page, watcher, button, status = 200) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().isNavigationRequest() && r.request().frame() === page.mainFrame() && r.request().method() === "POST"),
+    page.locator(button).click(),
+  ]);
+  await page.waitForLoadState("load");
+  // A POST answered with a redirect is followed: the final document is what the user sees.
+  const final = await page.evaluate(() => location.href);
+  if (response.status() >= 300 && response.status() < 400) {
+    return final;
+  }
+  assert.equal(response.status(), status, `${button} on ${response.url()} answered ${response.status()}, expected ${status}`);
+  if (status >= 400) watcher.expectStatus(response.url(), status);
+  return final;
+}
+
+function path(page) {
+  return new URL(page.url()).pathname;
+}
+
+async function fillSignup(page, { name, email, password }) {
+  await page.locator("input[name=name]").fill(name);
+  await page.locator("input[name=email]").fill(email);
+  await page.locator("input[name=password]").fill(password);
+  await page.locator("input[name=password_confirmation]").fill(password);
+}
+
+// Signs up through the form; leaves the page on /verify.
+async function signUp(page, watcher, user) {
+  await open(page, watcher, "/signup");
+  await fillSignup(page, user);
+  await submit(page, watcher, 'form[action="/signup"] button[type=submit]');
+  assert.equal(path(page), "/verify", `after signing up as ${user.email} the browser is on ${page.url()}, not /verify`);
+}
+
+async function codeFromMail(email, nth = 1) {
+  const mail = await waitForMail(email, nth);
+  const code = /^\s*(\d{6})\s*$/m.exec(mail.text || "");
+  assert.ok(code, `no 6-digit code on a line of its own in the mail to ${email}:\n${mail.text}`);
+  return code[1];
+}
+
+async function enterCode(page, watcher, code) {
+  await page.locator("input#code").fill(code);
+  await submit(page, watcher, 'form[action="/verify"] button[type=submit]');
+}
+
+async function signUpVerified(page, watcher, user) {
+  await signUp(page, watcher, user);
+  await enterCode(page, watcher, await codeFromMail(user.email));
+  assert.equal(path(page), "/dashboard", `after entering the code the browser is on ${page.url()}`);
+}
+
+async function signIn(page, watcher, email, password, url = settings.baseUrl) {
+  await open(page, watcher, `${url}/login`);
+  await page.locator("input[name=email]").fill(email);
+  await page.locator("input[name=password]").fill(password);
+  await submit(page, watcher, 'form[action^="/login"] button[type=submit]');
+  assert.notEqual(path(page), "/login", `signing in as ${email} left the browser on the login page`);
+}
+
+async function signOut(page, watcher) {
+  await submit(page, watcher, 'form[action="/logout"] button[type=submit]');
+  assert.equal(path(page), "/login", `after signing out the browser is on ${page.url()}`);
+}
+
+test("public pages and the 404 and 410 pages", () =>
+  inBrowser("public pages and the 404 and 410 pages", async (s) => {
+    const { page, watcher } = s;
+    for (const [name, url, status] of [
+      ["home", "/", 200],
+      ["signup", "/signup", 200],
+      ["login", "/login", 200],
+      ["forgot-password", "/forgot-password", 200],
+      ["reset-password-invalid", "/reset-password?token=not-a-real-token", 410],
+      ["error-404", "/no-such-page", 404],
+    ]) {
+      await open(page, watcher, url, status);
+      await assert.doesNotReject(page.locator("h1").first().waitFor({ timeout: 2000 }), `${url} shows no heading`);
+      await s.check(name);
+    }
+    // Browsers ask for the page's icon on their own (/favicon.ico when the page names
+    // none), and log a console error when it is missing; when they ask varies, so the
+    // icon is checked here directly.
+    await open(page, watcher, "/");
+    const icon = await page.evaluate(() => document.querySelector('link[rel~="icon"]')?.href || new URL("/favicon.ico", location.href).href);
+    const answer = await page.request.get(icon);
+    assert.equal(answer.status(), 200, `the site's icon ${icon} answers ${answer.status()}: browsers log a console error on every first visit`);
+  }));
+
+test("sign-up: the 6-digit code from the mail leads to the dashboard", () =>
+  inBrowser("sign-up: the 6-digit code from the mail leads to the dashboard", async (s) => {
+    const { page, watcher } = s;
+    const user = { name: "Ann Example", email: "ann@example.com", password: PASSWORD };
+    await signUp(page, watcher, user);
+    const said = await page.locator(".flashes .flash").allInnerTexts();
+    assert.ok(
+      said.some((t) => t.includes(user.email)),
+      `the verify page does not say where the code went; flashes: ${JSON.stringify(said)}`,
+    );
+    await s.check("verify");
+
+    const code = await codeFromMail(user.email);
+    await enterCode(page, watcher, code);
+    assert.equal(path(page), "/dashboard", `after entering the code the browser is on ${page.url()}`);
+    const heading = await page.locator("h1").first().innerText();
+    assert.match(heading, /Ann Example/, `the dashboard's heading does not greet the user: ${heading}`);
+    const flashes = await page.locator(".flashes .flash").allInnerTexts();
+    assert.ok(flashes.some((t) => /verified/i.test(t)), `no "verified" flash on the dashboard: ${JSON.stringify(flashes)}`);
+    await s.check("dashboard");
+
+    await open(page, watcher, "/account/password");
+    await s.check("account-password");
+
+    // A signed-in user who is not an administrator.
+    await open(page, watcher, "/admin", 403);
+    await s.check("error-403");
+  }));
+
+test("password reset: the mailed link opens the form and the new password signs in", () =>
+  inBrowser("password reset: the mailed link opens the form and the new password signs in", async (s) => {
+    const { page, watcher } = s;
+    const user = { name: "Rita Reset", email: "rita@example.com", password: PASSWORD };
+    await signUpVerified(page, watcher, user);
+    await signOut(page, watcher);
+
+    await open(page, watcher, "/forgot-password");
+    await page.locator("input[name=email]").fill(user.email);
+    await submit(page, watcher, 'form[action="/forgot-password"] button[type=submit]');
+    const mail = await waitForMail(user.email, 2);
+    const link = /https?:\/\/\S+\/reset-password\?token=[\w%-]+/.exec(mail.text || "");
+    assert.ok(link, `no reset link in the second mail to ${user.email}:\n${mail.text}`);
+    await open(page, watcher, link[0]);
+    await s.check("reset-password");
+
+    const newPassword = "Harbour-Violet-Engine-58";
+    await page.locator("input[name=password]").fill(newPassword);
+    await page.locator("input[name=password_confirmation]").fill(newPassword);
+    await submit(page, watcher, "form[action^='/reset-password'] button[type=submit]");
+    assert.equal(path(page), "/login", `after choosing a new password the browser is on ${page.url()}`);
+    await signIn(page, watcher, user.email, newPassword);
+    assert.equal(path(page), "/dashboard", `signing in with the new password led to ${page.url()}`);
+  }));
+
+test("password fields have a Show/Hide toggle", () =>
+  inBrowser("password fields have a Show/Hide toggle", async (s) => {
+    const { page, watcher } = s;
+    for (const url of ["/signup", "/login"]) {
+      await open(page, watcher, url);
+      const ids = await page.locator("input[type=password]").evaluateAll((inputs) => inputs.map((i) => i.id));
+      assert.ok(ids.length > 0, `${url} has no password field`);
+      for (const id of ids) {
+        const input = page.locator(`input#${id}`);
+        const toggle = page.locator(`input#${id} + button[data-password-toggle], input#${id} ~ button[data-password-toggle][aria-controls="${id}"]`).first();
+        await assert.doesNotReject(
+          toggle.waitFor({ state: "visible", timeout: 3000 }),
+          `${url}: no visible button[data-password-toggle] after input#${id}`,
+        );
+        assert.equal(await toggle.getAttribute("aria-controls"), id, `${url}: the toggle of #${id} controls another element`);
+        assert.equal(await toggle.getAttribute("aria-pressed"), "false", `${url}: the toggle of #${id} starts pressed`);
+        assert.match(await toggle.innerText(), /^\s*Show\s*$/, `${url}: the toggle of #${id} does not read "Show"`);
+        await input.fill("Secret-Value-1");
+        await toggle.click();
+        assert.equal(await input.getAttribute("type"), "text", `${url}: "Show" did not reveal #${id}`);
+        assert.equal(await toggle.getAttribute("aria-pressed"), "true", `${url}: the toggle of #${id} is not pressed after "Show"`);
+        assert.match(await toggle.innerText(), /^\s*Hide\s*$/, `${url}: the toggle of #${id} does not read "Hide" once shown`);
+        assert.equal(await input.inputValue(), "Secret-Value-1", `${url}: toggling #${id} lost what was typed`);
+        await toggle.click();
+        assert.equal(await input.getAttribute("type"), "password", `${url}: "Hide" did not mask #${id} again`);
+        assert.equal(await toggle.getAttribute("aria-pressed"), "false", `${url}: the toggle of #${id} stays pressed after "Hide"`);
+      }
+    }
+  }));
+
+test("the password checklist follows what is typed", () =>
+  inBrowser("the password checklist follows what is typed", async (s) => {
+    const { page, watcher } = s;
+    await open(page, watcher, "/signup");
+    const rules = await page.locator("ul#password-rules li[data-rule]").evaluateAll((items) => items.map((i) => i.dataset.rule));
+    for (const rule of ["too_short", "too_long", "needs_lowercase", "needs_uppercase", "needs_digit", "contains_email"]) {
+      assert.ok(rules.includes(rule), `the checklist has no item for ${rule}: ${JSON.stringify(rules)}`);
+    }
+    const met = () =>
+      page.locator("ul#password-rules li[data-rule]").evaluateAll((items) =>
+        Object.fromEntries(items.map((i) => [i.dataset.rule, i.classList.contains("met")])),
+      );
+    const expectMet = async (typed, expected) => {
+      const state = await until(async () => {
+        const now = await met();
+        return Object.entries(expected).every(([rule, value]) => now[rule] === value) ? now : null;
+      }, `after typing ${JSON.stringify(typed)} the checklist is ${JSON.stringify(await met())}, expected ${JSON.stringify(expected)}`, 2000).catch(
+        async () => {
+          throw new Error(`after typing ${JSON.stringify(typed)} the checklist shows ${JSON.stringify(await met())}, expected ${JSON.stringify(expected)}`);
+        },
+      );
+      return state;
+    };
+    await page.locator("input[name=email]").fill("maria@example.com");
+    const password = page.locator("input[name=password]");
+    // Nothing typed: nothing is ticked.
+    await expectMet("", { too_short: false, needs_lowercase: false, needs_uppercase: false, needs_digit: false });
+    await password.pressSequentially("abc");
+    await expectMet("abc", { needs_lowercase: true, needs_uppercase: false, needs_digit: false, too_short: false, too_long: true });
+    await password.pressSequentially("D1");
+    await expectMet("abcD1", { needs_lowercase: true, needs_uppercase: true, needs_digit: true, too_short: false });
+    await password.pressSequentially("-mountain");
+    await expectMet("abcD1-mountain", { too_short: true, contains_email: true });
+    await password.pressSequentially("-maria");
+    await expectMet("abcD1-mountain-maria", { too_short: true, contains_email: false });
+    await password.fill("");
+    await password.pressSequentially("ABC");
+    await expectMet("ABC", { needs_lowercase: false, needs_uppercase: true });
+  }));
+
+test("the code field keeps only the digits of a typed or pasted code", () =>
+  inBrowser("the code field keeps only the digits of a typed or pasted code", async (s) => {
+    const { page, watcher, context } = s;
+    await signUp(page, watcher, { name: "Carl Code", email: "carl@example.com", password: PASSWORD });
+    const code = page.locator("input#code[name=code]");
+    assert.equal(await code.getAttribute("inputmode"), "numeric", "the code field does not ask for a numeric keyboard");
+    await code.pressSequentially("123 456");
+    assert.equal(await code.inputValue(), "123456", 'typing "123 456" into the code field');
+
+    await code.fill("");
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: settings.baseUrl });
+    await page.evaluate(() => navigator.clipboard.writeText("123 456"));
+    await code.focus();
+    await page.keyboard.press("ControlOrMeta+V");
+    assert.equal(await code.inputValue(), "123456", 'pasting "123 456" into the code field');
+  }));
+
+test("the resend button counts down before it can be used", () =>
+  inBrowser("the resend button counts down before it can be used", async (s) => {
+    const { page, watcher } = s;
+    await signUp(page, watcher, { name: "Rosa Resend", email: "rosa@example.com", password: PASSWORD });
+    const button = page.locator('form[action="/verify/resend"] [data-countdown-seconds]');
+    await assert.doesNotReject(button.waitFor({ timeout: 3000 }), "the resend button carries no data-countdown-seconds");
+    const seconds = Number(await button.getAttribute("data-countdown-seconds"));
+    assert.ok(seconds > 2, `data-countdown-seconds is ${seconds}; a code was just sent, so a wait is due`);
+    assert.ok(await button.isDisabled(), "the resend button is usable while the countdown runs");
+    const number = async () => Number((/(\d+)/.exec(await button.innerText()) || [])[1]);
+    const first = await until(number, `the resend button shows no countdown: "${await button.innerText()}"`, 2000);
+    assert.ok(first <= seconds, `the countdown shows ${first}, more than the ${seconds} s the server gave`);
+    await until(async () => (await number()) < first, `the countdown stays at ${first}`, 3000);
+  }));
+
+test("flashes dismiss themselves after 5 s, wait while hovered, and close on click", () =>
+  inBrowser("flashes dismiss themselves after 5 s, wait while hovered, and close on click", async (s) => {
+    const { page, watcher } = s;
+    await signUpVerified(page, watcher, { name: "Fay Flash", email: "fay@example.com", password: PASSWORD });
+    const flash = page.locator(".flashes[role=status][aria-live=polite] .flash");
+    const signOutAndSee = async () => {
+      await signOut(page, watcher);
+      await page.mouse.move(0, 0);
+      await assert.doesNotReject(flash.first().waitFor({ state: "visible", timeout: 2000 }), "no visible flash after signing out");
+      assert.match(await flash.first().innerText(), /signed out/i, "the flash after signing out does not say so");
+      return Date.now();
+    };
+    const signInAgain = () => signIn(page, watcher, "fay@example.com", PASSWORD);
+
+    // Untouched: gone about 5 s after the page showed it.
+    let shown = await signOutAndSee();
+    await until(async () => (await flash.count()) === 0, "the flash is still in the page 8 s after it appeared", 8000);
+    const lasted = Date.now() - shown;
+    assert.ok(lasted >= 4000, `the flash went after ${lasted} ms, before the 5 s it should stay`);
+
+    // Hovered: stays while the pointer is on it, goes about 5 s after the pointer leaves.
+    await signInAgain();
+    await signOutAndSee();
+    await flash.first().hover();
+    await sleep(6500);
+    assert.equal(await flash.count(), 1, "the flash went away while the pointer was on it");
+    await page.mouse.move(0, 0);
+    const left = Date.now();
+    await sleep(3000);
+    assert.equal(await flash.count(), 1, "the flash went away less than 3 s after the pointer left it");
+    await until(async () => (await flash.count()) === 0, "the flash is still in the page 8 s after the pointer left it", 5000);
+    const after = Date.now() - left;
+    assert.ok(after <= 8000, `the flash went ${after} ms after the pointer left`);
+
+    // Closed: the close button removes it at once.
+    await signInAgain();
+    shown = await signOutAndSee();
+    const close = flash.first().locator("button[data-flash-close]");
+    await assert.doesNotReject(close.waitFor({ state: "visible", timeout: 2000 }), "the flash has no visible button[data-flash-close]");
+    await close.click();
+    await until(async () => (await flash.count()) === 0, "the flash is still there after its close button was clicked", 1000);
+    assert.ok(Date.now() - shown < 4000, "the close button took as long as the timer");
+  }));
+
+test("admin pages, and destructive actions ask first", async () => {
+  // The user the administrator acts on, signed up in a browser of its own.
+  const target = { name: "Tom Target", email: "tom@example.com", password: PASSWORD };
+  await inBrowser("signing up the user the administrator acts on", (t) => signUpVerified(t.page, t.watcher, target));
+
+  await inBrowser("admin pages, and destructive actions ask first", async (s) => {
+    const { page, watcher } = s;
+    await signIn(page, watcher, settings.adminEmail, settings.adminPassword);
+    await open(page, watcher, "/admin");
+    await s.check("admin-dashboard");
+    await open(page, watcher, "/admin/audit");
+    await assert.doesNotReject(
+      page.getByText(settings.adminEmail).first().waitFor({ timeout: 2000 }),
+      "the audit log does not show the administrator's own sign-in",
+    );
+    await s.check("admin-audit");
+    await open(page, watcher, "/admin/users");
+    await s.check("admin-users");
+
+    const listUrl = `/admin/users?q=${encodeURIComponent(target.email)}`;
+    await open(page, watcher, listUrl);
+    const row = page.locator("tr", { hasText: target.email });
+    assert.equal(await row.count(), 1, `the search for ${target.email} does not show exactly one row`);
+    const posts = [];
+    page.on("request", (r) => r.method() === "POST" && posts.push(r.url()));
+
+    // Clicks the button of `action`, answers the dialog with `accept`, returns its message.
+    const act = async (action, accept) => {
+      const form = row.locator(`form[data-confirm][action$="/${action}"]`);
+      assert.equal(await form.count(), 1, `no form[data-confirm] for "${action}" in ${target.email}'s row`);
+      const dialog = new Promise((resolve) => {
+        page.once("dialog", async (d) => {
+          const seen = { type: d.type(), message: d.message() };
+          if (accept) await d.accept();
+          else await d.dismiss();
+          resolve(seen);
+        });
+      });
+      posts.length = 0;
+      const navigation = accept ? page.waitForNavigation() : null;
+      await form.locator("button[type=submit]").click();
+      const seen = await Promise.race([dialog, sleep(3000).then(() => null)]);
+      assert.ok(seen, `clicking "${action}" asked nothing before acting`);
+      assert.equal(seen.type, "confirm", `clicking "${action}" opened a ${seen.type}, not a confirm dialog`);
+      assert.ok(seen.message.includes(target.email), `the "${action}" question does not name the user: ${seen.message}`);
+      if (navigation) await navigation;
+      else {
+        await sleep(1000);
+        assert.deepEqual(posts, [], `"${action}" was sent although the dialog was cancelled`);
+      }
+      return seen.message;
+    };
+
+    await act("disable", false);
+    await open(page, watcher, listUrl);
+    assert.equal(await row.getByText("Disabled", { exact: true }).count(), 0, "the user is disabled although the dialog was cancelled");
+    await act("disable", true);
+    assert.equal(await row.getByText("Disabled", { exact: true }).count(), 1, "the user is not shown as disabled after confirming");
+    const done = await page.locator(".flashes .flash").allInnerTexts();
+    assert.ok(done.some((t) => t.includes(target.email)), `no flash tells what was done: ${JSON.stringify(done)}`);
+
+    await act("delete", false);
+    await open(page, watcher, listUrl);
+    assert.equal(await row.count(), 1, "the user is gone although deleting was cancelled");
+    await act("delete", true);
+    await open(page, watcher, listUrl);
+    assert.equal(await row.count(), 0, "the user is still listed after confirming the deletion");
+  });
+});
+
+test("too many form posts show the 429 page", () =>
+  inBrowser("too many form posts show the 429 page", async (s) => {
+    const { page, watcher } = s;
+    // This instance allows one form post per address, then answers 429.
+    await open(page, watcher, `${settings.limitedBaseUrl}/login`);
+    const attempt = async (status) => {
+      await page.locator("input[name=email]").fill("nobody@example.com");
+      await page.locator("input[name=password]").fill("Not-The-Password-1");
+      return submit(page, watcher, 'form[action^="/login"] button[type=submit]', status);
+    };
+    await attempt(422);
+    await attempt(429);
+    await s.check("error-429");
+  }));
