@@ -1,28 +1,55 @@
 //! Remembers, in an encrypted cookie, which address is waiting for its verification
 //! code. A cookie rather than a session keeps signup from writing a session row, and
-//! it looks the same whether or not the address already had an account.
+//! it looks the same whether or not the address already had an account. The cookie also
+//! carries when a new code may be asked for, so the verify page can count down to it
+//! without a database read that would tell addresses with and without an account apart.
 
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, CookieJar, SameSite};
 use actix_web::{HttpRequest, web};
+use chrono::{DateTime, NaiveDateTime};
 
 use crate::auth::{CookieNames, Keys};
 
 /// The pending address, if the visitor has one.
 pub fn pending_email(req: &HttpRequest) -> Option<String> {
+    pending(req).map(|(email, _)| email)
+}
+
+/// When the pending visitor may ask for a new code (UTC), if the cookie says.
+pub fn pending_resend_at(req: &HttpRequest) -> Option<NaiveDateTime> {
+    pending(req).and_then(|(_, resend_at)| resend_at)
+}
+
+/// The cookie's value: `<resend at, Unix seconds>|<email>`.
+fn pending(req: &HttpRequest) -> Option<(String, Option<NaiveDateTime>)> {
     let keys = req.app_data::<web::Data<Keys>>()?;
     let names = req.app_data::<web::Data<CookieNames>>()?;
     let cookie = req.cookie(&names.pending)?;
     let mut jar = CookieJar::new();
     jar.add_original(cookie);
-    jar.private(&keys.cookies)
-        .get(&names.pending)
-        .map(|cookie| cookie.value().to_owned())
+    let value = jar
+        .private(&keys.cookies)
+        .get(&names.pending)?
+        .value()
+        .to_owned();
+    let parsed = value.split_once('|').and_then(|(seconds, email)| {
+        let resend_at = DateTime::from_timestamp(seconds.parse().ok()?, 0)?.naive_utc();
+        Some((email.to_owned(), Some(resend_at)))
+    });
+    Some(parsed.unwrap_or((value, None)))
 }
 
-/// The encrypted cookie that makes `email` the pending address for an hour.
-pub fn pending_cookie(keys: &Keys, names: &CookieNames, email: &str) -> Cookie<'static> {
-    let cookie = Cookie::build(names.pending.clone(), email.to_owned())
+/// The encrypted cookie that makes `email` the pending address for an hour, and says
+/// that a new code may be asked for from `resend_at` (UTC) on.
+pub fn pending_cookie(
+    keys: &Keys,
+    names: &CookieNames,
+    email: &str,
+    resend_at: NaiveDateTime,
+) -> Cookie<'static> {
+    let value = format!("{}|{email}", resend_at.and_utc().timestamp());
+    let cookie = Cookie::build(names.pending.clone(), value)
         .path("/")
         .http_only(true)
         .secure(names.secure)

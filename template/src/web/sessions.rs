@@ -9,7 +9,7 @@ use tera::Tera;
 
 use crate::accounts::email::normalize_email;
 use crate::accounts::login::{self, Attempt, DummyHash, LoginOutcome};
-use crate::accounts::verification::{self, generate_code};
+use crate::accounts::verification::{self, ResendOutcome, generate_code};
 use crate::auth::current_user::signed_in_user;
 use crate::auth::pending::pending_cookie;
 use crate::auth::{CookieNames, Keys};
@@ -144,7 +144,7 @@ pub async fn create(
             )?;
             let keys_for_db = keys.clone().into_inner();
             let user_id = user.id;
-            db::run_blocking(&pool, move |conn| {
+            let sent = db::run_blocking(&pool, move |conn| {
                 verification::send_code_within_limits(
                     conn,
                     &keys_for_db,
@@ -156,13 +156,19 @@ pub async fn create(
                 )
             })
             .await?;
+            let resend_at = match sent {
+                ResendOutcome::TooSoon(seconds) => now + chrono::Duration::seconds(seconds),
+                ResendOutcome::Sent | ResendOutcome::HourlyLimit => {
+                    now + account_settings.code_cooldown
+                }
+            };
             FlashMessage::info(format!(
                 "Please verify your email address first: enter the code we sent to {}.",
                 user.email
             ))
             .send();
             let mut response = see_other("/verify");
-            response.add_cookie(&pending_cookie(&keys, &names, &user.email))?;
+            response.add_cookie(&pending_cookie(&keys, &names, &user.email, resend_at))?;
             Ok(response)
         }
     }

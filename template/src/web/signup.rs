@@ -117,7 +117,8 @@ pub async fn create(
     ))
     .send();
     let mut response = see_other("/verify");
-    response.add_cookie(&pending_cookie(&keys, &names, &email))?;
+    let resend_at = now + account_settings.code_cooldown;
+    response.add_cookie(&pending_cookie(&keys, &names, &email, resend_at))?;
     Ok(response)
 }
 

@@ -10,7 +10,9 @@ use tera::Tera;
 
 use crate::accounts::verification::{self, ResendOutcome, VerifyOutcome, generate_code};
 use crate::auth::csrf::{SESSION_NONCE_KEY, new_nonce};
-use crate::auth::pending::{clear_pending_cookie, pending_email};
+use crate::auth::pending::{
+    clear_pending_cookie, pending_cookie, pending_email, pending_resend_at,
+};
 use crate::auth::{CookieNames, Keys};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -31,11 +33,13 @@ pub async fn new(
     req: HttpRequest,
     page: Page,
     tera: web::Data<Tera>,
+    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, AppError> {
     let Some(email) = pending_email(&req) else {
         return Ok(see_other("/login"));
     };
-    render(page, &tera, &email, None, StatusCode::OK)
+    let countdown = resend_countdown(&req, clock.now());
+    render(page, &tera, &email, countdown, None, StatusCode::OK)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -53,6 +57,7 @@ pub async fn create(
     let Some(email) = pending_email(&req) else {
         return Ok(see_other("/login"));
     };
+    let countdown = resend_countdown(&req, clock.now());
     // Spaces and dashes are how people copy codes; digits are what counts.
     let code: String = form
         .code
@@ -65,6 +70,7 @@ pub async fn create(
             page,
             &tera,
             &email,
+            countdown,
             Some(error),
             StatusCode::UNPROCESSABLE_ENTITY,
         );
@@ -91,6 +97,7 @@ pub async fn create(
                 page,
                 &tera,
                 &email,
+                countdown,
                 Some(error),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -101,6 +108,7 @@ pub async fn create(
                 page,
                 &tera,
                 &email,
+                countdown,
                 Some(error),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -113,6 +121,7 @@ pub async fn resend(
     pool: web::Data<DbPool>,
     settings: web::Data<Settings>,
     keys: web::Data<Keys>,
+    names: web::Data<CookieNames>,
     mailer: web::Data<Mailer>,
     clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, AppError> {
@@ -129,23 +138,49 @@ pub async fn resend(
     )?;
     let now = clock.now();
     let account_settings = settings.accounts;
-    let keys = keys.into_inner();
+    let keys_for_db = keys.clone().into_inner();
+    let email_for_db = email.clone();
     let outcome = db::run_blocking(&pool, move |conn| {
-        verification::resend(conn, &keys, &account_settings, &email, &code, &mail, now)
+        verification::resend(
+            conn,
+            &keys_for_db,
+            &account_settings,
+            &email_for_db,
+            &code,
+            &mail,
+            now,
+        )
     })
     .await?;
-    match outcome {
-        ResendOutcome::Sent => FlashMessage::info("We sent you a new code.").send(),
-        ResendOutcome::TooSoon(seconds) => FlashMessage::warning(format!(
-            "Please wait {seconds} seconds before asking for another code."
-        ))
-        .send(),
+    let resend_at = match outcome {
+        ResendOutcome::Sent => {
+            FlashMessage::info("We sent you a new code.").send();
+            Some(now + account_settings.code_cooldown)
+        }
+        ResendOutcome::TooSoon(seconds) => {
+            FlashMessage::warning(format!(
+                "Please wait {seconds} seconds before asking for another code."
+            ))
+            .send();
+            Some(now + chrono::Duration::seconds(seconds))
+        }
         ResendOutcome::HourlyLimit => {
             FlashMessage::warning("You asked for too many codes. Please try again in an hour.")
-                .send()
+                .send();
+            None
         }
+    };
+    let mut response = see_other("/verify");
+    if let Some(resend_at) = resend_at {
+        response.add_cookie(&pending_cookie(&keys, &names, &email, resend_at))?;
     }
-    Ok(see_other("/verify"))
+    Ok(response)
+}
+
+/// Seconds until the server takes a request for a new code, from the pending cookie
+/// (0 when it would take one now); the verify page counts down to it.
+fn resend_countdown(req: &HttpRequest, now: chrono::NaiveDateTime) -> i64 {
+    pending_resend_at(req).map_or(0, |resend_at| (resend_at - now).num_seconds().max(0))
 }
 
 /// Signs `user` in: a new session (new id, new CSRF nonce) with their identity.
@@ -179,9 +214,12 @@ fn render(
     mut page: Page,
     tera: &Tera,
     email: &str,
+    resend_countdown: i64,
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    page.insert("email", email).insert("error", &error);
+    page.insert("email", email)
+        .insert("resend_countdown", &resend_countdown)
+        .insert("error", &error);
     page.render_with_status(tera, "auth/verify.html", status)
 }

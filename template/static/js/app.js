@@ -1,6 +1,46 @@
-// Progressive enhancement only: every form works without this file.
+// Progressive enhancement only: every form works without this file. Nothing here sets
+// inline styles; state is shown with classes, attributes and the `hidden` attribute.
 (function () {
   "use strict";
+
+  // Show/hide toggle after every password field. The button is made here, so a page
+  // without JavaScript has no button that does nothing.
+  function addPasswordToggle(input) {
+    if (!input.id) {
+      return;
+    }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.setAttribute("data-password-toggle", "");
+    button.setAttribute("aria-controls", input.id);
+    var render = function (shown) {
+      button.setAttribute("aria-pressed", shown ? "true" : "false");
+      button.textContent = shown ? "Hide" : "Show";
+      button.setAttribute("aria-label", shown ? "Hide password" : "Show password");
+    };
+    render(false);
+    button.addEventListener("click", function () {
+      var show = input.type === "password";
+      input.type = show ? "text" : "password";
+      render(show);
+    });
+    input.insertAdjacentElement("afterend", button);
+  }
+
+  document.querySelectorAll("input[type=password]").forEach(addPasswordToggle);
+
+  // Before a form is sent, its password fields go back to type=password, so browsers
+  // offer to save them as passwords and no one reads them over a shoulder later.
+  document.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("[data-password-toggle]").forEach(function (button) {
+        var input = document.getElementById(button.getAttribute("aria-controls"));
+        if (input && button.getAttribute("aria-pressed") === "true") {
+          button.click();
+        }
+      });
+    });
+  });
 
   // Live password checklist. The rules and limits come from the server through
   // data attributes, so the page and the server can never disagree; the server
@@ -26,19 +66,146 @@
     if (!list) {
       return;
     }
+    // Each rule says in words, for screen readers, whether it is met; the look
+    // (a tick or an empty circle) says it to everyone else.
+    var states = [];
+    list.querySelectorAll("li[data-rule]").forEach(function (item) {
+      var state = document.createElement("span");
+      state.className = "sr-only";
+      item.appendChild(state);
+      states.push({ item: item, state: state });
+    });
     var update = function () {
       var met = checkPassword(input.value, emailInput ? emailInput.value : "", list);
-      list.querySelectorAll("li[data-rule]").forEach(function (item) {
-        var rule = item.dataset.rule;
+      states.forEach(function (entry) {
+        var rule = entry.item.dataset.rule;
         if (rule in met) {
-          item.classList.toggle("met", input.value.length > 0 && met[rule]);
+          var isMet = input.value.length > 0 && met[rule];
+          entry.item.classList.toggle("met", isMet);
+          entry.state.textContent = isMet ? " (done)" : " (not yet)";
         }
       });
     };
+    update();
     input.addEventListener("input", update);
     if (emailInput) {
       emailInput.addEventListener("input", update);
     }
+  });
+
+  // The 6-digit code: keep only digits, so "123 456" or "123-456" pasted from the
+  // mail becomes "123456". The server accepts those forms too, without this file.
+  var codeInput = document.querySelector("input#code[name=code]");
+  if (codeInput) {
+    var keepDigits = function (text) {
+      return (text || "").replace(/[^0-9]/g, "").slice(0, 6);
+    };
+    codeInput.addEventListener("input", function () {
+      var digits = keepDigits(codeInput.value);
+      if (digits !== codeInput.value) {
+        codeInput.value = digits;
+      }
+    });
+    codeInput.addEventListener("paste", function (event) {
+      var pasted = event.clipboardData && event.clipboardData.getData("text");
+      if (typeof pasted === "string") {
+        event.preventDefault();
+        codeInput.value = keepDigits(pasted);
+        codeInput.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    });
+  }
+
+  // "Send a new code" waits until the server would accept it. Without this file the
+  // button is always enabled and the server says when it is too early.
+  document.querySelectorAll("button[data-countdown-seconds]").forEach(function (button) {
+    var seconds = parseInt(button.dataset.countdownSeconds, 10);
+    if (!(seconds > 0)) {
+      return;
+    }
+    var label = button.textContent.trim();
+    // Counted against the clock, so a tab in the background does not fall behind.
+    var deadline = Date.now() + seconds * 1000;
+    var timer = null;
+    var tick = function () {
+      var remaining = Math.ceil((deadline - Date.now()) / 1000);
+      if (remaining <= 0) {
+        window.clearInterval(timer);
+        button.disabled = false;
+        button.textContent = label;
+        return;
+      }
+      button.disabled = true;
+      button.textContent = label + " in " + remaining + "s";
+    };
+    tick();
+    timer = window.setInterval(tick, 250);
+  });
+
+  // Flash messages: a close button, and gone after 5 seconds unless the pointer is
+  // over them or focus is inside (the rest of the time runs once it leaves).
+  var FLASH_MS = 5000;
+  document.querySelectorAll(".flashes .flash").forEach(function (flash) {
+    var remaining = FLASH_MS;
+    var startedAt = null;
+    var timer = null;
+    var hovered = false;
+    var focused = false;
+    var dismiss = function () {
+      window.clearTimeout(timer);
+      var next = flash.nextElementSibling || flash.previousElementSibling;
+      var hadFocus = flash.contains(document.activeElement);
+      flash.remove();
+      if (hadFocus) {
+        var target = next && next.querySelector("[data-flash-close]");
+        if (target) {
+          target.focus();
+        } else {
+          document.getElementById("main").focus();
+        }
+      }
+    };
+    var start = function () {
+      if (timer === null && !hovered && !focused) {
+        startedAt = Date.now();
+        timer = window.setTimeout(dismiss, remaining);
+      }
+    };
+    var pause = function () {
+      if (timer !== null) {
+        window.clearTimeout(timer);
+        timer = null;
+        remaining = Math.max(0, remaining - (Date.now() - startedAt));
+      }
+    };
+
+    var close = document.createElement("button");
+    close.type = "button";
+    close.setAttribute("data-flash-close", "");
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", dismiss);
+    flash.appendChild(close);
+
+    flash.addEventListener("mouseenter", function () {
+      hovered = true;
+      pause();
+    });
+    flash.addEventListener("mouseleave", function () {
+      hovered = false;
+      start();
+    });
+    flash.addEventListener("focusin", function () {
+      focused = true;
+      pause();
+    });
+    flash.addEventListener("focusout", function (event) {
+      if (!flash.contains(event.relatedTarget)) {
+        focused = false;
+        start();
+      }
+    });
+    start();
   });
 
   // Destructive admin actions ask first; without this file they go straight through
