@@ -44,8 +44,7 @@ fn pages_flows_accessibility_and_screenshots_in_chromium() {
         )
     });
 
-    let harness_target =
-        env_path("CARGO_TARGET_DIR").unwrap_or_else(|| repo_root().join("target"));
+    let harness_target = env_path("CARGO_TARGET_DIR").unwrap_or_else(|| repo_root().join("target"));
     let build_dir = harness_target.join("matrix");
     let screenshots = harness_target.join("browser-screenshots");
     let scratch = env::temp_dir().join("actix-saas-starter-browser");
@@ -167,7 +166,8 @@ fn preflight() -> Result<Tools, Vec<String>> {
             ));
         }
     }
-    let chromium = env_path("BROWSER_CHROMIUM").unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let chromium =
+        env_path("BROWSER_CHROMIUM").unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     if !chromium.is_file() {
         problems.push(format!(
             "no browser at {}: install Debian's chromium (apt-get install chromium), \
@@ -276,7 +276,8 @@ impl Instance {
             ("DATABASE_URL", self.database.display().to_string()),
             (
                 "SESSION_SECRET",
-                "browser-tests-only-Yq3v8Xz1Lk5Rt7Wn2Pb4Hs6Jd9Fg0Mc3Vx5Nz7Qa1Ew4Ry6Tu8Io2Ps".to_string(),
+                "browser-tests-only-Yq3v8Xz1Lk5Rt7Wn2Pb4Hs6Jd9Fg0Mc3Vx5Nz7Qa1Ew4Ry6Tu8Io2Ps"
+                    .to_string(),
             ),
             // The lowest cost the app accepts: hashing is not under test here.
             ("BCRYPT_COST", "4".to_string()),
@@ -307,7 +308,13 @@ fn configured(command: &mut Command, vars: &[(&str, String)], cwd: &Path) {
 
 fn create_admin(binary: &Path, vars: &[(&str, String)], project: &Path) {
     let mut command = Command::new(binary);
-    command.args(["create-admin", "--email", ADMIN_EMAIL, "--name", "Ada Admin"]);
+    command.args([
+        "create-admin",
+        "--email",
+        ADMIN_EMAIL,
+        "--name",
+        "Ada Admin",
+    ]);
     configured(&mut command, vars, project);
     let mut child = command
         .stdin(Stdio::piped())
