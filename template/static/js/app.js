@@ -83,6 +83,10 @@
           var isMet = input.value.length > 0 && met[rule];
           entry.item.classList.toggle("met", isMet);
           entry.state.textContent = isMet ? " (done)" : " (not yet)";
+        } else {
+          // Rules only the server can check (the common-password list).
+          entry.item.classList.add("checked-on-submit");
+          entry.state.textContent = " (checked when you submit)";
         }
       });
     };
