@@ -68,7 +68,15 @@ async function submit(page, watcher, button, status = 200) {
   if (response.status() >= 300 && response.status() < 400) {
     return final;
   }
-  assert.equal(response.status(), status, `${button} on ${response.url()} answered ${response.status()}, expected ${status}`);
+  if (response.status() !== status) {
+    // A 403 here is most often the CSRF check refusing what the browser sent.
+    const sent = await response.request().allHeaders();
+    assert.fail(
+      `${button} on ${response.url()} answered ${response.status()}, expected ${status} ` +
+        `(the browser sent Origin: ${sent.origin ?? "(none)"}, Sec-Fetch-Site: ${sent["sec-fetch-site"] ?? "(none)"}, ` +
+        `Referer: ${sent.referer ?? "(none)"})`,
+    );
+  }
   if (status >= 400) watcher.expectStatus(response.url(), status);
   return final;
 }
@@ -303,8 +311,8 @@ test("the resend button counts down before it can be used", () =>
     await until(async () => (await number()) < first, `the countdown stays at ${first}`, 3000);
   }));
 
-test("flashes dismiss themselves after 5 s, wait while hovered, and close on click", () =>
-  inBrowser("flashes dismiss themselves after 5 s, wait while hovered, and close on click", async (s) => {
+test("flashes dismiss themselves after 5 s, wait while hovered or focused, and close on click", () =>
+  inBrowser("flashes dismiss themselves after 5 s, wait while hovered or focused, and close on click", async (s) => {
     const { page, watcher } = s;
     await signUpVerified(page, watcher, { name: "Fay Flash", email: "fay@example.com", password: PASSWORD });
     const flash = page.locator(".flashes[role=status][aria-live=polite] .flash");
@@ -321,21 +329,33 @@ test("flashes dismiss themselves after 5 s, wait while hovered, and close on cli
     let shown = await signOutAndSee();
     await until(async () => (await flash.count()) === 0, "the flash is still in the page 8 s after it appeared", 8000);
     const lasted = Date.now() - shown;
-    assert.ok(lasted >= 4000, `the flash went after ${lasted} ms, before the 5 s it should stay`);
+    assert.ok(lasted >= 3500, `the flash went after ${lasted} ms, well before the 5 s it should stay`);
 
-    // Hovered: stays while the pointer is on it, goes about 5 s after the pointer leaves.
-    await signInAgain();
-    await signOutAndSee();
-    await flash.first().hover();
-    await sleep(6500);
-    assert.equal(await flash.count(), 1, "the flash went away while the pointer was on it");
-    await page.mouse.move(0, 0);
-    const left = Date.now();
-    await sleep(3000);
-    assert.equal(await flash.count(), 1, "the flash went away less than 3 s after the pointer left it");
-    await until(async () => (await flash.count()) === 0, "the flash is still in the page 8 s after the pointer left it", 5000);
-    const after = Date.now() - left;
-    assert.ok(after <= 8000, `the flash went ${after} ms after the pointer left`);
+    // Hovered, then focused: the timer waits while the pointer is on the flash or focus
+    // is in it, and runs again once they leave (the full 5 s or what was left of them).
+    const waitsWhile = async (what, enter, leave) => {
+      await signInAgain();
+      await signOutAndSee();
+      await enter();
+      await sleep(6500);
+      assert.equal(await flash.count(), 1, `the flash went away while ${what}`);
+      await leave();
+      const left = Date.now();
+      await sleep(1500);
+      assert.equal(await flash.count(), 1, `the flash went away at once when no longer ${what}`);
+      await until(async () => (await flash.count()) === 0, `the flash is still in the page 7 s after it was no longer ${what}`, 5500);
+      return Date.now() - left;
+    };
+    await waitsWhile(
+      "the pointer was on it",
+      () => flash.first().hover(),
+      () => page.mouse.move(0, 0),
+    );
+    await waitsWhile(
+      "its close button had focus",
+      () => flash.first().locator("button[data-flash-close]").focus(),
+      () => page.evaluate(() => document.activeElement.blur()),
+    );
 
     // Closed: the close button removes it at once.
     await signInAgain();
