@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::db::DbConn;
 use crate::db::schema::{outbox_messages, users};
+use crate::models::user_counts;
 
 /// Weeks in the sign-up chart, this one included.
 pub const CHART_WEEKS: i64 = 8;
@@ -62,13 +63,10 @@ pub fn dashboard_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Sta
             .map_or(0, |busiest| week.signups * 100 / busiest);
     }
 
+    let counts = user_counts::get(conn)?;
     Ok(Stats {
-        total_users: users::table.count().get_result(conn)?,
-        active_users: users::table
-            .filter(users::is_active.eq(true))
-            .filter(users::email_verified_at.is_not_null())
-            .count()
-            .get_result(conn)?,
+        total_users: counts.total,
+        active_users: counts.active,
         recently_active: users::table
             .filter(users::last_login_at.ge(now - RECENT))
             .count()

@@ -3,12 +3,18 @@
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::DbConn;
 use crate::db::schema::users;
+use crate::db::{self, DbConn};
 use crate::models::user::User;
+use crate::models::user_counts;
 
 /// Users per page.
 pub const PAGE_SIZE: i64 = 25;
+
+/// A search counts its matches up to here, then says "more": an exact count of a
+/// common word would read every matching row of a large table, and 40 pages are
+/// more than anyone reads before refining the search.
+pub const COUNT_LIMIT: i64 = 1000;
 
 /// Longer search text is cut here; no name or address is longer.
 const MAX_SEARCH_CHARS: usize = 254;
@@ -79,8 +85,10 @@ pub struct UserQuery {
 #[derive(Debug)]
 pub struct UserPage {
     pub users: Vec<User>,
-    /// Matches on every page together.
+    /// Matches on every page together; for a search, at most `COUNT_LIMIT`.
     pub total: i64,
+    /// The search matches more users than `total`.
+    pub more: bool,
     pub page: i64,
     pub pages: i64,
 }
@@ -89,12 +97,31 @@ type Backend = <DbConn as Connection>::Backend;
 
 /// The page of users matching `query`.
 pub fn search_users(conn: &mut DbConn, query: &UserQuery) -> QueryResult<UserPage> {
-    let total: i64 = matching(query).count().get_result(conn)?;
+    let text: String = query.text.trim().chars().take(MAX_SEARCH_CHARS).collect();
+    let (candidates, total, more) = if text.is_empty() {
+        let counts = user_counts::get(conn)?;
+        let total = match query.filter {
+            Filter::All => counts.total,
+            Filter::Admins => counts.admins,
+            Filter::Disabled => counts.disabled,
+            Filter::Unverified => counts.unverified,
+        };
+        (None, total, false)
+    } else {
+        let candidates = db::search_candidates(conn, &text, COUNT_LIMIT)?;
+        let found = matching(&text, query.filter, candidates.as_deref())
+            .select(users::id)
+            .limit(COUNT_LIMIT + 1)
+            .load::<i64>(conn)?
+            .len() as i64;
+        (candidates, found.min(COUNT_LIMIT), found > COUNT_LIMIT)
+    };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = query.page.clamp(1, pages);
+    let matches = || matching(&text, query.filter, candidates.as_deref());
     let ordered = match query.sort {
-        Sort::Newest => matching(query).order((users::created_at.desc(), users::id.desc())),
-        Sort::Email => matching(query).order(users::email.asc()),
+        Sort::Newest => matches().order((users::created_at.desc(), users::id.desc())),
+        Sort::Email => matches().order(users::email.asc()),
     };
     let users = ordered
         .select(User::as_select())
@@ -104,14 +131,23 @@ pub fn search_users(conn: &mut DbConn, query: &UserQuery) -> QueryResult<UserPag
     Ok(UserPage {
         users,
         total,
+        more,
         page,
         pages,
     })
 }
 
-fn matching(query: &UserQuery) -> users::BoxedQuery<'static, Backend> {
+/// The users `filter` lets through whose email or name contains `text`; only among
+/// `candidates`, when the database's search index has narrowed them down.
+fn matching(
+    text: &str,
+    filter: Filter,
+    candidates: Option<&[i64]>,
+) -> users::BoxedQuery<'static, Backend> {
     let mut select = users::table.into_boxed();
-    let text: String = query.text.trim().chars().take(MAX_SEARCH_CHARS).collect();
+    if let Some(ids) = candidates {
+        select = select.filter(users::id.eq_any(ids.to_vec()));
+    }
     if !text.is_empty() {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         select = select.filter(
@@ -121,7 +157,7 @@ fn matching(query: &UserQuery) -> users::BoxedQuery<'static, Backend> {
                 .or(lower(users::name).like(pattern).escape(ESCAPE)),
         );
     }
-    match query.filter {
+    match filter {
         Filter::All => select,
         Filter::Admins => select.filter(users::is_admin.eq(true)),
         Filter::Disabled => select.filter(users::is_active.eq(false)),

@@ -167,6 +167,57 @@ pub fn lock_admin_rows(conn: &mut DbConn) -> QueryResult<()> {
 }
 {%- endif %}
 
+/// The ids of the users whose email or name may contain `text`, when an index can
+/// say so cheaply and there are at most `limit` of them; `None` means "look through
+/// the table" (`admin::user_search` filters the candidates exactly either way).
+{%- if database == "sqlite" %}
+/// The FTS5 trigram index `users_search` answers a text of three characters or more.
+/// A common text is left to the table walk, which stops as soon as a page is full.
+pub fn search_candidates(
+    conn: &mut DbConn,
+    text: &str,
+    limit: i64,
+) -> QueryResult<Option<Vec<i64>>> {
+    #[derive(QueryableByName)]
+    struct Candidate {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rowid: i64,
+    }
+
+    if text.chars().count() < 3 {
+        return Ok(None);
+    }
+    // A quoted phrase, in which nothing but a (doubled) quote is special.
+    let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+    let found: Vec<Candidate> =
+        diesel::sql_query("SELECT rowid FROM users_search WHERE users_search MATCH ? LIMIT ?")
+            .bind::<diesel::sql_types::Text, _>(phrase)
+            .bind::<diesel::sql_types::BigInt, _>(limit + 1)
+            .load(conn)?;
+    Ok((found.len() as i64 <= limit)
+        .then(|| found.into_iter().map(|candidate| candidate.rowid).collect()))
+}
+{%- elsif database == "postgres" %}
+/// PostgreSQL's planner does this itself: trigram indexes serve the search's LIKE.
+pub fn search_candidates(
+    _conn: &mut DbConn,
+    _text: &str,
+    _limit: i64,
+) -> QueryResult<Option<Vec<i64>>> {
+    Ok(None)
+}
+{%- else %}
+/// MySQL has no index for a substring search: it reads the table, which stops as
+/// soon as a page is full for a common text and reads it all for a rare one.
+pub fn search_candidates(
+    _conn: &mut DbConn,
+    _text: &str,
+    _limit: i64,
+) -> QueryResult<Option<Vec<i64>>> {
+    Ok(None)
+}
+{%- endif %}
+
 /// Succeeds when a connection can be checked out and answers a query in time.
 pub async fn check_ready(pool: &DbPool, timeout: Duration) -> Result<(), DbError> {
     let pool = pool.clone();

@@ -19,6 +19,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row of running totals, kept exact by triggers on `users`.
+    user_counts (id) {
+        id -> Integer,
+        total -> BigInt,
+        active -> BigInt,
+        admins -> BigInt,
+        disabled -> BigInt,
+        unverified -> BigInt,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> BigInt,
         key_hash -> Text,

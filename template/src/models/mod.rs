@@ -6,6 +6,7 @@ pub mod outbox;
 pub mod password_reset;
 pub mod session;
 pub mod user;
+pub mod user_counts;
 pub mod verification_code;
 
 pub use user::{NewUser, User};

@@ -111,6 +111,7 @@ pub async fn users(
 
     page.insert("rows", &rows)
         .insert("total", &found.total)
+        .insert("more", &found.more)
         .insert("page_number", &found.page)
         .insert("pages", &found.pages)
         .insert("page_links", &page_links)

@@ -278,6 +278,117 @@ async fn page_links_keep_the_search_filter_and_order() {
 }
 
 #[tokio::test]
+async fn the_totals_follow_sign_ups_and_every_admin_action() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    seed(
+        &app,
+        "pending@example.com",
+        "Pending",
+        now,
+        Seed {
+            verified: false,
+            ..Seed::default()
+        },
+    );
+    app.signed_up_user_in(&app.new_browser(), "member@example.com")
+        .await;
+    let member = user_id(&app, "member@example.com");
+    assert_eq!(shown_totals(&app).await, [3, 2, 1, 0, 1]);
+
+    for (action, expected) in [
+        ("disable", [3, 1, 1, 1, 1]),
+        ("promote", [3, 1, 2, 1, 1]),
+        ("enable", [3, 2, 2, 0, 1]),
+        ("demote", [3, 2, 1, 0, 1]),
+        ("delete", [2, 1, 1, 0, 1]),
+    ] {
+        assert_eq!(act(&app, member, action).await.status(), 303, "{action}");
+        assert_eq!(shown_totals(&app).await, expected, "after {action}");
+        assert_eq!(counted_totals(&app), expected, "after {action}");
+    }
+}
+
+#[tokio::test]
+async fn a_search_matching_over_a_thousand_says_more_and_still_finds_rare_users() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    let emails: Vec<String> = (0..1010)
+        .map(|n| format!("member{n:04}@example.com"))
+        .collect();
+    // member0000 is the newest.
+    let rows: Vec<NewUser<'_>> = emails
+        .iter()
+        .enumerate()
+        .map(|(n, email)| NewUser {
+            email,
+            password_hash: "not a hash: this user never signs in",
+            name: "Member",
+            is_admin: false,
+            is_active: true,
+            email_verified_at: Some(now),
+            created_at: now - Duration::seconds(n as i64 + 1),
+            updated_at: now,
+        })
+        .collect();
+    {
+        let mut conn = app.pool.get().unwrap();
+        diesel::insert_into(users::table)
+            .values(&rows)
+            .execute(&mut conn)
+            .unwrap();
+    }
+    seed(
+        &app,
+        "z.rare@example.com",
+        "Zebedee Quill",
+        now,
+        Seed::default(),
+    );
+
+    let common = app
+        .get(&users_url(&[("q", "MEMBER")]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let last = app
+        .get(&users_url(&[("q", "member"), ("page", "99")]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let exactly_the_limit = app
+        .get(&users_url(&[("q", "member0")]))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        common.contains(r#"data-total="1000" data-more"#),
+        "{common}"
+    );
+    assert!(common.contains("More than 1000 users"), "{common}");
+    assert_eq!(emails_in(&common)[0], "member0000@example.com");
+    assert!(last.contains("Page 40 of 40"), "{last}");
+    assert_eq!(emails_in(&last)[0], "member0975@example.com");
+    assert!(
+        exactly_the_limit.contains(r#"data-total="1000">"#),
+        "{exactly_the_limit}"
+    );
+    for rare in ["zebedee", "EDEE Q", "z.rare@"] {
+        let page = app
+            .get(&users_url(&[("q", rare)]))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(emails_in(&page), ["z.rare@example.com"], "{rare}");
+    }
+}
+
+#[tokio::test]
 async fn the_directory_is_for_admins_only() {
     let app = spawn_app().await;
     let anonymous = app.get("/admin/users").await;
@@ -371,6 +482,61 @@ fn users_url(params: &[(&str, &str)]) -> String {
         "/admin/users?{}",
         serde_urlencoded::to_string(params).unwrap()
     )
+}
+
+/// Total, active, admins, disabled and unverified users as the dashboard and the
+/// directory's filters show them.
+async fn shown_totals(app: &TestApp) -> [i64; 5] {
+    let dashboard = app.get("/admin").await.text().await.unwrap();
+    let mut totals = [
+        stat(&dashboard, "total_users"),
+        stat(&dashboard, "active_users"),
+        0,
+        0,
+        0,
+    ];
+    let pattern = regex::Regex::new(r#"data-total="(\d+)""#).unwrap();
+    for (slot, filter) in totals[2..]
+        .iter_mut()
+        .zip(["admins", "disabled", "unverified"])
+    {
+        let page = app
+            .get(&users_url(&[("filter", filter)]))
+            .await
+            .text()
+            .await
+            .unwrap();
+        *slot = pattern
+            .captures(&page)
+            .unwrap_or_else(|| panic!("no total in {page}"))[1]
+            .parse()
+            .unwrap();
+    }
+    totals
+}
+
+/// The same totals, counted row by row.
+fn counted_totals(app: &TestApp) -> [i64; 5] {
+    let mut conn = app.pool.get().unwrap();
+    let mut count = |query: users::BoxedQuery<'static, _>| -> i64 {
+        query.count().get_result(&mut conn).unwrap()
+    };
+    [
+        count(users::table.into_boxed()),
+        count(
+            users::table
+                .filter(users::is_active.eq(true))
+                .filter(users::email_verified_at.is_not_null())
+                .into_boxed(),
+        ),
+        count(users::table.filter(users::is_admin.eq(true)).into_boxed()),
+        count(users::table.filter(users::is_active.eq(false)).into_boxed()),
+        count(
+            users::table
+                .filter(users::email_verified_at.is_null())
+                .into_boxed(),
+        ),
+    ]
 }
 
 /// The number a dashboard card shows.

@@ -1,0 +1,9 @@
+DROP INDEX users_is_admin_created_at_idx;
+DROP TRIGGER users_search_after_update;
+DROP TRIGGER users_search_after_delete;
+DROP TRIGGER users_search_after_insert;
+DROP TABLE users_search;
+DROP TRIGGER user_counts_after_update;
+DROP TRIGGER user_counts_after_delete;
+DROP TRIGGER user_counts_after_insert;
+DROP TABLE user_counts;
