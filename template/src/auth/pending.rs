@@ -48,7 +48,10 @@ pub fn pending_cookie(
     email: &str,
     resend_at: NaiveDateTime,
 ) -> Cookie<'static> {
-    let value = format!("{}|{email}", resend_at.and_utc().timestamp());
+    // Whole seconds, rounded up: the page must never offer a new code too early.
+    let resend_at = resend_at.and_utc();
+    let seconds = resend_at.timestamp() + i64::from(resend_at.timestamp_subsec_nanos() > 0);
+    let value = format!("{seconds}|{email}");
     let cookie = Cookie::build(names.pending.clone(), value)
         .path("/")
         .http_only(true)

@@ -76,7 +76,8 @@
       states.push({ item: item, state: state });
     });
     var update = function () {
-      var met = checkPassword(input.value, emailInput ? emailInput.value : "", list);
+      var email = emailInput ? emailInput.value : list.dataset.email || "";
+      var met = checkPassword(input.value, email, list);
       states.forEach(function (entry) {
         var rule = entry.item.dataset.rule;
         if (rule in met) {

@@ -170,6 +170,35 @@ async fn resending_waits_for_the_cooldown_and_stops_at_the_hourly_cap() {
     assert_eq!(app.mails_to(EMAIL).len(), 5);
 }
 
+/// The seconds the verify page's "send a new code" button counts down from.
+async fn resend_countdown(browser: &crate::helpers::Browser) -> i64 {
+    let page = browser.get("/verify").await.text().await.unwrap();
+    let pattern = regex::Regex::new(r#"data-countdown-seconds="([0-9]+)""#).unwrap();
+    let captures = pattern
+        .captures(&page)
+        .expect("a countdown on the resend button");
+    captures[1].parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_verify_page_counts_down_to_the_next_code_alike_for_new_and_taken_addresses() {
+    let app = spawn_app().await;
+    signed_up(&app).await;
+    assert_eq!(resend_countdown(&app).await, 60);
+
+    app.clock.advance(Duration::seconds(45));
+    assert_eq!(resend_countdown(&app).await, 15);
+    app.clock.advance(Duration::seconds(16));
+    assert_eq!(resend_countdown(&app).await, 0);
+    app.post_form("/verify/resend", &[]).await;
+    assert_eq!(resend_countdown(&app).await, 60);
+
+    // Signing up again with the address, from elsewhere, looks the same.
+    let stranger = app.new_browser();
+    stranger.signup("Someone Else", EMAIL, PASSWORD).await;
+    assert_eq!(resend_countdown(&stranger).await, 60);
+}
+
 #[tokio::test]
 async fn the_code_form_needs_a_pending_signup() {
     let app = spawn_app().await;
