@@ -45,7 +45,8 @@ fn pages_flows_accessibility_and_screenshots_in_chromium() {
     });
 
     let harness_target = env_path("CARGO_TARGET_DIR").unwrap_or_else(|| repo_root().join("target"));
-    let build_dir = harness_target.join("matrix");
+    // The matrix's build directory, so the dependencies compiled for one serve the other.
+    let build_dir = env_path("MATRIX_TARGET_DIR").unwrap_or_else(|| harness_target.join("matrix"));
     let screenshots = harness_target.join("browser-screenshots");
     let scratch = env::temp_dir().join("actix-saas-starter-browser");
 
@@ -288,17 +289,14 @@ impl Instance {
 }
 
 fn configured(command: &mut Command, vars: &[(&str, String)], cwd: &Path) {
-    // The app finds templates/ and static/ in its working directory: the rendered
-    // project's, which holds no .env. A developer's own settings must not leak in.
-    for var in [
-        "DATABASE_URL",
-        "TEST_DATABASE_URL",
-        "SMTP_USERNAME",
-        "SMTP_PASSWORD",
-        "TRUSTED_PROXIES",
-        "MAIL_FILE_DIR",
-    ] {
-        command.env_remove(var);
+    // Only the settings given here: a developer's own (DATABASE_URL, APP_ENV, limits)
+    // must not leak in. The app finds templates/ and static/ in its working directory,
+    // the rendered project's, which holds no .env.
+    command.env_clear();
+    for keep in ["PATH", "HOME", "TMPDIR"] {
+        if let Some(value) = env::var_os(keep) {
+            command.env(keep, value);
+        }
     }
     command.current_dir(cwd);
     for (name, value) in vars {
