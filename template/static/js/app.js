@@ -160,7 +160,11 @@
       window.clearTimeout(timer);
       var next = flash.nextElementSibling || flash.previousElementSibling;
       var hadFocus = flash.contains(document.activeElement);
+      var container = flash.parentNode;
       flash.remove();
+      if (container && !container.querySelector(".flash")) {
+        container.textContent = ""; // :empty again, so it takes no room
+      }
       if (hadFocus) {
         var target = next && next.querySelector("[data-flash-close]");
         if (target) {
