@@ -31,13 +31,18 @@ pub struct CodeForm {
 
 pub async fn new(
     req: HttpRequest,
-    page: Page,
+    mut page: Page,
     tera: web::Data<Tera>,
+    settings: web::Data<Settings>,
     clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, AppError> {
     let Some(email) = pending_email(&req) else {
         return Ok(see_other("/login"));
     };
+    page.insert(
+        "code_minutes",
+        &settings.accounts.code_lifetime.num_minutes(),
+    );
     let countdown = resend_countdown(&req, clock.now());
     render(page, &tera, &email, countdown, None, StatusCode::OK)
 }
@@ -45,7 +50,7 @@ pub async fn new(
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
     req: HttpRequest,
-    page: Page,
+    mut page: Page,
     form: web::Form<CodeForm>,
     tera: web::Data<Tera>,
     pool: web::Data<DbPool>,
@@ -57,6 +62,10 @@ pub async fn create(
     let Some(email) = pending_email(&req) else {
         return Ok(see_other("/login"));
     };
+    page.insert(
+        "code_minutes",
+        &settings.accounts.code_lifetime.num_minutes(),
+    );
     let countdown = resend_countdown(&req, clock.now());
     // Spaces and dashes are how people copy codes; digits are what counts.
     let code: String = form

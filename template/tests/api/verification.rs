@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use {{crate_name}}::db::schema::verification_codes;
 use {{crate_name}}::models::user;
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
 
 const EMAIL: &str = "ada@example.com";
 
@@ -84,6 +84,26 @@ async fn codes_expire_after_ten_minutes() {
 
     assert_eq!(response.status(), 422);
     assert!(response.text().await.unwrap().contains("expired"));
+}
+
+#[tokio::test]
+async fn the_verify_page_says_how_long_the_code_works() {
+    let default = spawn_app().await;
+    let shorter = spawn_app_with(&[("VERIFICATION_CODE_MINUTES", "1")]).await;
+    signed_up(&default).await;
+    signed_up(&shorter).await;
+
+    let default_page = default.get("/verify").await.text().await.unwrap();
+    let shorter_page = shorter.get("/verify").await.text().await.unwrap();
+
+    assert!(
+        default_page.contains("It works for 10 minutes."),
+        "{default_page}"
+    );
+    assert!(
+        shorter_page.contains("It works for 1 minute."),
+        "{shorter_page}"
+    );
 }
 
 #[tokio::test]
