@@ -20,37 +20,47 @@ SELECT 1, count(*),
        count(*) FILTER (WHERE email_verified_at IS NULL)
 FROM users;
 
--- Adds a user's row to the totals (sign 1) or takes it away (sign -1).
-CREATE FUNCTION user_counts_add(u users, sign INTEGER) RETURNS VOID LANGUAGE SQL AS $$
-    UPDATE user_counts SET
-        total = total + sign,
-        active = active + sign * (u.is_active AND u.email_verified_at IS NOT NULL)::INTEGER,
-        admins = admins + sign * u.is_admin::INTEGER,
-        disabled = disabled + sign * (NOT u.is_active)::INTEGER,
-        unverified = unverified + sign * (u.email_verified_at IS NULL)::INTEGER;
-$$;
-
+-- Per statement, not per row: a bulk insert of thousands of users updates the totals
+-- once, and a sign-in (which changes no counted column) not at all.
 CREATE FUNCTION user_counts_track() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM user_counts_add(OLD, -1);
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM user_counts_add(NEW, 1);
-    END IF;
+    -- A statement only sees the transition tables its trigger declares.
+    EXECUTE format($sql$
+        WITH changed AS (%s), delta AS (
+            SELECT coalesce(sum(sign), 0) AS total,
+                   coalesce(sum(sign) FILTER (WHERE is_active AND email_verified_at IS NOT NULL), 0) AS active,
+                   coalesce(sum(sign) FILTER (WHERE is_admin), 0) AS admins,
+                   coalesce(sum(sign) FILTER (WHERE NOT is_active), 0) AS disabled,
+                   coalesce(sum(sign) FILTER (WHERE email_verified_at IS NULL), 0) AS unverified
+            FROM changed
+        )
+        UPDATE user_counts SET
+            total = user_counts.total + delta.total,
+            active = user_counts.active + delta.active,
+            admins = user_counts.admins + delta.admins,
+            disabled = user_counts.disabled + delta.disabled,
+            unverified = user_counts.unverified + delta.unverified
+        FROM delta
+        WHERE (delta.total, delta.active, delta.admins, delta.disabled, delta.unverified)
+              <> (0, 0, 0, 0, 0)
+    $sql$, CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT 1 AS sign, * FROM new_rows'
+        WHEN 'DELETE' THEN 'SELECT -1 AS sign, * FROM old_rows'
+        ELSE 'SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1, * FROM old_rows'
+    END);
     RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER user_counts_after_insert_or_delete AFTER INSERT OR DELETE ON users
-    FOR EACH ROW EXECUTE FUNCTION user_counts_track();
--- Only when a counted column changes, so that sign-ins never wait on this row.
-CREATE TRIGGER user_counts_after_update AFTER UPDATE OF is_admin, is_active, email_verified_at ON users
-    FOR EACH ROW
-    WHEN (OLD.is_admin IS DISTINCT FROM NEW.is_admin
-          OR OLD.is_active IS DISTINCT FROM NEW.is_active
-          OR (OLD.email_verified_at IS NULL) <> (NEW.email_verified_at IS NULL))
-    EXECUTE FUNCTION user_counts_track();
+CREATE TRIGGER user_counts_after_insert AFTER INSERT ON users
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION user_counts_track();
+CREATE TRIGGER user_counts_after_update AFTER UPDATE ON users
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION user_counts_track();
+CREATE TRIGGER user_counts_after_delete AFTER DELETE ON users
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION user_counts_track();
 
 -- Substring search of emails and names: trigram indexes serve LIKE '%…%'.
 -- pg_trgm ships with PostgreSQL and is trusted: a database's owner may create it.
