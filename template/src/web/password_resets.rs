@@ -185,18 +185,24 @@ fn render_form(
     page.insert("token", token)
         .insert("errors", errors)
         .insert("password_policy", &password_policy());
-    no_referrer(page.render_with_status(tera, "auth/reset_password.html", status)?)
+    same_origin_referrer(page.render_with_status(tera, "auth/reset_password.html", status)?)
 }
 
 fn render_invalid(page: Page, tera: &Tera) -> Result<HttpResponse, AppError> {
-    no_referrer(page.render_with_status(tera, "auth/reset_invalid.html", StatusCode::GONE)?)
+    same_origin_referrer(page.render_with_status(
+        tera,
+        "auth/reset_invalid.html",
+        StatusCode::GONE,
+    )?)
 }
 
 /// The token is in this page's URL: never send it to another site as a referrer.
-fn no_referrer(mut response: HttpResponse) -> Result<HttpResponse, AppError> {
+/// `same-origin` rather than `no-referrer`, under which browsers post the form with
+/// `Origin: null`, which the CSRF check rightly refuses.
+fn same_origin_referrer(mut response: HttpResponse) -> Result<HttpResponse, AppError> {
     response.headers_mut().insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     Ok(response)
 }

@@ -96,7 +96,7 @@ async fn a_forged_host_header_does_not_change_the_mailed_link() {
 }
 
 #[tokio::test]
-async fn the_link_opens_a_new_password_form_that_sends_no_referrer() {
+async fn the_link_opens_a_new_password_form_whose_address_no_other_site_sees() {
     let app = spawn_app().await;
     app.signed_up_user(ADA).await;
     let link = request_reset_link(&app, ADA).await;
@@ -104,7 +104,7 @@ async fn the_link_opens_a_new_password_form_that_sends_no_referrer() {
     let response = app.new_browser().get(&path_of(&link)).await;
 
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()[REFERRER_POLICY], "no-referrer");
+    assert_eq!(response.headers()[REFERRER_POLICY], "same-origin");
     assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
     let page = response.text().await.unwrap();
     assert!(page.contains("Choose a new password"), "{page}");
@@ -119,7 +119,7 @@ async fn an_unknown_link_shows_the_expired_page() {
         .await;
 
     assert_eq!(response.status(), 410);
-    assert_eq!(response.headers()[REFERRER_POLICY], "no-referrer");
+    assert_eq!(response.headers()[REFERRER_POLICY], "same-origin");
     let page = response.text().await.unwrap();
     assert!(page.contains("This link has expired"), "{page}");
 }
