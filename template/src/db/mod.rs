@@ -197,18 +197,13 @@ pub fn search_candidates(
     Ok((found.len() as i64 <= limit)
         .then(|| found.into_iter().map(|candidate| candidate.rowid).collect()))
 }
-{%- elsif database == "postgres" %}
+{%- else %}
+{%- if database == "postgres" %}
 /// PostgreSQL's planner does this itself: trigram indexes serve the search's LIKE.
-pub fn search_candidates(
-    _conn: &mut DbConn,
-    _text: &str,
-    _limit: i64,
-) -> QueryResult<Option<Vec<i64>>> {
-    Ok(None)
-}
 {%- else %}
 /// MySQL has no index for a substring search: it reads the table, which stops as
 /// soon as a page is full for a common text and reads it all for a rare one.
+{%- endif %}
 pub fn search_candidates(
     _conn: &mut DbConn,
     _text: &str,
