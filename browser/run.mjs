@@ -451,3 +451,62 @@ test("too many form posts show the 429 page", () =>
     await attempt(429);
     await s.check("error-429");
   }));
+
+// Presses Tab until `selector` has the focus, checking on the way that every element
+// that takes the focus shows it (an outline or a ring), as keyboard users need.
+async function tabTo(page, selector, most = 25) {
+  for (let presses = 0; presses < most; presses++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate((wanted) => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      // What focus changes: an outline or a ring that the element lacks without it.
+      const look = () => {
+        const style = getComputedStyle(el);
+        const outline = style.outlineStyle === "none" || parseFloat(style.outlineWidth) === 0 ? "none" : `${style.outlineStyle} ${style.outlineWidth} ${style.outlineColor}`;
+        return `${outline} | ${style.boxShadow}`;
+      };
+      const focusedLook = look();
+      el.blur();
+      const blurredLook = look();
+      el.focus();
+      const name = el.tagName.toLowerCase() + (el.id ? `#${el.id}` : "") + (el.getAttribute("name") ? `[name=${el.getAttribute("name")}]` : "");
+      return { name, text: (el.innerText || "").trim().slice(0, 40), visible: focusedLook !== blurredLook, done: el.matches(wanted) };
+    }, selector);
+    if (!focused) continue;
+    assert.ok(focused.visible, `${focused.name} "${focused.text}" on ${page.url()} takes the focus without showing it`);
+    if (focused.done) return;
+  }
+  assert.fail(`${selector} on ${page.url()} was not reached with ${most} presses of Tab`);
+}
+
+test("keyboard only: skip link, sign-up, code and the dashboard without a mouse", () =>
+  inBrowser("keyboard only: skip link, sign-up, code and the dashboard without a mouse", async (s) => {
+    const { page, watcher } = s;
+    const user = { name: "Kim Keys", email: "kim@example.com", password: PASSWORD };
+    await open(page, watcher, "/");
+    await page.keyboard.press("Tab");
+    const first = await page.evaluate(() => document.activeElement?.innerText?.trim());
+    assert.equal(first, "Skip to content", `the first Tab stop on the home page is ${JSON.stringify(first)}`);
+    await page.keyboard.press("Enter");
+    assert.equal(new URL(page.url()).hash, "#main", "the skip link does not lead to the content");
+
+    await open(page, watcher, "/signup");
+    await tabTo(page, "input[name=name]");
+    await page.keyboard.type(user.name);
+    await tabTo(page, "input[name=email]");
+    await page.keyboard.type(user.email);
+    await tabTo(page, "input[name=password]");
+    await page.keyboard.type(user.password);
+    await tabTo(page, "input[name=password_confirmation]");
+    await page.keyboard.type(user.password);
+    await Promise.all([page.waitForURL(/\/verify$/), page.keyboard.press("Enter")]);
+
+    await tabTo(page, "input#code");
+    await page.keyboard.type(await codeFromMail(user.email));
+    await Promise.all([page.waitForURL(/\/dashboard$/), page.keyboard.press("Enter")]);
+    // The flash's close button works from the keyboard too.
+    await tabTo(page, "[data-flash-close]");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.locator(".flashes .flash").count(), 0, "Enter on the flash's close button left it there");
+  }));
