@@ -46,14 +46,16 @@ pub fn record(conn: &mut DbConn, event: &NewAuditEvent<'_>) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Page `page` (from 1) of the log, newest first, and the number of entries in all.
-pub fn page_of_events(conn: &mut DbConn, page: i64) -> QueryResult<(Vec<AuditEvent>, i64)> {
-    let total: i64 = audit_events::table.count().get_result(conn)?;
-    let events = audit_events::table
+/// Page `page` (from 1) of the log, newest first, and whether older entries follow.
+/// The log grows with every sign-in, so it is never counted.
+pub fn page_of_events(conn: &mut DbConn, page: i64) -> QueryResult<(Vec<AuditEvent>, bool)> {
+    let mut events = audit_events::table
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
         .select(AuditEvent::as_select())
-        .limit(PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
         .offset((page.max(1) - 1) * PAGE_SIZE)
         .load(conn)?;
-    Ok((events, total))
+    let older = events.len() as i64 > PAGE_SIZE;
+    events.truncate(PAGE_SIZE as usize);
+    Ok((events, older))
 }

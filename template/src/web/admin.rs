@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::errors::AppError;
 use crate::mail::{Email, Mailer};
-use crate::models::audit_event::{self, PAGE_SIZE};
+use crate::models::audit_event;
 use crate::models::user;
 use crate::web::client_ip;
 use crate::web::page::Page;
@@ -278,7 +278,7 @@ pub async fn audit(
     tera: web::Data<Tera>,
 ) -> Result<HttpResponse, AppError> {
     let number = params.page.unwrap_or(1).max(1);
-    let (events, total) =
+    let (events, older) =
         db::run_blocking(&pool, move |conn| audit_event::page_of_events(conn, number)).await?;
     let rows: Vec<AuditRow> = events
         .into_iter()
@@ -290,18 +290,16 @@ pub async fn audit(
             ip: event.ip,
         })
         .collect();
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     page.insert("rows", &rows)
-        .insert("total", &total)
         .insert("page_number", &number)
-        .insert("pages", &pages);
+        .insert("page_size", &audit_event::PAGE_SIZE);
     if number > 1 {
         page.insert(
             "previous_href",
             &format!("/admin/audit?page={}", number - 1),
         );
     }
-    if number < pages {
+    if older {
         page.insert("next_href", &format!("/admin/audit?page={}", number + 1));
     }
     page.render(&tera, "admin/audit.html")

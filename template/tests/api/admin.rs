@@ -853,10 +853,16 @@ async fn the_audit_log_is_paged_fifty_to_a_page() {
     let first = app.get("/admin/audit").await.text().await.unwrap();
     let second = app.get("/admin/audit?page=2").await.text().await.unwrap();
 
+    let beyond = app.get("/admin/audit?page=3").await.text().await.unwrap();
+
     assert_eq!(events_in(&first).len(), 50);
+    assert!(first.contains(r#"rel="next""#), "{first}");
     // Sixty failures and the admin's own sign-in, if verifying signed them in.
     assert!(!events_in(&second).is_empty());
-    assert!(second.contains("Page 2 of 2"), "{second}");
+    assert!(second.contains("Page 2"), "{second}");
+    assert!(!second.contains(r#"rel="next""#), "{second}");
+    assert!(events_in(&beyond).is_empty());
+    assert!(beyond.contains("No events this far back."), "{beyond}");
     let other = app.new_browser();
     app.signed_up_user_in(&other, "user@example.com").await;
     assert_eq!(other.get("/admin/audit").await.status(), 403);
