@@ -7,10 +7,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{Error, HttpResponse, ResponseError, web};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::FutureExt;
 use tera::{Context, Tera};
 
+use crate::auth::csrf::CsrfToken;
+use crate::auth::current_user::signed_in_user;
+use crate::auth::session_store::SessionUser;
 use crate::db::DbError;
 
 /// Everything a handler can fail with. Only the status code and a generic page
@@ -107,6 +110,21 @@ pub async fn catch_panics(
     }
 }
 
+/// Who is signed in, noted on the way in: error pages are rendered after the session
+/// middleware has saved the session and emptied it.
+#[derive(Clone)]
+struct Visitor(Option<SessionUser>);
+
+/// Notes the signed-in user for the error pages; wrap it inside the session.
+pub async fn note_visitor(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let visitor = Visitor(signed_in_user(req.request()));
+    req.extensions_mut().insert(visitor);
+    next.call(req).await
+}
+
 /// Replaces the body of every error response that carries no page of its own
 /// (errors from handlers and from actix-web itself: 404, 405, 413, ...) with
 /// `templates/errors/<code>.html`, so no internal message ever reaches a browser.
@@ -122,7 +140,7 @@ pub fn render_error_page<B: MessageBody + 'static>(
     let page = res
         .request()
         .app_data::<web::Data<Tera>>()
-        .map(|tera| error_page(tera, status))
+        .map(|tera| error_page(tera, status, res.request()))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned());
     let (req, mut res) = res.into_parts();
     res.headers_mut().insert(
@@ -139,9 +157,18 @@ pub fn render_error_page<B: MessageBody + 'static>(
 
 /// The page for `status`: its own template when there is one, else the generic page
 /// for its class (400 or 500).
-fn error_page(tera: &Tera, status: StatusCode) -> String {
+fn error_page(tera: &Tera, status: StatusCode, req: &HttpRequest) -> String {
     let mut context = Context::new();
     context.insert("app_name", env!("CARGO_PKG_NAME"));
+    // The signed-in header needs the CSRF token of its sign-out form, which a request
+    // the CSRF check refused never got: such a page shows the signed-out header.
+    let extensions = req.extensions();
+    if let (Some(Visitor(Some(user))), Some(CsrfToken(token))) =
+        (extensions.get::<Visitor>(), extensions.get::<CsrfToken>())
+    {
+        context.insert("current_user", user);
+        context.insert("csrf_token", token);
+    }
     context.insert("status", &status.as_u16());
     context.insert("reason", status.canonical_reason().unwrap_or("Error"));
     let fallback = if status.is_server_error() { 500 } else { 400 };

@@ -125,6 +125,7 @@ impl Application {
                 )
                 .default_service(web::to(handlers::not_found))
                 .wrap(from_fn(csrf::protect))
+                .wrap(from_fn(errors::note_visitor))
                 .wrap(IdentityMiddleware::default())
                 .wrap(session)
                 .wrap(flash)

@@ -341,6 +341,34 @@ async fn every_error_page_has_the_layout_a_helpful_line_and_a_way_home() {
     }
 }
 
+#[tokio::test]
+async fn error_pages_keep_the_signed_in_header_and_sign_out_works_from_them() {
+    let app = spawn_app().await;
+    let anonymous = app.get("/no-such-page").await.text().await.unwrap();
+    app.signed_up_user("ann@example.com").await;
+
+    let signed_in = app.get("/no-such-page").await.text().await.unwrap();
+    let forbidden = app.get("/admin").await;
+    assert_eq!(forbidden.status(), 403);
+    let forbidden = forbidden.text().await.unwrap();
+    let token = crate::helpers::csrf_token_in(&signed_in).expect("a CSRF token on the page");
+    let signed_out = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    assert!(anonymous.contains("Sign in"), "{anonymous}");
+    assert!(!anonymous.contains("Sign out"), "{anonymous}");
+    assert!(signed_in.contains("Sign out"), "{signed_in}");
+    assert!(signed_in.contains("ann@example.com"), "{signed_in}");
+    assert!(forbidden.contains("Sign out"), "{forbidden}");
+    assert_eq!(signed_out.status(), 303);
+    assert_eq!(app.get("/dashboard").await.status(), 303);
+}
+
 /// The response is the app's page for `status`: in the layout, saying what happened,
 /// linking home, revealing nothing of the app's insides, and never cached.
 async fn assert_error_page(response: reqwest::Response, status: u16) {
