@@ -1,5 +1,5 @@
-//! The admin area: `GET /admin` (dashboard), `GET /admin/users` (directory) and
-//! `POST /admin/users/{id}/{action}`.
+//! The admin area: `GET /admin` (dashboard), `GET /admin/users` (directory),
+//! `POST /admin/users/{id}/{action}` and `GET /admin/audit` (audit log).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
