@@ -6,14 +6,16 @@
 //! Needs the maintainers' npm tools (`npm ci` at the repository root); without them
 //! the test fails and says so, it never skips.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 
 /// How to bring the compiled file up to date, as the failure message says it.
 const REBUILD: &str = "npm ci && npm run css";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+fn root() -> PathBuf {
+    common::repo_root()
 }
 
 fn tailwindcss() -> PathBuf {

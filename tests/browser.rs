@@ -26,7 +26,10 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Answers, PROJECT_NAME, render, repo_root};
+use common::{
+    Answers, PROJECT_NAME, cargo_in, env_path, harness_target, matrix_target_dir, progress, render,
+    repo_root,
+};
 
 const ADMIN_EMAIL: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "Harness-Keeper-Pass-42";
@@ -44,9 +47,9 @@ fn pages_flows_accessibility_and_screenshots_in_chromium() {
         )
     });
 
-    let harness_target = env_path("CARGO_TARGET_DIR").unwrap_or_else(|| repo_root().join("target"));
+    let harness_target = harness_target();
     // The matrix's build directory, so the dependencies compiled for one serve the other.
-    let build_dir = env_path("MATRIX_TARGET_DIR").unwrap_or_else(|| harness_target.join("matrix"));
+    let build_dir = matrix_target_dir();
     let screenshots = harness_target.join("browser-screenshots");
     let scratch = env::temp_dir().join("actix-saas-starter-browser");
 
@@ -215,15 +218,9 @@ fn build(project: &Path, build_dir: &Path, scratch: &Path) -> PathBuf {
     ));
     let log = scratch.join("build.log");
     let file = File::create(&log).expect("cannot create the build log");
-    let mut command = Command::new("cargo");
+    let mut command = cargo_in(project, build_dir);
     command
         .arg("build")
-        .current_dir(project)
-        // The matrix's settings: the same flags mean the same compiled dependencies.
-        .env("CARGO_TARGET_DIR", build_dir)
-        .env("CARGO_TERM_COLOR", "never")
-        .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
-        .env("CARGO_INCREMENTAL", "0")
         .stdin(Stdio::null())
         .stdout(file.try_clone().expect("cannot share the build log"))
         .stderr(file);
@@ -541,12 +538,6 @@ fn free_port() -> u16 {
         .expect("no free port")
 }
 
-/// An absolute path from the environment: the children run in other directories.
-fn env_path(var: &str) -> Option<PathBuf> {
-    let path = env::var_os(var).filter(|v| !v.is_empty())?;
-    Some(std::path::absolute(&path).unwrap_or_else(|_| PathBuf::from(path)))
-}
-
 /// The last `lines` lines of a log, each cut to 300 characters (request logs are long),
 /// leaving out the requests for static files, which say nothing.
 fn tail(log: &Path, lines: usize) -> String {
@@ -563,9 +554,4 @@ fn tail(log: &Path, lines: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Writes straight to stderr, which libtest does not capture.
-fn progress(text: &str) {
-    let _ = writeln!(std::io::stderr(), "{text}");
 }

@@ -594,7 +594,9 @@ fn the_security_table_covers_every_item_with_tests_that_exist() {
         }
         let missing: Vec<u32> = (1..=23).filter(|item| !covered.contains(item)).collect();
         if !missing.is_empty() {
-            problems.push(format!("{c}: SECURITY.md items without a test: {missing:?}"));
+            problems.push(format!(
+                "{c}: SECURITY.md items without a test: {missing:?}"
+            ));
         }
     }
     assert_no_problems("SECURITY.md test table", &problems);

@@ -20,14 +20,16 @@ mod common;
 
 use std::env;
 use std::fs::{self, File};
-use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Answers, Combination, DATABASES, MAILS, render, repo_root};
+use common::{
+    Answers, Combination, DATABASES, MAILS, cargo_in, harness_target, matrix_target_dir, progress,
+    render,
+};
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/mysql";
@@ -48,8 +50,8 @@ fn every_selected_combination_passes_fmt_clippy_and_its_own_tests() {
     let selected = selection(env::var("MATRIX").ok().as_deref()).unwrap_or_else(|e| panic!("{e}"));
     // Beside the harness's own build, wherever CARGO_TARGET_DIR puts it: CI points that
     // outside its fresh clone to start warm.
-    let harness_target = env_path("CARGO_TARGET_DIR").unwrap_or_else(|| repo_root().join("target"));
-    let target_dir = env_path("MATRIX_TARGET_DIR").unwrap_or_else(|| harness_target.join("matrix"));
+    let harness_target = harness_target();
+    let target_dir = matrix_target_dir();
     let log_root = harness_target.join("matrix-logs");
     let timeout = Duration::from_secs(
         env::var("MATRIX_STEP_TIMEOUT")
@@ -102,12 +104,6 @@ fn every_selected_combination_passes_fmt_clippy_and_its_own_tests() {
         "{summary}\n\n{}\n\n{summary}",
         details.join("\n\n")
     );
-}
-
-/// An absolute path from the environment: the steps run in another directory.
-fn env_path(var: &str) -> Option<PathBuf> {
-    let path = env::var_os(var).filter(|v| !v.is_empty())?;
-    Some(std::path::absolute(&path).unwrap_or_else(|_| PathBuf::from(path)))
 }
 
 /// The combinations `MATRIX` names, in matrix order (grouped by database).
@@ -178,12 +174,6 @@ fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-/// Writes straight to the process's stderr, which libtest does not capture
-/// (it only captures the print macros), so progress shows during a plain `cargo test`.
-fn progress(text: &str) {
-    let _ = writeln!(std::io::stderr(), "{text}");
-}
-
 fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Duration) -> Outcome {
     let started = Instant::now();
     let mut outcome = Outcome {
@@ -222,18 +212,9 @@ fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Dura
             for (name, args) in STEPS {
                 progress(&format!("      {:<18} cargo {}", c.name(), args.join(" ")));
                 let log = logs.join(format!("{name}.log"));
-                let mut command = Command::new("cargo");
+                let mut command = cargo_in(&project, target_dir);
                 command
                     .args(args)
-                    .current_dir(&project)
-                    .env("CARGO_TARGET_DIR", target_dir)
-                    .env("CARGO_TERM_COLOR", "never")
-                    // Debug info is most of a debug build's size and link time, and
-                    // line tables are all a panic's backtrace needs.
-                    .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
-                    // Each project is built once per run: incremental caches would
-                    // only cost time and disk.
-                    .env("CARGO_INCREMENTAL", "0")
                     // A developer's own settings must not reach the generated tests.
                     .env_remove("RUST_LOG")
                     .env_remove("DATABASE_URL");

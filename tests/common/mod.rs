@@ -5,9 +5,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::env;
 use std::fmt;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Once;
 
 use cargo_generate::{GenerateArgs, TemplatePath, Vcs};
@@ -67,8 +70,52 @@ pub enum Answers {
     ValuesFile(Combination),
 }
 
+/// This checkout. Read when the test runs (cargo sets it for test binaries): a binary
+/// built from another checkout sharing the build directory and reused as up to date
+/// would otherwise work on that other checkout's files.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
+/// Where the harness builds: `$CARGO_TARGET_DIR`, else `target/` of this checkout.
+pub fn harness_target() -> PathBuf {
+    env_path("CARGO_TARGET_DIR").unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// The build directory the rendered projects share (`MATRIX_TARGET_DIR`, else
+/// `matrix/` in the harness's own), so dependencies are compiled once for all.
+pub fn matrix_target_dir() -> PathBuf {
+    env_path("MATRIX_TARGET_DIR").unwrap_or_else(|| harness_target().join("matrix"))
+}
+
+/// `cargo` in the rendered `project`, with the settings every build of a rendered
+/// project uses: the same settings mean the same compiled dependencies.
+pub fn cargo_in(project: &Path, target_dir: &Path) -> Command {
+    let mut command = Command::new("cargo");
+    command
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("CARGO_TERM_COLOR", "never")
+        // Debug info is most of a debug build's size and link time, and line tables
+        // are all a panic's backtrace needs.
+        .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
+        // Each project is built once per run: incremental caches would only cost
+        // time and disk.
+        .env("CARGO_INCREMENTAL", "0");
+    command
+}
+
+/// An absolute path from the environment: the children run in other directories.
+pub fn env_path(var: &str) -> Option<PathBuf> {
+    let path = env::var_os(var).filter(|v| !v.is_empty())?;
+    Some(std::path::absolute(&path).unwrap_or_else(|_| PathBuf::from(path)))
+}
+
+/// Writes straight to the process's stderr, which libtest does not capture (it only
+/// captures the print macros), so progress shows during a plain `cargo test`.
+pub fn progress(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 pub fn template_root() -> PathBuf {
