@@ -96,13 +96,25 @@ fn every_selected_combination_passes_fmt_clippy_and_its_own_tests() {
         .flat_map(|o| {
             o.failures
                 .iter()
-                .map(move |f| format!("=== {}: {f}", o.combination))
+                .map(move |(f, _)| format!("=== {}: {f}", o.combination))
+        })
+        .collect();
+    // Last, because a long log is often cut in the middle when shown: the failed tests
+    // and what they said, per combination.
+    let digests: Vec<String> = outcomes
+        .iter()
+        .flat_map(|o| {
+            o.failures
+                .iter()
+                .filter(|(_, digest)| !digest.is_empty())
+                .map(move |(_, digest)| format!("--- {} ---\n{digest}", o.combination))
         })
         .collect();
     assert!(
         details.is_empty(),
-        "{summary}\n\n{}\n\n{summary}",
-        details.join("\n\n")
+        "{summary}\n\n{}\n\n{summary}\n\n{}",
+        details.join("\n\n"),
+        digests.join("\n")
     );
 }
 
@@ -144,8 +156,9 @@ struct Outcome {
     combination: Combination,
     steps: Vec<(&'static str, Duration, bool)>,
     total: Duration,
-    /// Each failed step's explanation, with the tail of its output.
-    failures: Vec<String>,
+    /// Each failed step's explanation with the tail of its output, and the digest of
+    /// its failed tests (empty when it ran none).
+    failures: Vec<(String, String)>,
 }
 
 impl Outcome {
@@ -205,7 +218,7 @@ fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Dura
     }
 
     match ready {
-        Err(e) => outcome.failures.push(e),
+        Err(e) => outcome.failures.push((e, String::new())),
         Ok(project) => {
             let _ = fs::remove_dir_all(logs);
             let _ = fs::create_dir_all(logs);
@@ -228,12 +241,17 @@ fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Dura
                     .steps
                     .push((name, step_started.elapsed(), result.is_ok()));
                 if let Err(why) = result {
-                    outcome.failures.push(format!(
-                        "`cargo {}` in {} {why}; last {TAIL_LINES} lines of {}:\n{}",
-                        args.join(" "),
-                        project.display(),
-                        log.display(),
-                        tail(&log, TAIL_LINES)
+                    let text = fs::read_to_string(&log)
+                        .unwrap_or_else(|e| format!("(cannot read log: {e})"));
+                    outcome.failures.push((
+                        format!(
+                            "`cargo {}` in {} {why}; last {TAIL_LINES} lines of {}:\n{}",
+                            args.join(" "),
+                            project.display(),
+                            log.display(),
+                            tail(&text, TAIL_LINES)
+                        ),
+                        failed_tests(&text),
                     ));
                 }
             }
@@ -342,10 +360,32 @@ fn run_logged(mut command: Command, log: &Path, timeout: Duration) -> Result<(),
     }
 }
 
-fn tail(log: &Path, lines: usize) -> String {
-    let text = fs::read_to_string(log).unwrap_or_else(|e| format!("(cannot read log: {e})"));
+fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// What libtest said of each failed test: where it panicked and the first lines of
+/// the message, without the backtrace.
+fn failed_tests(log: &str) -> String {
+    const MESSAGE_LINES: usize = 12;
+    let mut digest = Vec::new();
+    let mut lines = log.lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with("---- ") && line.ends_with(" ----") {
+            digest.push(line.to_string());
+        } else if line.starts_with("thread '") && line.contains(" panicked at ") {
+            digest.push(line.to_string());
+            digest.extend(
+                lines
+                    .by_ref()
+                    .take_while(|l| !l.starts_with("stack backtrace:") && !l.starts_with("note: "))
+                    .take(MESSAGE_LINES)
+                    .map(|l| format!("  {l}")),
+            );
+        }
+    }
+    digest.join("\n")
 }
 
 #[test]
@@ -380,6 +420,19 @@ fn matrix_entries_select_combinations_or_options() {
         error.contains("\"oracle\"") && error.contains("mysql-sendgrid"),
         "{error}"
     );
+}
+
+#[test]
+fn a_failed_test_is_digested_to_its_name_and_message() {
+    let log = "test a::ok ... ok\ntest a::bad ... FAILED\n\nfailures:\n\n---- a::bad stdout ----\n\
+               thread 'a::bad' (7) panicked at tests/api/a.rs:3:5:\nassertion `left == right` failed\n  \
+               left: 1\n right: 2\nnote: run with `RUST_BACKTRACE=1`\n\nfailures:\n    a::bad\n";
+    assert_eq!(
+        failed_tests(log),
+        "---- a::bad stdout ----\nthread 'a::bad' (7) panicked at tests/api/a.rs:3:5:\n  \
+         assertion `left == right` failed\n    left: 1\n   right: 2"
+    );
+    assert_eq!(failed_tests("test a::ok ... ok\n"), "");
 }
 
 #[test]
