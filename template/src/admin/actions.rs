@@ -5,8 +5,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::accounts::verification::{self, ResendOutcome};
+use crate::auth::Keys;
+use crate::config::AccountSettings;
 use crate::db::schema::{outbox_messages, password_reset_tokens, users, verification_codes};
 use crate::db::{self, DbConn};
+use crate::mail::OutgoingEmail;
 use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::session;
 use crate::models::user::{self, User};
@@ -143,6 +147,30 @@ pub fn apply(
             now,
         )?;
         Ok(Ok(target))
+    })
+}
+
+/// Mails `code` to the unverified `target` (the cooldown and the hourly cap hold
+/// for administrators too) and, when it went, writes that to the audit log.
+#[allow(clippy::too_many_arguments)]
+pub fn resend_verification(
+    conn: &mut DbConn,
+    actor: &Actor,
+    target: &User,
+    keys: &Keys,
+    settings: &AccountSettings,
+    code: &str,
+    mail: &OutgoingEmail,
+    now: NaiveDateTime,
+) -> QueryResult<ResendOutcome> {
+    db::write_transaction(conn, |conn| {
+        let outcome = verification::send_code_within_limits(
+            conn, keys, settings, target.id, code, mail, now,
+        )?;
+        if outcome == ResendOutcome::Sent {
+            record(conn, actor, "admin.resend_verification", target, now)?;
+        }
+        Ok(outcome)
     })
 }
 

@@ -1,5 +1,6 @@
 //! The admin area: `GET /admin` (dashboard), `GET /admin/users` (directory),
-//! `POST /admin/users/{id}/{action}` and `GET /admin/audit` (audit log).
+//! `POST /admin/users/{id}/{action}` (enable, disable, promote, demote, delete),
+//! `POST /admin/users/{id}/resend-verification` and `GET /admin/audit` (audit log).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -7,7 +8,7 @@ use actix_web_flash_messages::FlashMessage;
 use serde::{Deserialize, Serialize};
 use tera::Tera;
 
-use crate::accounts::verification::{self, ResendOutcome, generate_code};
+use crate::accounts::verification::{ResendOutcome, generate_code};
 use crate::admin::actions::{self, Action, Actor, Refusal};
 use crate::admin::stats::{self, CHART_WEEKS};
 use crate::admin::user_search::{self, Filter, Sort, UserQuery};
@@ -148,91 +149,44 @@ pub struct ActionForm {
     next: String,
 }
 
-/// Enables, disables, promotes, demotes or deletes a user, or mails them a new
-/// verification code; then back to the directory with a message, or a 409 page
-/// saying why not.
+impl ActionForm {
+    /// The directory page the button was on, or the directory itself.
+    fn back(&self) -> String {
+        safe_next(&self.next)
+            .filter(|next| next.starts_with("/admin/users"))
+            .unwrap_or("/admin/users")
+            .to_owned()
+    }
+}
+
+/// The administrator behind a request, as the audit log records them.
+fn actor(req: &HttpRequest, admin: AdminUser, settings: &Settings) -> Actor {
+    Actor {
+        id: admin.0.id,
+        email: admin.0.email,
+        ip: client_ip::of_request(req, &settings.trusted_proxies).to_string(),
+    }
+}
+
+/// Enables, disables, promotes, demotes or deletes a user; then back to the
+/// directory with a message, or a 409 page saying why not.
 #[allow(clippy::too_many_arguments)]
 pub async fn act(
     req: HttpRequest,
-    AdminUser(admin): AdminUser,
+    admin: AdminUser,
     path: web::Path<(i64, String)>,
     form: web::Form<ActionForm>,
     page: Page,
     pool: web::Data<DbPool>,
     settings: web::Data<Settings>,
-    keys: web::Data<Keys>,
-    mailer: web::Data<Mailer>,
     clock: web::Data<dyn Clock>,
     tera: web::Data<Tera>,
 ) -> Result<HttpResponse, AppError> {
     let (target_id, action_name) = path.into_inner();
-    let back = safe_next(&form.next)
-        .filter(|next| next.starts_with("/admin/users"))
-        .unwrap_or("/admin/users")
-        .to_owned();
-    let now = clock.now();
-    let actor = Actor {
-        id: admin.id,
-        email: admin.email,
-        ip: client_ip::of_request(&req, &settings.trusted_proxies).to_string(),
-    };
-    if action_name == "resend-verification" {
-        let Some(target) =
-            db::run_blocking(&pool, move |conn| user::get_user(conn, target_id)).await?
-        else {
-            return Err(AppError::NotFound);
-        };
-        if target.email_verified_at.is_some() {
-            FlashMessage::info(format!("{} is already verified.", target.email)).send();
-            return Ok(see_other(&back));
-        }
-        let code = generate_code();
-        let mail = mailer.compose(
-            &target.email,
-            &Email::VerificationCode {
-                name: target.name.clone(),
-                code: code.clone(),
-            },
-        )?;
-        let account_settings = settings.accounts;
-        let keys = keys.into_inner();
-        let recorded = target.clone();
-        let outcome = db::run_blocking(&pool, move |conn| {
-            let outcome = verification::resend(
-                conn,
-                &keys,
-                &account_settings,
-                &recorded.email,
-                &code,
-                &mail,
-                now,
-            )?;
-            if outcome == ResendOutcome::Sent {
-                actions::record(conn, &actor, "admin.resend_verification", &recorded, now)?;
-            }
-            Ok(outcome)
-        })
-        .await?;
-        match outcome {
-            ResendOutcome::Sent => {
-                FlashMessage::success(format!("A new code is on its way to {}.", target.email))
-                    .send();
-            }
-            ResendOutcome::TooSoon(seconds) => FlashMessage::warning(format!(
-                "{} got a code moments ago; try again in {seconds} seconds.",
-                target.email
-            ))
-            .send(),
-            ResendOutcome::HourlyLimit => FlashMessage::warning(format!(
-                "{} has had as many codes as allowed this hour.",
-                target.email
-            ))
-            .send(),
-        }
-        return Ok(see_other(&back));
-    }
-
     let action = Action::parse(&action_name).ok_or(AppError::NotFound)?;
+    let back = form.back();
+    let actor = actor(&req, admin, &settings);
+    let now = clock.now();
     let outcome = db::run_blocking(&pool, move |conn| {
         actions::apply(conn, &actor, target_id, action, now)
     })
@@ -250,6 +204,74 @@ pub async fn act(
             page.render_with_status(&tera, "admin/refused.html", StatusCode::CONFLICT)
         }
     }
+}
+
+/// Mails an unverified user a new code, as if they had asked for it themself; then
+/// back to the directory with a message.
+#[allow(clippy::too_many_arguments)]
+pub async fn resend_verification(
+    req: HttpRequest,
+    admin: AdminUser,
+    path: web::Path<i64>,
+    form: web::Form<ActionForm>,
+    pool: web::Data<DbPool>,
+    settings: web::Data<Settings>,
+    keys: web::Data<Keys>,
+    mailer: web::Data<Mailer>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, AppError> {
+    let target_id = path.into_inner();
+    let back = form.back();
+    let actor = actor(&req, admin, &settings);
+    let Some(target) = db::run_blocking(&pool, move |conn| user::get_user(conn, target_id)).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    if target.email_verified_at.is_some() {
+        FlashMessage::info(format!("{} is already verified.", target.email)).send();
+        return Ok(see_other(&back));
+    }
+    let code = generate_code();
+    let mail = mailer.compose(
+        &target.email,
+        &Email::VerificationCode {
+            name: target.name.clone(),
+            code: code.clone(),
+        },
+    )?;
+    let account_settings = settings.accounts;
+    let keys = keys.into_inner();
+    let now = clock.now();
+    let recorded = target.clone();
+    let outcome = db::run_blocking(&pool, move |conn| {
+        actions::resend_verification(
+            conn,
+            &actor,
+            &recorded,
+            &keys,
+            &account_settings,
+            &code,
+            &mail,
+            now,
+        )
+    })
+    .await?;
+    match outcome {
+        ResendOutcome::Sent => {
+            FlashMessage::success(format!("A new code is on its way to {}.", target.email)).send();
+        }
+        ResendOutcome::TooSoon(seconds) => FlashMessage::warning(format!(
+            "{} got a code moments ago; try again in {seconds} seconds.",
+            target.email
+        ))
+        .send(),
+        ResendOutcome::HourlyLimit => FlashMessage::warning(format!(
+            "{} has had as many codes as allowed this hour.",
+            target.email
+        ))
+        .send(),
+    }
+    Ok(see_other(&back))
 }
 
 /// The audit log's query string.

@@ -78,6 +78,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         .service(resource("/admin").route(web::get().to(admin::show)))
         .service(resource("/admin/users").route(web::get().to(admin::users)))
         .service(resource("/admin/audit").route(web::get().to(admin::audit)))
+        // Before `{action}`, which would otherwise take it.
+        .service(
+            resource("/admin/users/{id}/resend-verification")
+                .route(web::post().to(admin::resend_verification)),
+        )
         .service(resource("/admin/users/{id}/{action}").route(web::post().to(admin::act)));
 }
 

@@ -621,6 +621,50 @@ async fn resending_verification_mails_a_new_code_to_an_unverified_user() {
 }
 
 #[tokio::test]
+async fn resending_verification_keeps_the_cooldown_and_leaves_verified_users_alone() {
+    let app = admin_app().await;
+    app.new_browser()
+        .signup("Cy", "cy@example.com", PASSWORD)
+        .await;
+    app.signed_up_user_in(&app.new_browser(), "dee@example.com")
+        .await;
+    let (cy, dee) = (
+        user_id(&app, "cy@example.com"),
+        user_id(&app, "dee@example.com"),
+    );
+    let codes_before = (owned_rows(&app, cy)[0], owned_rows(&app, dee)[0]);
+
+    let too_soon = act(&app, cy, "resend-verification").await;
+    let too_soon_page = app.get("/admin/users").await.text().await.unwrap();
+    let verified = act(&app, dee, "resend-verification").await;
+    let verified_page = app.get("/admin/users").await.text().await.unwrap();
+    let unknown = act(&app, 999_999, "resend-verification").await;
+
+    assert_eq!(
+        [too_soon.status(), verified.status(), unknown.status()].map(|s| s.as_u16()),
+        [303, 303, 404]
+    );
+    assert!(
+        // 60 seconds, or 59 where the database keeps whole seconds only.
+        too_soon_page.contains("cy@example.com got a code moments ago; try again in "),
+        "{too_soon_page}"
+    );
+    assert!(
+        verified_page.contains("dee@example.com is already verified."),
+        "{verified_page}"
+    );
+    let codes_after = (owned_rows(&app, cy)[0], owned_rows(&app, dee)[0]);
+    assert_eq!(codes_after, codes_before);
+    let audit = app.get("/admin/audit").await.text().await.unwrap();
+    assert!(
+        events_in(&audit)
+            .iter()
+            .all(|event| event[1] != "admin.resend_verification"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
 async fn deleting_a_user_removes_their_codes_tokens_sessions_and_mail_in_one_go() {
     let app = admin_app().await;
     let dee = app.new_browser();
