@@ -3,11 +3,12 @@
 # of medium severity or above:
 #   - wapiti, every module that works offline (ssrf, xxe, wapp and nikto need the
 #     internet), crawling the whole site and attacking every form and parameter;
-#   - sqlmap against the login, sign-up and password reset forms.
-# The admin search form joins the sqlmap list once the admin panel has it.
+#   - sqlmap against the login, sign-up and password reset forms, and against the
+#     admin directory's search as a signed-in administrator.
 #
 # Usage: scripts/scan.sh [APP_DIR]
-#   APP_DIR: a generated project (default: the sqlite-smtp project the matrix rendered).
+#   APP_DIR: a generated project (default: the sqlite-smtp project the browser tests
+#   render, which `cargo test` does whatever MATRIX selects).
 #   Builds it (with CARGO_TARGET_DIR if set), serves it on a free port with a throwaway
 #   SQLite database and mail printed to the log, and writes reports to SCAN_OUTPUT
 #   (default: target/scan).
@@ -15,7 +16,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-app_dir=$(realpath "${1:-${TMPDIR:-/tmp}/actix-saas-starter-matrix/sqlite-smtp/demo-app}")
+app_dir=$(realpath "${1:-${TMPDIR:-/tmp}/actix-saas-starter-browser/project/demo-app}")
+[[ -f $app_dir/Cargo.toml ]] || {
+    echo "scan: no generated project in $app_dir; run cargo test --test browser, or name one" >&2
+    exit 1
+}
 out=$(realpath -m "${SCAN_OUTPUT:-$here/target/scan}")
 rm -rf "$out"
 mkdir -p "$out"
@@ -30,12 +35,16 @@ base="http://127.0.0.1:$port"
 data=$(mktemp -d)
 # The scanners send thousands of form posts from one address: the per-IP limit would
 # answer most of them with 429 and hide the code behind it, so it is lifted here.
-(
-    cd "$app_dir"
-    exec env APP_ENV=development APP_PORT="$port" APP_BASE_URL="$base" \
-        DATABASE_URL="$data/scan.db" MAIL_TRANSPORT=log RATE_LIMIT_AUTH_BURST=100000 \
-        RUST_LOG=info "$target_dir/debug/$name" serve
-) >"$out/app.log" 2>&1 &
+# app COMMAND...: the app's command line with the scan's settings.
+app() {
+    (
+        cd "$app_dir"
+        exec env APP_ENV=development APP_PORT="$port" APP_BASE_URL="$base" \
+            DATABASE_URL="$data/scan.db" MAIL_TRANSPORT=log RATE_LIMIT_AUTH_BURST=100000 \
+            RUST_LOG=info "$target_dir/debug/$name" "$@"
+    )
+}
+app serve >"$out/app.log" 2>&1 &
 app=$!
 trap 'kill "$app" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 60); do
@@ -43,6 +52,22 @@ for _ in $(seq 60); do
     sleep 0.5
 done
 curl -fsS "$base/healthz" >/dev/null || { cat "$out/app.log"; echo "scan: the app did not start" >&2; exit 1; }
+
+# An administrator, signed in with curl, so that sqlmap reaches the admin search.
+admin_email=scan-admin@example.com
+admin_password=Quiet-Harbor-Lantern-2026
+jar="$data/admin-cookies.txt"
+printf '%s\n' "$admin_password" | app create-admin --email "$admin_email" --name "Scan Admin" \
+    >"$out/create-admin.log" 2>&1 || { cat "$out/create-admin.log"; echo "scan: create-admin failed" >&2; exit 1; }
+token=$(curl -fsS -c "$jar" -b "$jar" "$base/login" |
+    sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
+curl -fsS -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" \
+    --data-urlencode "email=$admin_email" --data-urlencode "password=$admin_password" "$base/login"
+# admin_page_answers: true while the administrator's session still opens the directory.
+admin_page_answers() {
+    [[ $(curl -sS -o /dev/null -w '%{http_code}' -b "$jar" "$base/admin/users") == 200 ]]
+}
+admin_page_answers || { echo "scan: cannot sign in as the administrator" >&2; exit 1; }
 
 echo "scan: wapiti on $base"
 modules=blindsql,cookieflags,crlf,csp,csrf,exec,file,htaccess,http_headers,methods,permanentxss,redirect,shellshock,sql,xss,backup
@@ -91,12 +116,32 @@ for form in "login:email=ann%40example.com&password=secret" \
     fi
 done
 
+# The session cookie stays as it is (-p): sqlmap tries only the search's own parameters.
+echo "scan: sqlmap on GET /admin/users as an administrator"
+# curl marks HttpOnly cookies in its jar in a way sqlmap's loader skips: pass them as a header.
+cookies=$(awk -F '\t' 'NF == 7 { sub(/^#HttpOnly_/, "", $1); printf "%s%s=%s", sep, $6, $7; sep = "; " }' "$jar")
+sqlmap --url "$base/admin/users?q=ann&page=1" -p q,page --cookie "$cookies" --batch \
+    --level 2 --risk 1 --output-dir "$out/sqlmap" --flush-session >"$out/sqlmap-admin-users.log" 2>&1 || true
+if grep -q "identified the following injection point" "$out/sqlmap-admin-users.log"; then
+    echo "  sqlmap: /admin/users is injectable (see $out/sqlmap-admin-users.log)"
+    failed=1
+elif grep -q "do not appear to be injectable" "$out/sqlmap-admin-users.log" && admin_page_answers; then
+    echo "  sqlmap: no injectable parameter in /admin/users"
+else
+    tail -n 20 "$out/sqlmap-admin-users.log"
+    echo "  sqlmap: /admin/users was not tested to the end, or not as an administrator"
+    failed=1
+fi
+
 # Proof the scanners got past the CSRF check and reached the handlers: what the app
 # answered to their form posts.
 echo "scan: form posts the app answered, by status:"
 grep -o 'http.method=POST http.route=[^ ]* .*http.status_code=[0-9]*' "$out/app.log" |
     sed -E 's/http.method=POST http.route=([^ ]*) .*http.status_code=([0-9]*)/\1 \2/' |
     sort | uniq -c | sort -rn | sed 's/^/  /'
+echo "scan: admin searches the app answered, by status:"
+grep -o 'http.method=GET http.route=/admin/users .*http.status_code=[0-9]*' "$out/app.log" |
+    sed -E 's/.*http.status_code=([0-9]*)/GET \/admin\/users \1/' | sort | uniq -c | sed 's/^/  /'
 if grep -q 'http.status_code=5' "$out/app.log"; then
     echo "  the app answered some request with a 5xx (see $out/app.log)"
     failed=1
