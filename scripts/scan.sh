@@ -35,16 +35,10 @@ base="http://127.0.0.1:$port"
 data=$(mktemp -d)
 # The scanners send thousands of form posts from one address: the per-IP limit would
 # answer most of them with 429 and hide the code behind it, so it is lifted here.
-# app COMMAND...: the app's command line with the scan's settings.
-app() {
-    (
-        cd "$app_dir"
-        exec env APP_ENV=development APP_PORT="$port" APP_BASE_URL="$base" \
-            DATABASE_URL="$data/scan.db" MAIL_TRANSPORT=log RATE_LIMIT_AUTH_BURST=100000 \
-            RUST_LOG=info "$target_dir/debug/$name" "$@"
-    )
-}
-app serve >"$out/app.log" 2>&1 &
+settings=(APP_ENV=development APP_PORT="$port" APP_BASE_URL="$base" DATABASE_URL="$data/scan.db"
+    MAIL_TRANSPORT=log RATE_LIMIT_AUTH_BURST=100000 RUST_LOG=info)
+binary="$target_dir/debug/$name"
+(cd "$app_dir" && exec env "${settings[@]}" "$binary" serve) >"$out/app.log" 2>&1 &
 app=$!
 trap 'kill "$app" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 60); do
@@ -57,7 +51,8 @@ curl -fsS "$base/healthz" >/dev/null || { cat "$out/app.log"; echo "scan: the ap
 admin_email=scan-admin@example.com
 admin_password=Quiet-Harbor-Lantern-2026
 jar="$data/admin-cookies.txt"
-printf '%s\n' "$admin_password" | app create-admin --email "$admin_email" --name "Scan Admin" \
+printf '%s\n' "$admin_password" |
+    (cd "$app_dir" && env "${settings[@]}" "$binary" create-admin --email "$admin_email" --name "Scan Admin") \
     >"$out/create-admin.log" 2>&1 || { cat "$out/create-admin.log"; echo "scan: create-admin failed" >&2; exit 1; }
 token=$(curl -fsS -c "$jar" -b "$jar" "$base/login" |
     sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)

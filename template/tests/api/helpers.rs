@@ -460,9 +460,15 @@ impl TestDatabase {
         let name = format!("test_{:016x}", rand::random::<u64>());
         let admin_url = admin_url();
         let mut conn = admin_connection(&admin_url);
+{%- if database == "postgres" %}
+        // From template0, which nobody can connect to: copying template1 fails while
+        // anyone (psql, a GUI) is connected to it.
+        sql_query(format!("CREATE DATABASE {name} TEMPLATE template0"))
+{%- else %}
         sql_query(format!("CREATE DATABASE {name}"))
+{%- endif %}
             .execute(&mut conn)
-            .expect("cannot create the test database");
+            .unwrap_or_else(|error| panic!("cannot create the test database {name}: {error}"));
         let mut url = reqwest::Url::parse(&admin_url).expect("TEST_DATABASE_URL is not a URL");
         url.set_path(&format!("/{name}"));
         Self {
