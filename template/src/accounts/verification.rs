@@ -8,13 +8,30 @@ use rand::Rng;
 use crate::auth::Keys;
 use crate::config::AccountSettings;
 use crate::db::{self, DbConn};
-use crate::mail::{OutgoingEmail, outbox};
+use crate::mail::{Email, MailError, Mailer, OutgoingEmail, outbox};
 use crate::models::verification_code::{self, NewVerificationCode};
 use crate::models::{User, user};
 
 /// A new random code, to be mailed and then stored with [`store_code`].
-pub fn generate_code() -> String {
+fn generate_code() -> String {
     format!("{:06}", rand::rng().random_range(0..1_000_000))
+}
+
+/// A new code and the mail that carries it to `email`, greeting `name`.
+pub fn new_code_mail(
+    mailer: &Mailer,
+    email: &str,
+    name: &str,
+) -> Result<(String, OutgoingEmail), MailError> {
+    let code = generate_code();
+    let mail = mailer.compose(
+        email,
+        &Email::VerificationCode {
+            name: name.to_owned(),
+            code: code.clone(),
+        },
+    )?;
+    Ok((code, mail))
 }
 
 /// Whether the text is shaped like a code (six digits), before any lookup.

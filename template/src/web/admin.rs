@@ -8,7 +8,7 @@ use actix_web_flash_messages::FlashMessage;
 use serde::{Deserialize, Serialize};
 use tera::Tera;
 
-use crate::accounts::verification::{ResendOutcome, generate_code};
+use crate::accounts::verification::{self, ResendOutcome};
 use crate::admin::actions::{self, Action, Actor, Refusal};
 use crate::admin::stats::{self, CHART_WEEKS};
 use crate::admin::user_search::{self, Filter, Sort, UserQuery};
@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::errors::AppError;
-use crate::mail::{Email, Mailer};
+use crate::mail::Mailer;
 use crate::models::audit_event;
 use crate::models::user;
 use crate::web::client_ip;
@@ -231,14 +231,7 @@ pub async fn resend_verification(
         FlashMessage::info(format!("{} is already verified.", target.email)).send();
         return Ok(see_other(&back));
     }
-    let code = generate_code();
-    let mail = mailer.compose(
-        &target.email,
-        &Email::VerificationCode {
-            name: target.name.clone(),
-            code: code.clone(),
-        },
-    )?;
+    let (code, mail) = verification::new_code_mail(&mailer, &target.email, &target.name)?;
     let account_settings = settings.accounts;
     let keys = keys.into_inner();
     let now = clock.now();

@@ -9,7 +9,7 @@ use tera::Tera;
 
 use crate::accounts::email::normalize_email;
 use crate::accounts::login::{self, Attempt, DummyHash, LoginOutcome};
-use crate::accounts::verification::{self, ResendOutcome, generate_code};
+use crate::accounts::verification::{self, ResendOutcome};
 use crate::auth::current_user::signed_in_user;
 use crate::auth::pending::pending_cookie;
 use crate::auth::{CookieNames, Keys};
@@ -134,14 +134,7 @@ pub async fn create(
             Ok(see_other(target))
         }
         LoginOutcome::Unverified(user) => {
-            let code = generate_code();
-            let mail = mailer.compose(
-                &user.email,
-                &Email::VerificationCode {
-                    name: user.name.clone(),
-                    code: code.clone(),
-                },
-            )?;
+            let (code, mail) = verification::new_code_mail(&mailer, &user.email, &user.name)?;
             let keys_for_db = keys.clone().into_inner();
             let user_id = user.id;
             let sent = db::run_blocking(&pool, move |conn| {

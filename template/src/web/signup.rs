@@ -9,7 +9,7 @@ use tera::Tera;
 use crate::accounts::email::normalize_email;
 use crate::accounts::password::hash_password_off_thread;
 use crate::accounts::signup::{self, Registration};
-use crate::accounts::verification::generate_code;
+use crate::accounts::verification;
 use crate::auth::pending::pending_cookie;
 use crate::auth::{CookieNames, Keys};
 use crate::clock::Clock;
@@ -76,14 +76,7 @@ pub async fn create(
 
     // Hashed even for an address that has an account, so both take the same time.
     let password_hash = hash_password_off_thread(form.password, settings.bcrypt_cost).await?;
-    let code = generate_code();
-    let code_mail = mailer.compose(
-        &email,
-        &Email::VerificationCode {
-            name: name.clone(),
-            code: code.clone(),
-        },
-    )?;
+    let (code, code_mail) = verification::new_code_mail(&mailer, &email, &name)?;
     let attempt_mail = mailer.compose(
         &email,
         &Email::SignupAttempt {

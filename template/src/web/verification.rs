@@ -8,7 +8,7 @@ use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 use tera::Tera;
 
-use crate::accounts::verification::{self, ResendOutcome, VerifyOutcome, generate_code};
+use crate::accounts::verification::{self, ResendOutcome, VerifyOutcome};
 use crate::auth::csrf::{SESSION_NONCE_KEY, new_nonce};
 use crate::auth::pending::{
     clear_pending_cookie, pending_cookie, pending_email, pending_resend_at,
@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::errors::AppError;
-use crate::mail::{Email, Mailer};
+use crate::mail::Mailer;
 use crate::models::User;
 use crate::web::page::Page;
 use crate::web::redirect::see_other;
@@ -137,14 +137,7 @@ pub async fn resend(
     let Some(email) = pending_email(&req) else {
         return Ok(see_other("/login"));
     };
-    let code = generate_code();
-    let mail = mailer.compose(
-        &email,
-        &Email::VerificationCode {
-            name: String::new(),
-            code: code.clone(),
-        },
-    )?;
+    let (code, mail) = verification::new_code_mail(&mailer, &email, "")?;
     let now = clock.now();
     let account_settings = settings.accounts;
     let keys_for_db = keys.clone().into_inner();
