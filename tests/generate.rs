@@ -346,6 +346,10 @@ fn source_in_template(template: &Path, c: Combination, rel: &str) -> Option<Path
         format!(".github/workflows/ci-{}.yml", c.database)
     } else if rel == "tests/api/provider.rs" {
         format!("tests/api/provider/{}.rs", c.mail)
+    } else if rel == "src/db/backend.rs" {
+        format!("src/db/backend/{}.rs", c.database)
+    } else if rel == "tests/api/backend.rs" {
+        format!("tests/api/backend/{}.rs", c.database)
     } else {
         rel.to_string()
     };
@@ -437,6 +441,8 @@ fn chosen_options_are_present(r: &Rendered) -> Vec<String> {
     for needed in [
         format!("src/mail/transport/{}.rs", c.mail),
         "tests/api/provider.rs".to_owned(),
+        "src/db/backend.rs".to_owned(),
+        "tests/api/backend.rs".to_owned(),
     ] {
         if !r.files.contains_key(&needed) {
             problems.push(format!("{c}: {needed}: missing"));
@@ -600,4 +606,150 @@ fn the_security_table_covers_every_item_with_tests_that_exist() {
         }
     }
     assert_no_problems("SECURITY.md test table", &problems);
+}
+
+/// Liquid that branches on an option, or prints one: `{% if database == ... %}`,
+/// `{% elsif mail ... %}`, `{{ mail }}`.
+fn option_liquid() -> Regex {
+    Regex::new(
+        r"\{%-?\s*(if|elsif|unless|case|when)\b[^%]*\b(database|mail)\b|\{\{-?\s*(database|mail)\s*-?\}\}",
+    )
+    .unwrap()
+}
+
+/// The files CUSTOMIZE.md allows option Liquid in: the list between its
+/// `options-liquid` markers.
+fn documented_option_liquid_files() -> BTreeSet<String> {
+    let customize = std::fs::read_to_string(common::repo_root().join("CUSTOMIZE.md"))
+        .expect("cannot read CUSTOMIZE.md");
+    let start = customize
+        .find("<!-- options-liquid")
+        .expect("CUSTOMIZE.md has no <!-- options-liquid --> list");
+    let end = customize[start..]
+        .find("<!-- /options-liquid -->")
+        .expect("CUSTOMIZE.md's options-liquid list is not closed")
+        + start;
+    let entry = Regex::new(r"(?m)^- `([^`]+)`").unwrap();
+    entry
+        .captures_iter(&customize[start..end])
+        .map(|captures| captures[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn option_liquid_stays_in_the_files_customize_md_lists() {
+    let documented = documented_option_liquid_files();
+    let pattern = option_liquid();
+    let mut found = BTreeSet::new();
+    let mut problems = vec![];
+    let files = read_tree(&template_root()).expect("cannot read template/");
+    for (rel, bytes) in files.iter().filter(|(rel, _)| {
+        !is_verbatim(rel) && !rel.starts_with("node_modules/")
+    }) {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            if pattern.is_match(line) {
+                found.insert(rel.clone());
+                if !documented.contains(rel) {
+                    problems.push(format!(
+                        "template/{rel}:{}: option Liquid outside the files CUSTOMIZE.md lists \
+                         (move the difference into a per-choice file): {}",
+                        n + 1,
+                        excerpt(line)
+                    ));
+                }
+            }
+        }
+    }
+    for rel in documented.difference(&found) {
+        problems.push(format!(
+            "CUSTOMIZE.md lists template/{rel}, which has no option Liquid (any more): \
+             take it off the list"
+        ));
+    }
+    assert_no_problems("option Liquid", &problems);
+}
+
+/// The `crate::<module>` paths a source file uses, with the module each names.
+fn crate_modules_used(text: &str) -> BTreeSet<String> {
+    let path = Regex::new(r"\bcrate::(\w+)").unwrap();
+    let group = Regex::new(r"\bcrate::\{([^}]*)\}").unwrap();
+    let first_segment = Regex::new(r"(?:^|,)\s*(\w+)").unwrap();
+    let mut used: BTreeSet<String> = path
+        .captures_iter(text)
+        .map(|captures| captures[1].to_owned())
+        .collect();
+    for captures in group.captures_iter(text) {
+        used.extend(
+            first_segment
+                .captures_iter(&captures[1])
+                .map(|segment| segment[1].to_owned()),
+        );
+    }
+    used
+}
+
+/// The layers `src/lib.rs` declares: groups of `pub mod` lines separated by blank
+/// lines or comments, top first. Each module's layer, by name.
+fn layers_of(lib_rs: &str) -> BTreeMap<String, usize> {
+    let module = Regex::new(r"^pub mod (\w+);$").unwrap();
+    let mut layers = BTreeMap::new();
+    let mut layer = 0;
+    let mut in_group = false;
+    for line in lib_rs.lines() {
+        if let Some(captures) = module.captures(line.trim()) {
+            layers.insert(captures[1].to_owned(), layer);
+            in_group = true;
+        } else if in_group {
+            layer += 1;
+            in_group = false;
+        }
+    }
+    layers
+}
+
+#[test]
+fn every_module_uses_only_the_layers_below_it_so_the_graph_has_no_cycle() {
+    let mut problems = vec![];
+    for r in rendered() {
+        let c = r.combination;
+        let Some(lib_rs) = r.files.get("src/lib.rs") else {
+            problems.push(format!("{c}: src/lib.rs missing"));
+            continue;
+        };
+        let layers = layers_of(&String::from_utf8_lossy(lib_rs));
+        if layers.len() < 5 {
+            problems.push(format!("{c}: src/lib.rs declares only {layers:?}"));
+        }
+        for (rel, bytes) in &r.files {
+            let Some(module) = rel
+                .strip_prefix("src/")
+                .filter(|path| path.ends_with(".rs"))
+                .map(|path| path.split(['/', '.']).next().unwrap_or_default())
+            else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(bytes);
+            if text.contains("clippy::too_many_arguments") {
+                problems.push(format!(
+                    "{c}: {rel}: allows too_many_arguments (take the shared state instead)"
+                ));
+            }
+            let Some(&own) = layers.get(module) else {
+                continue;
+            };
+            for used in crate_modules_used(&text) {
+                match layers.get(&used) {
+                    Some(&layer) if used != module && layer <= own => problems.push(format!(
+                        "{c}: {rel}: `{module}` uses `{used}`, which src/lib.rs does not \
+                         list below it"
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert_no_problems("module layers", &problems);
 }

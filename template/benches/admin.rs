@@ -1,13 +1,9 @@
 //! How the admin pages' queries hold up with a million users: seeds them, then prints
 //! p50 and p95 of each query the dashboard and the user directory run.
 //!
-//! `cargo bench --bench admin` fills the database at `BENCH_DATABASE_URL`, which it
-//! empties first: never point it at data you want to keep.
-{%- if database == "sqlite" %} Without it, the benchmark
-//! uses a temporary file.
-{%- else %} It must be set, to a
-//! database of its own.
-{%- endif %} `BENCH_USERS` changes the number of users (default 1000000).
+//! `BENCH_DATABASE_URL=<url> cargo bench --bench admin` fills the database at that URL
+//! (a `DATABASE_URL` of its own), which it empties first: never point it at data you
+//! want to keep. `BENCH_USERS` changes the number of users (default 1000000).
 
 use std::time::{Duration, Instant};
 
@@ -16,9 +12,8 @@ use diesel::prelude::*;
 
 use {{crate_name}}::admin::stats::dashboard_stats;
 use {{crate_name}}::admin::user_search::{Filter, Sort, UserQuery, search_users};
-use {{crate_name}}::config::DatabaseSettings;
 use {{crate_name}}::db::schema::{audit_events, outbox_messages, users};
-use {{crate_name}}::db::{self, DbConn};
+use {{crate_name}}::db::{self, DatabaseSettings, DbConn};
 use {{crate_name}}::models::user::NewUser;
 
 const ROUNDS: usize = 30;
@@ -30,20 +25,8 @@ const NAMES: [&str; 8] = [
 ];
 
 fn main() -> anyhow::Result<()> {
-{%- if database == "sqlite" %}
-    let scratch = tempfile::TempDir::new()?;
-{%- endif %}
-    let url = match std::env::var("BENCH_DATABASE_URL") {
-        Ok(url) => url,
-{%- if database == "sqlite" %}
-        Err(_) => scratch
-            .path()
-            .join("bench.db")
-            .to_string_lossy()
-            .into_owned(),
-{%- else %}
-        Err(_) => anyhow::bail!("set BENCH_DATABASE_URL to a database the benchmark may fill"),
-{%- endif %}
+    let Ok(url) = std::env::var("BENCH_DATABASE_URL") else {
+        anyhow::bail!("set BENCH_DATABASE_URL to a database the benchmark may fill");
     };
     let users: i64 = std::env::var("BENCH_USERS")
         .ok()
@@ -176,15 +159,7 @@ fn seed(conn: &mut DbConn, count: i64, now: NaiveDateTime) -> QueryResult<()> {
     )
     .set(users::last_login_at.eq(Some(now - Age::days(10))))
     .execute(conn)?;
-{%- if database == "postgres" %}
-    // Fresh statistics and a visibility map, as autovacuum gives a table in service.
-    diesel::sql_query("VACUUM ANALYZE users").execute(conn)?;
-{%- elsif database == "sqlite" %}
-    // Fresh statistics for the query planner, as `PRAGMA optimize` keeps them.
-    diesel::sql_query("ANALYZE").execute(conn)?;
-{%- else %}
-    // Fresh index statistics, as InnoDB recalculates them in the background.
-    diesel::sql_query("ANALYZE TABLE users").execute(conn)?;
-{%- endif %}
+    // Fresh statistics, as the database keeps them for a table in service.
+    db::refresh_statistics(conn)?;
     Ok(())
 }

@@ -1,18 +1,24 @@
 //! Settings, read once at start-up from the environment (and `.env`, through dotenvy).
+//! The settings of a part live with that part (`db::DatabaseSettings`,
+//! `mail::MailSettings`, ...); this module reads them all and nothing below the web
+//! layer reads it back.
 //!
 //! Every setting has a development default so `cargo run` works with nothing set;
 //! production refuses to start while a secret is missing or weak, listing every problem.
 
 use std::fmt;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use rand::RngCore;
 
-use crate::db;
+use crate::accounts::AccountSettings;
+use crate::db::{self, DatabaseSettings};
 use crate::mail::transport::{self, ProviderSettings};
+use crate::mail::{MailSettings, MailTransport};
+use crate::secret::Secret;
+use crate::sessions::SessionSettings;
 
 /// The shortest session secret accepted; actix-session needs 64 bytes of key material.
 pub const MIN_SESSION_SECRET_BYTES: usize = 64;
@@ -50,17 +56,14 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     pub sessions: SessionSettings,
     pub accounts: AccountSettings,
+    /// Whether the site is served over https (from `APP_BASE_URL`): cookies are then
+    /// `Secure` and `__Host-` prefixed, and browsers are told to insist on https.
+    pub https: bool,
     /// Peers whose `X-Forwarded-For` header is believed when finding a client's IP.
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limits: RateLimitSettings,
     /// Set when no secret was configured and a random one was made for this run.
     pub session_secret_is_ephemeral: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct DatabaseSettings {
-    pub url: String,
-    pub pool_size: u32,
 }
 
 /// How many sign-up, login, code and reset attempts one IP address may make: a burst,
@@ -69,89 +72,6 @@ pub struct DatabaseSettings {
 pub struct RateLimitSettings {
     pub auth_burst: u32,
     pub auth_refill: Duration,
-}
-
-/// How long a signed-in session lasts (checked on the server, not by the cookie).
-#[derive(Debug, Clone, Copy)]
-pub struct SessionSettings {
-    /// Ends a session nobody has used for this long (`SESSION_IDLE_MINUTES`, default 30).
-    pub idle_timeout: chrono::Duration,
-    /// Ends a session this long after login (`SESSION_MAX_HOURS`, default 12).
-    pub absolute_timeout: chrono::Duration,
-    /// Ends a "remember me" session this long after login (`SESSION_REMEMBER_DAYS`, default 14).
-    pub remember_timeout: chrono::Duration,
-}
-
-/// Limits that protect accounts; all have defaults from the security requirements.
-#[derive(Debug, Clone, Copy)]
-pub struct AccountSettings {
-    /// Failed logins that lock an account (`LOGIN_MAX_FAILURES`, default 10).
-    pub max_failed_logins: i32,
-    /// How long a locked account stays locked (`LOGIN_LOCKOUT_MINUTES`, default 15).
-    pub lockout: chrono::Duration,
-    /// Lifetime of an email verification code (`VERIFICATION_CODE_MINUTES`, default 10).
-    pub code_lifetime: chrono::Duration,
-    /// Wrong guesses that kill a code (`VERIFICATION_CODE_MAX_ATTEMPTS`, default 5).
-    pub code_max_attempts: i32,
-    /// Wait between two codes for one account (`VERIFICATION_CODE_COOLDOWN_SECONDS`, default 60).
-    pub code_cooldown: chrono::Duration,
-    /// Codes one account may be sent per hour (`VERIFICATION_CODES_PER_HOUR`, default 5).
-    pub codes_per_hour: i64,
-    /// Lifetime of a password reset link (`PASSWORD_RESET_MINUTES`, default 60).
-    pub reset_lifetime: chrono::Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    pub transport: MailTransport,
-    pub from: String,
-    /// Where the `file` transport writes one `.eml` file per message.
-    pub file_dir: PathBuf,
-    /// How often the outbox worker looks for mail to send.
-    pub poll_interval: Duration,
-    pub provider: ProviderSettings,
-}
-
-/// How outgoing mail leaves the application (`MAIL_TRANSPORT`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailTransport {
-    /// Print each message to the log; for development.
-    Log,
-    /// Write each message to `MAIL_FILE_DIR`; for development and tests.
-    File,
-    /// Deliver through the provider chosen when the project was generated.
-    Provider,
-}
-
-impl MailTransport {
-    fn parse(value: &str) -> Option<Self> {
-        match value {
-            "log" => Some(Self::Log),
-            "file" => Some(Self::File),
-            _ if value == transport::NAME => Some(Self::Provider),
-            _ => None,
-        }
-    }
-}
-
-/// A value that must never be printed, not even in debug output.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(..)")
-    }
 }
 
 /// Every problem found in the configuration, one per line.
@@ -300,6 +220,7 @@ impl Settings {
             profile,
             host,
             port,
+            https: base_url.starts_with("https://"),
             base_url,
             database,
             session_secret,

@@ -1,10 +1,13 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use {{crate_name}}::accounts::{admin, email, password};
+use {{crate_name}}::accounts::email::EmailAddress;
+use {{crate_name}}::accounts::name::DisplayName;
+use {{crate_name}}::accounts::password;
+use {{crate_name}}::admin::create::create_admin as insert_admin;
+use {{crate_name}}::clock::{Clock, SystemClock};
 use {{crate_name}}::config::Settings;
 use {{crate_name}}::db;
 use {{crate_name}}::startup::{self, Application};
@@ -94,13 +97,12 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn create_admin(settings: &Settings, email: &str, name: Option<&str>) -> anyhow::Result<()> {
-    let email = email::normalize_email(email)?;
-    let name = name.map_or_else(
-        || email.split('@').next().unwrap_or_default().to_owned(),
-        str::to_owned,
-    );
+    let email = EmailAddress::parse(email).map_err(|error| anyhow::anyhow!("--email: {error}"))?;
+    // The same rules as the sign-up form's.
+    let name = DisplayName::parse(name.unwrap_or(email.local_part()))
+        .map_err(|error| anyhow::anyhow!("--name: {error}"))?;
     let password = read_password()?;
-    let broken = password::check_password(&password, &email);
+    let broken = password::check_password(&password, email.as_str());
     if !broken.is_empty() {
         let rules: Vec<&str> = broken.iter().map(|rule| rule.message()).collect();
         anyhow::bail!(
@@ -110,10 +112,9 @@ fn create_admin(settings: &Settings, email: &str, name: Option<&str>) -> anyhow:
     }
     let hash = password::hash_password(&password, settings.bcrypt_cost)?;
 
-    let mut conn = db::establish(&settings.database.url)
-        .context("cannot connect to the database at DATABASE_URL")?;
+    let mut conn = db::connect(&settings.database)?;
     db::run_migrations(&mut conn)?;
-    let admin = admin::create_admin(&mut conn, &email, &name, &hash)?;
+    let admin = insert_admin(&mut conn, &email, &name, &hash, SystemClock.now())?;
     println!("Created administrator {} (id {})", admin.email, admin.id);
     Ok(())
 }

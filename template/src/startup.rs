@@ -17,22 +17,21 @@ use actix_web_flash_messages::FlashMessagesFramework;
 use actix_web_flash_messages::storage::CookieMessageStore;
 use anyhow::Context as _;
 use tera::Tera;
-use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 
 use crate::accounts::login::DummyHash;
-use crate::auth::{CookieNames, DbSessionStore, Keys, csrf, purge};
-use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::db;
-use crate::errors;
-use crate::mail::{self, Mailer, WorkerHandle};
-use crate::web as handlers;
-use crate::web::security_headers::security_headers;
-use crate::web::{methods, rate_limit};
-
-/// Forms are small; anything larger is refused with 413.
-const MAX_FORM_BYTES: usize = 32 * 1024;
+use crate::jobs::Jobs;
+use crate::keys::Keys;
+use crate::mail::Mailer;
+use crate::sessions::DbSessionStore;
+use crate::web::cookies::CookieNames;
+use crate::web::middleware::security_headers::security_headers;
+use crate::web::middleware::{csrf, methods, rate_limit};
+use crate::web::state::{AppState, State};
+use crate::web::{self as handlers, MAX_FORM_BYTES, error, paths};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -41,9 +40,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Application {
     port: u16,
     server: Server,
-    purge: JoinHandle<()>,
-    rate_limit_cleanup: JoinHandle<()>,
-    mail_worker: WorkerHandle,
+    jobs: Jobs,
 }
 
 impl Application {
@@ -64,57 +61,56 @@ impl Application {
             .context("cannot load the page templates under templates/")?;
         let templates = web::Data::new(templates);
         let pool = db::build_pool(&settings.database);
-        let keys = Keys::derive(&settings.session_secret);
-        let cookie_names = CookieNames::new(settings.base_url.starts_with("https://"));
-        let mailer = Mailer::new(&settings)?;
         let cost = settings.bcrypt_cost;
         let dummy_hash = tokio::task::spawn_blocking(move || DummyHash::new(cost)).await??;
         let session_store =
             DbSessionStore::new(pool.clone(), Arc::clone(&clock), settings.sessions);
-        let purge = purge::spawn(pool.clone(), Arc::clone(&clock));
         let auth_limit = rate_limit::auth_limit(settings.rate_limits, &settings.trusted_proxies);
-        let rate_limit_cleanup = rate_limit::spawn_cleanup(&auth_limit);
-        let https = settings.base_url.starts_with("https://");
-        let mail_worker = mail::worker::spawn(pool.clone(), &settings.mail, Arc::clone(&clock))?;
-
-        let clock: web::Data<dyn Clock> = web::Data::from(clock);
-        let pool = web::Data::new(pool);
-        let settings = web::Data::new(settings);
-        let keys = web::Data::new(keys);
-        let cookie_names = web::Data::new(cookie_names);
-        let mailer = web::Data::new(mailer);
-        let dummy_hash = web::Data::new(dummy_hash);
+        let limiter = auth_limit.limiter();
+        let jobs = Jobs::start(&pool, &clock, &settings.mail, move || {
+            limiter.retain_recent();
+        })?;
+        let https = settings.https;
+        let state = State::new(AppState {
+            keys: Keys::derive(&settings.session_secret),
+            cookies: CookieNames::new(https),
+            mailer: Mailer::new(
+                &settings.base_url,
+                settings.accounts.code_lifetime,
+                settings.accounts.reset_lifetime,
+            )?,
+            templates: templates.clone(),
+            settings,
+            pool,
+            clock,
+            dummy_hash,
+        });
 
         let server = HttpServer::new(move || {
-            let session = SessionMiddleware::builder(session_store.clone(), keys.cookies.clone())
-                .cookie_name(cookie_names.session.clone())
-                .cookie_secure(cookie_names.secure)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_http_only(true)
-                .session_lifecycle(
-                    PersistentSession::default().session_ttl(session_store.cookie_max_age()),
-                )
-                .build();
+            let session =
+                SessionMiddleware::builder(session_store.clone(), state.keys.cookies.clone())
+                    .cookie_name(state.cookies.session.clone())
+                    .cookie_secure(state.cookies.secure)
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_http_only(true)
+                    .session_lifecycle(
+                        PersistentSession::default().session_ttl(session_store.cookie_max_age()),
+                    )
+                    .build();
             let flash = FlashMessagesFramework::builder(
-                CookieMessageStore::builder(keys.cookies.clone()).build(),
+                CookieMessageStore::builder(state.keys.cookies.clone()).build(),
             )
             .build();
             // Registered innermost first: a request passes the security headers and the
             // logger first and the CSRF check last, after the session it needs is loaded.
             App::new()
+                .app_data(state.clone())
                 .app_data(templates.clone())
-                .app_data(pool.clone())
-                .app_data(settings.clone())
-                .app_data(clock.clone())
-                .app_data(keys.clone())
-                .app_data(cookie_names.clone())
-                .app_data(mailer.clone())
-                .app_data(dummy_hash.clone())
                 .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
                 .service(
                     // Not fingerprinted, so browsers must ask again (a cheap 304
                     // thanks to ETag) rather than keep a stale copy after a deploy.
-                    web::scope("/static")
+                    web::scope(paths::STATIC)
                         .wrap(DefaultHeaders::new().add((CACHE_CONTROL, "no-cache")))
                         .service(Files::new("", "static")),
                 )
@@ -125,12 +121,12 @@ impl Application {
                 )
                 .default_service(web::to(handlers::not_found))
                 .wrap(from_fn(csrf::protect))
-                .wrap(from_fn(errors::note_visitor))
+                .wrap(from_fn(error::note_visitor))
                 .wrap(IdentityMiddleware::default())
                 .wrap(session)
                 .wrap(flash)
                 .wrap(from_fn(methods::refuse_trace))
-                .wrap(ErrorHandlers::new().default_handler(errors::render_error_page))
+                .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
                 .wrap(TracingLogger::default())
                 // Outermost, so no response leaves without them.
                 .wrap(security_headers(https))
@@ -141,13 +137,7 @@ impl Application {
         .disable_signals()
         .run();
 
-        Ok(Self {
-            port,
-            server,
-            purge,
-            rate_limit_cleanup,
-            mail_worker,
-        })
+        Ok(Self { port, server, jobs })
     }
 
     /// The port the server listens on.
@@ -168,10 +158,8 @@ impl Application {
             handle.stop(true).await;
         });
         let served = self.server.await;
-        // Requests have finished, so no new mail can be queued: stop the worker last.
-        self.purge.abort();
-        self.rate_limit_cleanup.abort();
-        self.mail_worker.stop().await;
+        // Requests have finished, so no new mail can be queued: stop the jobs last.
+        self.jobs.stop().await;
         served
     }
 }

@@ -19,3 +19,15 @@ pub fn init() {
         .with_span_events(FmtSpan::CLOSE)
         .init();
 }
+
+/// An error with all its causes on one line, for the log.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}

@@ -1,5 +1,7 @@
 //! Email addresses as the application stores and compares them.
 
+use std::fmt;
+
 use unicode_normalization::UnicodeNormalization;
 
 /// The longest address a mail server must accept (RFC 5321 path limit).
@@ -17,10 +19,35 @@ pub enum EmailError {
     Invalid,
 }
 
+/// A checked address in the one form stored and looked up (see [`normalize_email`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(input: &str) -> Result<Self, EmailError> {
+        normalize_email(input).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part before the `@`.
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(local, _)| local)
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Turns what a user typed into the one form stored and looked up: trimmed,
 /// Unicode NFKC-normalised and lower-cased as a whole, so the same address typed two
 /// ways finds the same account, and two different stored addresses never merge.
-pub fn normalize_email(input: &str) -> Result<String, EmailError> {
+fn normalize_email(input: &str) -> Result<String, EmailError> {
     let email: String = input.trim().nfkc().collect::<String>().to_lowercase();
     // Lower-casing can produce text that NFKC changes again (e.g. the Kelvin sign).
     let email: String = email.nfkc().collect();

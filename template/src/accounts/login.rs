@@ -4,8 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::accounts::AccountSettings;
+use crate::accounts::email::EmailAddress;
 use crate::accounts::password;
-use crate::config::AccountSettings;
 use crate::db::{self, DbConn};
 use crate::mail::{MailError, OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
@@ -32,8 +33,8 @@ pub enum LoginOutcome {
 
 /// The user a login names, read before the (slow) password check so no database
 /// connection is held while bcrypt runs.
-pub fn find_account(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
-    user::get_user_by_email(conn, email)
+pub fn find_account(conn: &mut DbConn, email: &EmailAddress) -> QueryResult<Option<User>> {
+    user::get_user_by_email(conn, email.as_str())
 }
 
 /// A bcrypt hash of nothing, at the configured cost, made once at start-up:

@@ -4,18 +4,46 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::keys::token_hash;
-use crate::config::AccountSettings;
+use crate::accounts::email::EmailAddress;
+use crate::accounts::{AccountSettings, FlowError};
 use crate::db::{self, DbConn};
-use crate::mail::{OutgoingEmail, outbox};
+use crate::keys::{random_token, token_hash};
+use crate::mail::{Email, Mailer, OutgoingEmail, outbox};
 use crate::models::password_reset::{self, NewPasswordResetToken};
 use crate::models::{User, session, user};
 
+/// Someone asked for a reset link for `email`. Every address gets the same treatment,
+/// in the same time: an unknown or disabled one goes through the same steps, which
+/// change nothing and send nothing.
+pub fn request_reset(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    settings: &AccountSettings,
+    email: &EmailAddress,
+    now: NaiveDateTime,
+) -> Result<(), FlowError> {
+    let account =
+        user::get_user_by_email(conn, email.as_str())?.filter(|account| account.is_active);
+    let token = random_token(32);
+    let mail = mailer.compose(
+        email.as_str(),
+        &Email::PasswordReset {
+            name: account
+                .as_ref()
+                .map(|account| account.name.clone())
+                .unwrap_or_default(),
+            token: token.clone(),
+        },
+    )?;
+    start_reset(conn, settings, account.as_ref(), &token, &mail, now)?;
+    Ok(())
+}
+
 /// Stores a reset token for `account` (retiring older ones) and queues its mail.
-/// `token` must come from `auth::keys::random_token(32)`; only its hash is stored.
+/// `token` must come from `keys::random_token(32)`; only its hash is stored.
 /// Without an account the same statements run against no row and nothing is sent,
 /// so unknown addresses take as long as known ones.
-pub fn start_reset(
+fn start_reset(
     conn: &mut DbConn,
     settings: &AccountSettings,
     account: Option<&User>,

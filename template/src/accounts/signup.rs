@@ -4,22 +4,23 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::accounts::verification;
-use crate::auth::Keys;
-use crate::config::AccountSettings;
+use crate::accounts::AccountSettings;
+use crate::accounts::email::EmailAddress;
+use crate::accounts::name::DisplayName;
+use crate::accounts::verification::{self, CodeMail};
 use crate::db::{self, DbConn};
+use crate::keys::Keys;
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::user::{self, NewUser};
 
 /// A checked signup form, with the password already hashed, and both mails it may
 /// send, composed in advance.
 pub struct Registration<'a> {
-    pub name: &'a str,
-    pub email: &'a str,
+    pub name: &'a DisplayName,
+    pub email: &'a EmailAddress,
     pub password_hash: &'a str,
     /// The verification code, and the mail that carries it to a new account.
-    pub code: &'a str,
-    pub code_mail: &'a OutgoingEmail,
+    pub code: &'a CodeMail,
     /// The notice for the owner of an address that already has an account.
     pub attempt_mail: &'a OutgoingEmail,
 }
@@ -44,16 +45,16 @@ pub fn register(
     now: NaiveDateTime,
 ) -> QueryResult<SignupOutcome> {
     let created = db::write_transaction(conn, |conn| {
-        if let Some(existing) = user::get_user_by_email(conn, registration.email)? {
+        if let Some(existing) = user::get_user_by_email(conn, registration.email.as_str())? {
             outbox::enqueue(conn, Some(existing.id), registration.attempt_mail, now)?;
             return Ok(SignupOutcome::AlreadyRegistered);
         }
         let account = user::insert_user(
             conn,
             &NewUser {
-                email: registration.email,
+                email: registration.email.as_str(),
                 password_hash: registration.password_hash,
-                name: registration.name,
+                name: registration.name.as_str(),
                 is_admin: false,
                 is_active: true,
                 email_verified_at: None,
@@ -61,15 +62,7 @@ pub fn register(
                 updated_at: now,
             },
         )?;
-        verification::store_code(
-            conn,
-            keys,
-            settings,
-            account.id,
-            registration.code,
-            registration.code_mail,
-            now,
-        )?;
+        verification::store_code(conn, keys, settings, account.id, registration.code, now)?;
         Ok(SignupOutcome::Created)
     });
     match created {

@@ -5,38 +5,53 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::Rng;
 
-use crate::auth::Keys;
-use crate::config::AccountSettings;
+use crate::accounts::AccountSettings;
+use crate::accounts::email::EmailAddress;
 use crate::db::{self, DbConn};
+use crate::keys::Keys;
 use crate::mail::{Email, MailError, Mailer, OutgoingEmail, outbox};
 use crate::models::verification_code::{self, NewVerificationCode};
 use crate::models::{User, user};
 
-/// A new random code, to be mailed and then stored with [`store_code`].
-fn generate_code() -> String {
-    format!("{:06}", rand::rng().random_range(0..1_000_000))
+/// A code as a person typed it, checked for shape (six digits) before any lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationCode(String);
+
+impl VerificationCode {
+    /// The code in `input`; spaces and dashes are how people copy codes, so they go.
+    pub fn parse(input: &str) -> Option<Self> {
+        let code: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(Self(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-/// A new code and the mail that carries it to `email`, greeting `name`.
-pub fn new_code_mail(
-    mailer: &Mailer,
-    email: &str,
-    name: &str,
-) -> Result<(String, OutgoingEmail), MailError> {
-    let code = generate_code();
-    let mail = mailer.compose(
-        email,
-        &Email::VerificationCode {
-            name: name.to_owned(),
-            code: code.clone(),
-        },
-    )?;
-    Ok((code, mail))
+/// A new random code and the mail that carries it, composed before the transaction
+/// that stores it.
+pub struct CodeMail {
+    code: String,
+    mail: OutgoingEmail,
 }
 
-/// Whether the text is shaped like a code (six digits), before any lookup.
-pub fn is_code_shaped(code: &str) -> bool {
-    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+impl CodeMail {
+    /// A new code for `email`, greeting `name`.
+    pub fn new(mailer: &Mailer, email: &str, name: &str) -> Result<Self, MailError> {
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
+        let mail = mailer.compose(
+            email,
+            &Email::VerificationCode {
+                name: name.to_owned(),
+                code: code.clone(),
+            },
+        )?;
+        Ok(Self { code, mail })
+    }
 }
 
 /// Makes `code` the user's only valid code and queues its mail, in the caller's
@@ -46,8 +61,7 @@ pub fn store_code(
     keys: &Keys,
     settings: &AccountSettings,
     user_id: i64,
-    code: &str,
-    mail: &OutgoingEmail,
+    code: &CodeMail,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     verification_code::retire_codes(conn, user_id, now)?;
@@ -55,17 +69,18 @@ pub fn store_code(
         conn,
         &NewVerificationCode {
             user_id,
-            code_hash: &keys.code_hash(user_id, code),
+            code_hash: &keys.code_hash(user_id, &code.code),
             created_at: now,
             expires_at: now + settings.code_lifetime,
         },
     )?;
-    outbox::enqueue(conn, Some(user_id), mail, now)
+    outbox::enqueue(conn, Some(user_id), &code.mail, now)
 }
 
 /// The account with `email` if it still waits for verification.
-fn unverified_account(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
-    Ok(user::get_user_by_email(conn, email)?.filter(|account| account.email_verified_at.is_none()))
+fn unverified_account(conn: &mut DbConn, email: &EmailAddress) -> QueryResult<Option<User>> {
+    Ok(user::get_user_by_email(conn, email.as_str())?
+        .filter(|account| account.email_verified_at.is_none()))
 }
 
 /// What became of a code a visitor typed.
@@ -84,8 +99,8 @@ pub fn verify(
     conn: &mut DbConn,
     keys: &Keys,
     settings: &AccountSettings,
-    email: &str,
-    code: &str,
+    email: &EmailAddress,
+    code: &VerificationCode,
     now: NaiveDateTime,
 ) -> QueryResult<VerifyOutcome> {
     db::write_transaction(conn, |conn| {
@@ -98,7 +113,7 @@ pub fn verify(
         if !verification_code::record_attempt(conn, latest.id, settings.code_max_attempts, now)? {
             return Ok(VerifyOutcome::Expired);
         }
-        if !keys.code_matches(account.id, code, &latest.code_hash) {
+        if !keys.code_matches(account.id, code.as_str(), &latest.code_hash) {
             return Ok(VerifyOutcome::Wrong);
         }
         if !verification_code::consume_code(conn, latest.id, now)? {
@@ -126,16 +141,15 @@ pub fn resend(
     conn: &mut DbConn,
     keys: &Keys,
     settings: &AccountSettings,
-    email: &str,
-    code: &str,
-    mail: &OutgoingEmail,
+    email: &EmailAddress,
+    code: &CodeMail,
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
     db::write_transaction(conn, |conn| {
         let Some(account) = unverified_account(conn, email)? else {
             return Ok(ResendOutcome::Sent);
         };
-        send_code_within_limits(conn, keys, settings, account.id, code, mail, now)
+        send_code_within_limits(conn, keys, settings, account.id, code, now)
     })
 }
 
@@ -145,8 +159,7 @@ pub fn send_code_within_limits(
     keys: &Keys,
     settings: &AccountSettings,
     user_id: i64,
-    code: &str,
-    mail: &OutgoingEmail,
+    code: &CodeMail,
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
     if let Some(latest) = verification_code::latest_code(conn, user_id)? {
@@ -161,6 +174,41 @@ pub fn send_code_within_limits(
     if sent >= settings.codes_per_hour {
         return Ok(ResendOutcome::HourlyLimit);
     }
-    store_code(conn, keys, settings, user_id, code, mail, now)?;
+    store_code(conn, keys, settings, user_id, code, now)?;
     Ok(ResendOutcome::Sent)
+}
+
+impl ResendOutcome {
+    /// When the visitor may ask for the next code, if they may this hour.
+    pub fn next_allowed(
+        &self,
+        settings: &AccountSettings,
+        now: NaiveDateTime,
+    ) -> Option<NaiveDateTime> {
+        match self {
+            Self::Sent => Some(now + settings.code_cooldown),
+            Self::TooSoon(seconds) => Some(now + chrono::Duration::seconds(*seconds)),
+            Self::HourlyLimit => None,
+        }
+    }
+}
+
+/// An account whose password was right tried to sign in before verifying: sends it
+/// a fresh code within the usual limits, and says when the next may be asked for.
+pub fn send_login_code(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    keys: &Keys,
+    settings: &AccountSettings,
+    account: &User,
+    now: NaiveDateTime,
+) -> Result<NaiveDateTime, super::FlowError> {
+    let code = CodeMail::new(mailer, &account.email, &account.name)?;
+    let sent = db::write_transaction(conn, |conn| {
+        send_code_within_limits(conn, keys, settings, account.id, &code, now)
+    })?;
+    // Over the hourly cap the page still counts down a cooldown, as after a code.
+    Ok(sent
+        .next_allowed(settings, now)
+        .unwrap_or(now + settings.code_cooldown))
 }

@@ -5,12 +5,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::accounts::verification::{self, ResendOutcome};
-use crate::auth::Keys;
-use crate::config::AccountSettings;
+use crate::accounts::verification::{self, CodeMail, ResendOutcome};
+use crate::accounts::{AccountSettings, FlowError};
 use crate::db::schema::{outbox_messages, password_reset_tokens, users, verification_codes};
 use crate::db::{self, DbConn};
-use crate::mail::OutgoingEmail;
+use crate::keys::Keys;
+use crate::mail::Mailer;
 use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::session;
 use crate::models::user::{self, User};
@@ -150,28 +150,44 @@ pub fn apply(
     })
 }
 
-/// Mails `code` to the unverified `target` (the cooldown and the hourly cap hold
-/// for administrators too) and, when it went, writes that to the audit log.
-#[allow(clippy::too_many_arguments)]
+/// What became of an administrator's "resend verification".
+#[derive(Debug)]
+pub enum Resent {
+    NotFound,
+    /// The address is verified already; nothing was sent. Holds the address.
+    AlreadyVerified(String),
+    /// A code was due (or refused by the limits) for this address.
+    Code(String, ResendOutcome),
+}
+
+/// Mails the unverified user `target_id` a new code, as if they had asked for it
+/// themself (the cooldown and the hourly cap hold for administrators too), and when
+/// it went, writes that to the audit log.
 pub fn resend_verification(
     conn: &mut DbConn,
-    actor: &Actor,
-    target: &User,
+    mailer: &Mailer,
     keys: &Keys,
     settings: &AccountSettings,
-    code: &str,
-    mail: &OutgoingEmail,
+    actor: &Actor,
+    target_id: i64,
     now: NaiveDateTime,
-) -> QueryResult<ResendOutcome> {
-    db::write_transaction(conn, |conn| {
-        let outcome = verification::send_code_within_limits(
-            conn, keys, settings, target.id, code, mail, now,
-        )?;
+) -> Result<Resent, FlowError> {
+    let Some(target) = user::get_user(conn, target_id)? else {
+        return Ok(Resent::NotFound);
+    };
+    if target.email_verified_at.is_some() {
+        return Ok(Resent::AlreadyVerified(target.email));
+    }
+    let code = CodeMail::new(mailer, &target.email, &target.name)?;
+    let outcome = db::write_transaction(conn, |conn| {
+        let outcome =
+            verification::send_code_within_limits(conn, keys, settings, target.id, &code, now)?;
         if outcome == ResendOutcome::Sent {
-            record(conn, actor, "admin.resend_verification", target, now)?;
+            record(conn, actor, "admin.resend_verification", &target, now)?;
         }
-        Ok(outcome)
-    })
+        QueryResult::Ok(outcome)
+    })?;
+    Ok(Resent::Code(target.email, outcome))
 }
 
 /// Writes what `actor` did to `target` to the audit log.

@@ -108,7 +108,7 @@ pub fn search_users(conn: &mut DbConn, query: &UserQuery) -> QueryResult<UserPag
         };
         (None, total, false)
     } else {
-        let candidates = db::search_candidates(conn, &text, COUNT_LIMIT)?;
+        let candidates = db::user_search_candidates(conn, &text, COUNT_LIMIT)?;
         let found = matching(&text, query.filter, candidates.as_deref())
             .select(users::id)
             .limit(COUNT_LIMIT + 1)

@@ -4,9 +4,9 @@ use anyhow::Context as _;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::{MailSettings, MailTransport};
 use crate::mail::message::OutgoingEmail;
 use crate::mail::transport::Sender;
+use crate::mail::{MailSettings, MailTransport};
 
 /// Why a message was not delivered; the outbox retries only temporary failures.
 #[derive(Debug, thiserror::Error)]

@@ -6,8 +6,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tera::{Context, Tera};
 
-use crate::config::Settings;
-
 /// Where the mail templates live, relative to the working directory (like the pages).
 const TEMPLATE_DIR: &str = "templates/emails";
 
@@ -108,16 +106,21 @@ struct Inner {
 }
 
 impl Mailer {
-    /// Loads the templates under `templates/emails/`; links point at `settings.base_url`.
-    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+    /// Loads the templates under `templates/emails/`. Links point at `base_url`; the
+    /// messages state the lifetimes of codes and reset links that the settings enforce.
+    pub fn new(
+        base_url: &str,
+        code_lifetime: chrono::Duration,
+        reset_lifetime: chrono::Duration,
+    ) -> anyhow::Result<Self> {
         let templates = load_templates(Path::new(TEMPLATE_DIR))
             .with_context(|| format!("cannot load the mail templates under {TEMPLATE_DIR}/"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 templates,
-                base_url: settings.base_url.clone(),
-                code_minutes: settings.accounts.code_lifetime.num_minutes(),
-                reset_minutes: settings.accounts.reset_lifetime.num_minutes(),
+                base_url: base_url.to_owned(),
+                code_minutes: code_lifetime.num_minutes(),
+                reset_minutes: reset_lifetime.num_minutes(),
             }),
         })
     }

@@ -4,8 +4,10 @@
 pub mod delivery;
 pub mod message;
 pub mod outbox;
+pub mod settings;
 pub mod transport;
 pub mod worker;
 
 pub use message::{Email, MailError, Mailer, OutgoingEmail};
+pub use settings::{MailSettings, MailTransport};
 pub use worker::WorkerHandle;

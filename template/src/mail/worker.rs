@@ -9,13 +9,13 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use crate::clock::SharedClock;
-use crate::config::MailSettings;
 use crate::db::{self, DbPool};
-use crate::errors::error_chain;
+use crate::mail::MailSettings;
 use crate::mail::delivery::{Delivery, SendError};
 use crate::mail::message::OutgoingEmail;
 use crate::mail::outbox::{self, Failure};
 use crate::models::outbox::OutboxMessage;
+use crate::telemetry::error_chain;
 
 /// Messages claimed per poll. Small, so a stopping worker has little to hand back.
 const BATCH_SIZE: i64 = 20;

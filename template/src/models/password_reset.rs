@@ -83,10 +83,11 @@ pub fn retire_tokens(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> Que
     .execute(conn)
 }
 
-/// Deletes tokens created before `before`.
-pub fn purge_old_tokens(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+/// Deletes the reset tokens that expired before `before`; a live one, however long
+/// its lifetime, is kept.
+pub fn purge_expired_tokens(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(
-        password_reset_tokens::table.filter(password_reset_tokens::created_at.lt(before)),
+        password_reset_tokens::table.filter(password_reset_tokens::expires_at.lt(before)),
     )
     .execute(conn)
 }

@@ -102,8 +102,9 @@ pub fn consume_code(conn: &mut DbConn, code_id: i64, now: NaiveDateTime) -> Quer
     Ok(consumed == 1)
 }
 
-/// Deletes codes that can no longer be used and are older than `before`.
-pub fn purge_old_codes(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(verification_codes::table.filter(verification_codes::created_at.lt(before)))
+/// Deletes the codes that expired before `before`; a code that is still live, however
+/// long its lifetime, is kept.
+pub fn purge_expired_codes(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(verification_codes::table.filter(verification_codes::expires_at.lt(before)))
         .execute(conn)
 }

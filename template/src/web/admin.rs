@@ -6,36 +6,32 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use serde::{Deserialize, Serialize};
-use tera::Tera;
 
-use crate::accounts::verification::{self, ResendOutcome};
-use crate::admin::actions::{self, Action, Actor, Refusal};
+use crate::accounts::verification::ResendOutcome;
+use crate::admin::actions::{self, Action, Actor, Refusal, Resent};
 use crate::admin::stats::{self, CHART_WEEKS};
 use crate::admin::user_search::{self, Filter, Sort, UserQuery};
-use crate::auth::{AdminUser, Keys};
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::db::{self, DbPool};
-use crate::errors::AppError;
-use crate::mail::Mailer;
 use crate::models::audit_event;
-use crate::models::user;
+use crate::web::auth::AdminUser;
 use crate::web::client_ip;
+use crate::web::error::AppError;
 use crate::web::page::Page;
+use crate::web::paths;
 use crate::web::redirect::{safe_next, see_other};
+use crate::web::state::State;
 
 pub async fn show(
     _admin: AdminUser,
+    state: State,
     mut page: Page,
-    pool: web::Data<DbPool>,
-    clock: web::Data<dyn Clock>,
-    tera: web::Data<Tera>,
 ) -> Result<HttpResponse, AppError> {
-    let now = clock.now();
-    let stats = db::run_blocking(&pool, move |conn| stats::dashboard_stats(conn, now)).await?;
+    let now = state.now();
+    let stats = state
+        .db(move |conn, _| stats::dashboard_stats(conn, now))
+        .await?;
     page.insert("stats", &stats);
     page.insert("chart_weeks", &CHART_WEEKS);
-    page.render(&tera, "admin/index.html")
+    page.render("admin/index.html")
 }
 
 /// The directory's query string; anything missing takes its default.
@@ -70,10 +66,9 @@ struct PageLink {
 
 pub async fn users(
     _admin: AdminUser,
+    state: State,
     mut page: Page,
     params: web::Query<UsersParams>,
-    pool: web::Data<DbPool>,
-    tera: web::Data<Tera>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let query = UserQuery {
@@ -82,8 +77,9 @@ pub async fn users(
         sort: params.sort,
         page: params.page.unwrap_or(1),
     };
-    let found =
-        db::run_blocking(&pool, move |conn| user_search::search_users(conn, &query)).await?;
+    let found = state
+        .db(move |conn, _| user_search::search_users(conn, &query))
+        .await?;
     let rows: Vec<Row> = found
         .users
         .into_iter()
@@ -127,7 +123,7 @@ pub async fn users(
     if found.page < found.pages {
         page.insert("next_href", &users_href(&params, found.page + 1));
     }
-    page.render(&tera, "admin/users.html")
+    page.render("admin/users.html")
 }
 
 /// `/admin/users` with the same search, filter and order, on page `number`.
@@ -139,7 +135,7 @@ fn users_href(params: &UsersParams, number: i64) -> String {
         ("page", &number.to_string()),
     ])
     .unwrap_or_default();
-    format!("/admin/users?{query}")
+    format!("{}?{query}", paths::ADMIN_USERS)
 }
 
 /// The form behind every action button: where to return afterwards.
@@ -153,44 +149,39 @@ impl ActionForm {
     /// The directory page the button was on, or the directory itself.
     fn back(&self) -> String {
         safe_next(&self.next)
-            .filter(|next| next.starts_with("/admin/users"))
-            .unwrap_or("/admin/users")
+            .filter(|next| next.starts_with(paths::ADMIN_USERS))
+            .unwrap_or(paths::ADMIN_USERS)
             .to_owned()
     }
 }
 
 /// The administrator behind a request, as the audit log records them.
-fn actor(req: &HttpRequest, admin: AdminUser, settings: &Settings) -> Actor {
+fn actor(req: &HttpRequest, admin: AdminUser, state: &State) -> Actor {
     Actor {
         id: admin.0.id,
         email: admin.0.email,
-        ip: client_ip::of_request(req, &settings.trusted_proxies).to_string(),
+        ip: client_ip::of_request(req, &state.settings.trusted_proxies).to_string(),
     }
 }
 
 /// Enables, disables, promotes, demotes or deletes a user; then back to the
 /// directory with a message, or a 409 page saying why not.
-#[allow(clippy::too_many_arguments)]
 pub async fn act(
     req: HttpRequest,
     admin: AdminUser,
+    state: State,
+    mut page: Page,
     path: web::Path<(i64, String)>,
     form: web::Form<ActionForm>,
-    page: Page,
-    pool: web::Data<DbPool>,
-    settings: web::Data<Settings>,
-    clock: web::Data<dyn Clock>,
-    tera: web::Data<Tera>,
 ) -> Result<HttpResponse, AppError> {
     let (target_id, action_name) = path.into_inner();
     let action = Action::parse(&action_name).ok_or(AppError::NotFound)?;
     let back = form.back();
-    let actor = actor(&req, admin, &settings);
-    let now = clock.now();
-    let outcome = db::run_blocking(&pool, move |conn| {
-        actions::apply(conn, &actor, target_id, action, now)
-    })
-    .await?;
+    let actor = actor(&req, admin, &state);
+    let now = state.now();
+    let outcome = state
+        .db(move |conn, _| actions::apply(conn, &actor, target_id, action, now))
+        .await?;
     match outcome {
         Ok(target) => {
             FlashMessage::success(action.done(&target.email)).send();
@@ -198,69 +189,53 @@ pub async fn act(
         }
         Err(Refusal::NotFound) => Err(AppError::NotFound),
         Err(refusal) => {
-            let mut page = page;
             page.insert("message", &refusal.to_string())
                 .insert("back", &back);
-            page.render_with_status(&tera, "admin/refused.html", StatusCode::CONFLICT)
+            page.render_with_status("admin/refused.html", StatusCode::CONFLICT)
         }
     }
 }
 
 /// Mails an unverified user a new code, as if they had asked for it themself; then
 /// back to the directory with a message.
-#[allow(clippy::too_many_arguments)]
 pub async fn resend_verification(
     req: HttpRequest,
     admin: AdminUser,
+    state: State,
     path: web::Path<i64>,
     form: web::Form<ActionForm>,
-    pool: web::Data<DbPool>,
-    settings: web::Data<Settings>,
-    keys: web::Data<Keys>,
-    mailer: web::Data<Mailer>,
-    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, AppError> {
     let target_id = path.into_inner();
     let back = form.back();
-    let actor = actor(&req, admin, &settings);
-    let Some(target) = db::run_blocking(&pool, move |conn| user::get_user(conn, target_id)).await?
-    else {
-        return Err(AppError::NotFound);
-    };
-    if target.email_verified_at.is_some() {
-        FlashMessage::info(format!("{} is already verified.", target.email)).send();
-        return Ok(see_other(&back));
-    }
-    let (code, mail) = verification::new_code_mail(&mailer, &target.email, &target.name)?;
-    let account_settings = settings.accounts;
-    let keys = keys.into_inner();
-    let now = clock.now();
-    let recorded = target.clone();
-    let outcome = db::run_blocking(&pool, move |conn| {
-        actions::resend_verification(
-            conn,
-            &actor,
-            &recorded,
-            &keys,
-            &account_settings,
-            &code,
-            &mail,
-            now,
-        )
-    })
-    .await?;
-    match outcome {
-        ResendOutcome::Sent => {
-            FlashMessage::success(format!("A new code is on its way to {}.", target.email)).send();
+    let actor = actor(&req, admin, &state);
+    let now = state.now();
+    let resent = state
+        .db(move |conn, state| {
+            actions::resend_verification(
+                conn,
+                &state.mailer,
+                &state.keys,
+                &state.settings.accounts,
+                &actor,
+                target_id,
+                now,
+            )
+        })
+        .await?;
+    match resent {
+        Resent::NotFound => return Err(AppError::NotFound),
+        Resent::AlreadyVerified(email) => {
+            FlashMessage::info(format!("{email} is already verified.")).send();
         }
-        ResendOutcome::TooSoon(seconds) => FlashMessage::warning(format!(
-            "{} got a code moments ago; try again in {seconds} seconds.",
-            target.email
+        Resent::Code(email, ResendOutcome::Sent) => {
+            FlashMessage::success(format!("A new code is on its way to {email}.")).send();
+        }
+        Resent::Code(email, ResendOutcome::TooSoon(seconds)) => FlashMessage::warning(format!(
+            "{email} got a code moments ago; try again in {seconds} seconds."
         ))
         .send(),
-        ResendOutcome::HourlyLimit => FlashMessage::warning(format!(
-            "{} has had as many codes as allowed this hour.",
-            target.email
+        Resent::Code(email, ResendOutcome::HourlyLimit) => FlashMessage::warning(format!(
+            "{email} has had as many codes as allowed this hour."
         ))
         .send(),
     }
@@ -287,14 +262,14 @@ struct AuditRow {
 /// `GET /admin/audit`: what was done, newest first.
 pub async fn audit(
     _admin: AdminUser,
+    state: State,
     mut page: Page,
     params: web::Query<AuditParams>,
-    pool: web::Data<DbPool>,
-    tera: web::Data<Tera>,
 ) -> Result<HttpResponse, AppError> {
     let number = params.page.unwrap_or(1).max(1);
-    let (events, older) =
-        db::run_blocking(&pool, move |conn| audit_event::page_of_events(conn, number)).await?;
+    let (events, older) = state
+        .db(move |conn, _| audit_event::page_of_events(conn, number))
+        .await?;
     let rows: Vec<AuditRow> = events
         .into_iter()
         .map(|event| AuditRow {
@@ -311,11 +286,14 @@ pub async fn audit(
     if number > 1 {
         page.insert(
             "previous_href",
-            &format!("/admin/audit?page={}", number - 1),
+            &format!("{}?page={}", paths::ADMIN_AUDIT, number - 1),
         );
     }
     if older {
-        page.insert("next_href", &format!("/admin/audit?page={}", number + 1));
+        page.insert(
+            "next_href",
+            &format!("{}?page={}", paths::ADMIN_AUDIT, number + 1),
+        );
     }
-    page.render(&tera, "admin/audit.html")
+    page.render("admin/audit.html")
 }

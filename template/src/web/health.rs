@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use actix_web::HttpResponse;
 use actix_web::http::header::{CacheControl, CacheDirective};
-use actix_web::{HttpResponse, web};
 
-use crate::db::{self, DbPool};
+use crate::db;
+use crate::web::state::State;
 
 /// How long readiness waits for the database before answering 503.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -17,8 +18,8 @@ pub async fn live() -> HttpResponse {
 }
 
 /// Readiness: the database answers, so requests can be served.
-pub async fn ready(pool: web::Data<DbPool>) -> HttpResponse {
-    match db::check_ready(&pool, READY_TIMEOUT).await {
+pub async fn ready(state: State) -> HttpResponse {
+    match db::check_ready(&state.pool, READY_TIMEOUT).await {
         Ok(()) => probe_response(HttpResponse::Ok(), "ready"),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

@@ -1,10 +1,10 @@
-use actix_web::{HttpResponse, web};
-use tera::Tera;
+//! `GET /`: the landing page.
 
-use crate::errors::AppError;
+use actix_web::HttpResponse;
+
+use crate::web::error::AppError;
 use crate::web::page::Page;
 
-/// The landing page.
-pub async fn show(page: Page, tera: web::Data<Tera>) -> Result<HttpResponse, AppError> {
-    page.render(&tera, "home.html")
+pub async fn show(page: Page) -> Result<HttpResponse, AppError> {
+    page.render("home.html")
 }

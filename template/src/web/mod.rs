@@ -1,4 +1,5 @@
-//! HTTP handlers, one module per resource, and the route table.
+//! The web layer: the route table, one handler module per resource, and what every
+//! request shares (state, page, errors, middleware, the signed-in user).
 
 use actix_governor::Governor;
 use actix_web::body::BoxBody;
@@ -6,84 +7,91 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, Resource, web};
 
-use crate::errors::{self, AppError};
-use crate::web::rate_limit::AuthLimit;
+use crate::web::error::AppError;
+use crate::web::middleware::rate_limit::AuthLimit;
 
 pub mod account;
 pub mod admin;
+pub mod auth;
 pub mod client_ip;
+pub mod cookies;
 pub mod dashboard;
+pub mod error;
 pub mod forms;
 pub mod health;
 pub mod home;
-pub mod methods;
+pub mod login;
+pub mod middleware;
 pub mod page;
 pub mod password_resets;
-pub mod rate_limit;
+pub mod paths;
+pub mod pending;
 pub mod redirect;
-pub mod security_headers;
-pub mod sessions;
 pub mod signup;
+pub mod state;
 pub mod verification;
+
+/// Forms are small; a larger body is refused with 413 before it is buffered.
+pub const MAX_FORM_BYTES: usize = 32 * 1024;
 
 /// Every route of the application. The forms that check a secret or send mail share
 /// one per-IP budget, `auth_limit`.
 pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
     let limited = || Governor::new(auth_limit);
-    cfg.service(resource("/").route(web::get().to(home::show)))
-        .service(resource("/healthz").route(web::get().to(health::live)))
-        .service(resource("/readyz").route(web::get().to(health::ready)))
+    cfg.service(resource(paths::HOME).route(web::get().to(home::show)))
+        .service(resource(paths::HEALTHZ).route(web::get().to(health::live)))
+        .service(resource(paths::READYZ).route(web::get().to(health::ready)))
         .service(
-            resource("/signup")
+            resource(paths::SIGNUP)
                 .wrap(limited())
                 .route(web::get().to(signup::new))
                 .route(web::post().to(signup::create)),
         )
         .service(
-            resource("/verify")
+            resource(paths::VERIFY)
                 .wrap(limited())
                 .route(web::get().to(verification::new))
                 .route(web::post().to(verification::create)),
         )
         .service(
-            resource("/verify/resend")
+            resource(paths::VERIFY_RESEND)
                 .wrap(limited())
                 .route(web::post().to(verification::resend)),
         )
         .service(
-            resource("/login")
+            resource(paths::LOGIN)
                 .wrap(limited())
-                .route(web::get().to(sessions::new))
-                .route(web::post().to(sessions::create)),
+                .route(web::get().to(login::new))
+                .route(web::post().to(login::create)),
         )
-        .service(resource("/logout").route(web::post().to(sessions::delete)))
+        .service(resource(paths::LOGOUT).route(web::post().to(login::delete)))
         .service(
-            resource("/forgot-password")
+            resource(paths::FORGOT_PASSWORD)
                 .wrap(limited())
                 .route(web::get().to(password_resets::new))
                 .route(web::post().to(password_resets::create)),
         )
         .service(
-            resource("/reset-password")
+            resource(paths::RESET_PASSWORD)
                 .wrap(limited())
                 .route(web::get().to(password_resets::edit))
                 .route(web::post().to(password_resets::update)),
         )
-        .service(resource("/dashboard").route(web::get().to(dashboard::show)))
+        .service(resource(paths::DASHBOARD).route(web::get().to(dashboard::show)))
         .service(
-            resource("/account/password")
+            resource(paths::ACCOUNT_PASSWORD)
                 .route(web::get().to(account::edit_password))
                 .route(web::post().to(account::update_password)),
         )
-        .service(resource("/admin").route(web::get().to(admin::show)))
-        .service(resource("/admin/users").route(web::get().to(admin::users)))
-        .service(resource("/admin/audit").route(web::get().to(admin::audit)))
+        .service(resource(paths::ADMIN).route(web::get().to(admin::show)))
+        .service(resource(paths::ADMIN_USERS).route(web::get().to(admin::users)))
+        .service(resource(paths::ADMIN_AUDIT).route(web::get().to(admin::audit)))
         // Before `{action}`, which would otherwise take it.
         .service(
-            resource("/admin/users/{id}/resend-verification")
+            resource(paths::ADMIN_RESEND_VERIFICATION)
                 .route(web::post().to(admin::resend_verification)),
         )
-        .service(resource("/admin/users/{id}/{action}").route(web::post().to(admin::act)));
+        .service(resource(paths::ADMIN_USER_ACTION).route(web::post().to(admin::act)));
 }
 
 /// A resource whose handlers' panics become the 500 page. Every route goes through
@@ -99,7 +107,7 @@ fn resource(
         InitError = (),
     >,
 > {
-    web::resource(path).wrap(from_fn(errors::catch_panics))
+    web::resource(path).wrap(from_fn(error::catch_panics))
 }
 
 /// The answer for a path no route matches.
@@ -126,7 +134,7 @@ mod tests {
             App::new()
                 .app_data(web::Data::new(tera))
                 .service(resource("/boom").route(web::get().to(boom)))
-                .wrap(ErrorHandlers::new().default_handler(errors::render_error_page)),
+                .wrap(ErrorHandlers::new().default_handler(error::render_error_page)),
         )
         .await;
 

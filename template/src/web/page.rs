@@ -1,21 +1,23 @@
-//! What every page needs: the CSRF token for its forms, flash messages, the
-//! signed-in user and the app's name.
+//! What every page needs: the templates, the CSRF token for its forms, flash
+//! messages, the signed-in user and the app's name.
 
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::{IncomingFlashMessages, Level};
+use anyhow::Context as _;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::auth::csrf::CsrfToken;
-use crate::auth::current_user::signed_in_user;
-use crate::errors::AppError;
+use crate::web::auth::signed_in_user;
+use crate::web::error::AppError;
+use crate::web::middleware::csrf::CsrfToken;
 
 /// A page being put together; extract it in a handler, add values, render.
 pub struct Page {
+    templates: web::Data<Tera>,
     context: Context,
 }
 
@@ -35,6 +37,10 @@ impl FromRequest for Page {
 }
 
 fn build_page(req: &HttpRequest, payload: &mut Payload) -> Result<Page, AppError> {
+    let templates = req
+        .app_data::<web::Data<Tera>>()
+        .cloned()
+        .context("the page templates are not registered")?;
     let CsrfToken(csrf_token) = CsrfToken::from_request(req, payload).into_inner()?;
     let flashes: Vec<Flash> = IncomingFlashMessages::from_request(req, payload)
         .into_inner()
@@ -53,7 +59,7 @@ fn build_page(req: &HttpRequest, payload: &mut Payload) -> Result<Page, AppError
     context.insert("csrf_token", &csrf_token);
     context.insert("flashes", &flashes);
     context.insert("current_user", &signed_in_user(req));
-    Ok(Page { context })
+    Ok(Page { templates, context })
 }
 
 fn level_name(level: Level) -> &'static str {
@@ -73,18 +79,17 @@ impl Page {
     }
 
     /// Renders `template` as a 200 page.
-    pub fn render(self, tera: &Tera, template: &str) -> Result<HttpResponse, AppError> {
-        self.render_with_status(tera, template, StatusCode::OK)
+    pub fn render(self, template: &str) -> Result<HttpResponse, AppError> {
+        self.render_with_status(template, StatusCode::OK)
     }
 
     /// Renders `template` with `status`, e.g. 422 for a form with mistakes.
     pub fn render_with_status(
         self,
-        tera: &Tera,
         template: &str,
         status: StatusCode,
     ) -> Result<HttpResponse, AppError> {
-        let body = tera.render(template, &self.context)?;
+        let body = self.templates.render(template, &self.context)?;
         Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(body))

@@ -85,6 +85,39 @@ async fn create_admin_lists_every_broken_password_rule_and_creates_nothing() {
 }
 
 #[tokio::test]
+async fn create_admin_holds_the_name_to_the_sign_up_rules_and_creates_nothing() {
+    let app = spawn_app().await;
+    let too_long = "A".repeat(101);
+
+    let refused: Vec<Output> = [too_long.as_str(), "  ", "Visit www.example.com"]
+        .iter()
+        .map(|name| {
+            run(
+                &["create-admin", "--email", "ada@example.com", "--name", name],
+                &app.database.url,
+                STRONG_PASSWORD,
+            )
+        })
+        .collect();
+
+    for output in &refused {
+        assert!(!output.status.success(), "{output:?}");
+    }
+    let stderr: Vec<String> = refused
+        .iter()
+        .map(|output| String::from_utf8_lossy(&output.stderr).into_owned())
+        .collect();
+    assert!(
+        stderr[0].contains("Use at most 100 characters."),
+        "{stderr:?}"
+    );
+    assert!(stderr[1].contains("Enter your name."), "{stderr:?}");
+    assert!(stderr[2].contains("Leave web addresses out"), "{stderr:?}");
+    let mut conn = app.pool.get().unwrap();
+    assert_eq!(user::count_active_admins(&mut conn).unwrap(), 0);
+}
+
+#[tokio::test]
 async fn create_admin_refuses_an_email_that_is_taken() {
     let app = spawn_app().await;
     let first = run(

@@ -1,8 +1,9 @@
 use std::collections::HashMap;
 
-use {{crate_name}}::config::{MailTransport, Profile, Settings};
+use {{crate_name}}::config::{Profile, Settings};
+use {{crate_name}}::mail::MailTransport;
 
-use crate::helpers::provider_credentials;
+use crate::provider::credentials as provider_credentials;
 
 fn settings_from(vars: &[(&str, &str)]) -> Result<Settings, Vec<String>> {
     let vars: HashMap<&str, &str> = vars.iter().copied().collect();

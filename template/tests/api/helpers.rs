@@ -8,9 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-{%- if database != "sqlite" %}
-use diesel::sql_query;
-{%- endif %}
 use tempfile::TempDir;
 
 use {{crate_name}}::clock::ManualClock;
@@ -20,6 +17,7 @@ use {{crate_name}}::db::{self, DbPool};
 use {{crate_name}}::models::outbox::OutboxMessage;
 use {{crate_name}}::startup::Application;
 
+pub use crate::backend::TestDatabase;
 use crate::mailbox::{ReceivedEmail, emails_to};
 
 /// A running application and what a test needs to talk to it.
@@ -396,124 +394,6 @@ impl Drop for AppProcess {
         let _ = self.process.wait();
     }
 }
-
-/// The settings that let the chosen mail provider deliver in production.
-pub fn provider_credentials() -> Vec<(&'static str, &'static str)> {
-{%- if mail == "smtp" %}
-    vec![("SMTP_HOST", "smtp.example.com")]
-{%- elsif mail == "postmark" %}
-    vec![("POSTMARK_SERVER_TOKEN", "test-server-token")]
-{%- elsif mail == "sendgrid" %}
-    vec![("SENDGRID_API_KEY", "SG.test-key")]
-{%- else %}
-    vec![("RESEND_API_KEY", "re_test_key")]
-{%- endif %}
-}
-{%- if database == "sqlite" %}
-
-/// A database file in a temporary folder, deleted with it.
-pub struct TestDatabase {
-    pub url: String,
-    _dir: TempDir,
-}
-
-impl TestDatabase {
-    pub fn create() -> Self {
-        let dir = TempDir::new().expect("cannot create a temporary folder");
-        let url = dir.path().join("test.db").to_string_lossy().into_owned();
-        Self { url, _dir: dir }
-    }
-
-    /// A path below a regular file: no folder can be made there, so opening fails.
-    pub fn unreachable() -> Self {
-        let dir = TempDir::new().expect("cannot create a temporary folder");
-        let blocker = dir.path().join("not-a-folder");
-        std::fs::write(&blocker, b"").expect("cannot create a file");
-        let url = blocker.join("test.db").to_string_lossy().into_owned();
-        Self { url, _dir: dir }
-    }
-}
-{%- else %}
-{%- if database == "postgres" %}
-
-type AdminConnection = PgConnection;
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const UNREACHABLE_URL: &str = "postgres://postgres@127.0.0.1:1/unreachable";
-const SERVER: &str = "PostgreSQL";
-{%- else %}
-
-type AdminConnection = MysqlConnection;
-const DEFAULT_ADMIN_URL: &str = "mysql://root@127.0.0.1:3306/mysql";
-const UNREACHABLE_URL: &str = "mysql://root@127.0.0.1:1/unreachable";
-const SERVER: &str = "MariaDB/MySQL";
-{%- endif %}
-
-/// A database created for one test on the server at `TEST_DATABASE_URL` and
-/// dropped when the test ends.
-pub struct TestDatabase {
-    pub url: String,
-    name: Option<String>,
-}
-
-impl TestDatabase {
-    pub fn create() -> Self {
-        let name = format!("test_{:016x}", rand::random::<u64>());
-        let admin_url = admin_url();
-        let mut conn = admin_connection(&admin_url);
-{%- if database == "postgres" %}
-        // From template0, which nobody can connect to: copying template1 fails while
-        // anyone (psql, a GUI) is connected to it.
-        sql_query(format!("CREATE DATABASE {name} TEMPLATE template0"))
-{%- else %}
-        sql_query(format!("CREATE DATABASE {name}"))
-{%- endif %}
-            .execute(&mut conn)
-            .unwrap_or_else(|error| panic!("cannot create the test database {name}: {error}"));
-        let mut url = reqwest::Url::parse(&admin_url).expect("TEST_DATABASE_URL is not a URL");
-        url.set_path(&format!("/{name}"));
-        Self {
-            url: url.to_string(),
-            name: Some(name),
-        }
-    }
-
-    /// A URL on a port nothing listens on.
-    pub fn unreachable() -> Self {
-        Self {
-            url: UNREACHABLE_URL.to_owned(),
-            name: None,
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Some(name) = &self.name {
-            let mut conn = admin_connection(&admin_url());
-{%- if database == "postgres" %}
-            // FORCE ends the connections the app's pool still holds.
-            let _ = sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn);
-{%- else %}
-            let _ = sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn);
-{%- endif %}
-        }
-    }
-}
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
-}
-
-fn admin_connection(url: &str) -> AdminConnection {
-    AdminConnection::establish(url).unwrap_or_else(|error| {
-        panic!(
-            "cannot reach {SERVER} at {url}: {error}\n\
-             Start the server, or set TEST_DATABASE_URL to an account that may create databases."
-        )
-    })
-}
-{%- endif %}
 
 /// Polls `probe` until it returns something; fails the test after ten seconds.
 pub async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {

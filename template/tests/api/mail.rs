@@ -478,11 +478,8 @@ fn plain_email(to: &str) -> OutgoingEmail {
 
 /// Renders with the app's templates and settings, but links to [`BASE_URL`].
 fn compose(app: &TestApp, to: &str, email: Email) -> OutgoingEmail {
-    let settings = Settings {
-        base_url: BASE_URL.to_owned(),
-        ..app.settings.clone()
-    };
-    Mailer::new(&settings)
+    let accounts = &app.settings.accounts;
+    Mailer::new(BASE_URL, accounts.code_lifetime, accounts.reset_lifetime)
         .expect("cannot load the mail templates")
         .compose(to, &email)
         .expect("cannot render the email")

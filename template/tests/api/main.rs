@@ -3,14 +3,14 @@
 
 mod account;
 mod admin;
-{%- if mail != "smtp" %}
-mod api_mock;
-{%- endif %}
+mod backend;
 mod cli;
 mod config;
+mod csrf;
 mod delivery;
 mod health;
 mod helpers;
+mod jobs;
 mod login;
 mod mail;
 mod mailbox;

@@ -5,8 +5,8 @@ use chrono::Duration;
 use diesel::prelude::*;
 use reqwest::header::{CACHE_CONTROL, HOST, LOCATION, REFERRER_POLICY};
 
-use {{crate_name}}::auth::keys::token_hash;
 use {{crate_name}}::db::schema::{outbox_messages, password_reset_tokens};
+use {{crate_name}}::keys::token_hash;
 
 use crate::helpers::{Browser, PASSWORD, TestApp, path_of, reset_link_in, spawn_app};
 use crate::signup::without_tokens;

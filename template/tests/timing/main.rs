@@ -9,6 +9,9 @@ use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
 
 // The API tests' helpers, shared; this binary uses only some of them.
 #[allow(dead_code)]
+#[path = "../api/backend.rs"]
+mod backend;
+#[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[allow(dead_code)]

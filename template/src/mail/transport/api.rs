@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::errors::error_chain;
+use crate::telemetry::error_chain;
 use crate::mail::delivery::SendError;
 
 /// How long one API call may take, connecting included.

@@ -8,7 +8,7 @@ use lettre::message::Mailbox;
 use serde::Serialize;
 
 use super::api;
-use crate::config::Secret;
+use crate::secret::Secret;
 use crate::mail::delivery::SendError;
 use crate::mail::message::OutgoingEmail;
 

@@ -7,9 +7,9 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::config::Secret;
 use crate::mail::delivery::{self, SendError};
 use crate::mail::message::OutgoingEmail;
+use crate::secret::Secret;
 
 /// The `MAIL_TRANSPORT` value that selects this transport.
 pub const NAME: &str = "smtp";

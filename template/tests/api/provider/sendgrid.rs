@@ -3,12 +3,20 @@
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
-use crate::api_mock::{ApiMock, header_of, json_of};
 use crate::delivery::spawn_app_sending_to;
 use crate::helpers::{PASSWORD, TestDatabase, code_in, eventually};
 use crate::mailbox::ReceivedEmail;
 
+mod api_mock;
+
+use api_mock::{ApiMock, header_of, json_of};
+
 const API_KEY: &str = "SG.test-key";
+
+/// The settings that let this provider deliver in production.
+pub fn credentials() -> Vec<(&'static str, &'static str)> {
+    vec![("SENDGRID_API_KEY", "SG.test-key")]
+}
 
 #[tokio::test]
 async fn mail_is_posted_to_the_sendgrid_api_as_documented() {

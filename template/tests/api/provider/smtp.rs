@@ -19,6 +19,11 @@ use crate::helpers::{
 };
 use crate::mailbox::{ReceivedEmail, emails_to};
 
+/// The settings that let this provider deliver in production.
+pub fn credentials() -> Vec<(&'static str, &'static str)> {
+    vec![("SMTP_HOST", "smtp.example.com")]
+}
+
 #[tokio::test]
 async fn mail_arrives_through_a_real_smtp_server_with_both_parts_and_the_code() {
     let provider = TestProvider::start().await;

@@ -10,12 +10,12 @@ use anyhow::anyhow;
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::keys::{random_token, token_hash};
 use crate::clock::SharedClock;
-use crate::config::SessionSettings;
 use crate::db::{self, DbPool};
+use crate::keys::{random_token, token_hash};
 use crate::models::User;
 use crate::models::session::{self, NewSession};
+use crate::sessions::SessionSettings;
 
 type SessionState = HashMap<String, String>;
 

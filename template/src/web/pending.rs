@@ -4,12 +4,14 @@
 //! carries when a new code may be asked for, so the verify page can count down to it
 //! without a database read that would tell addresses with and without an account apart.
 
+use actix_web::HttpRequest;
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, CookieJar, SameSite};
-use actix_web::{HttpRequest, web};
 use chrono::{DateTime, NaiveDateTime};
 
-use crate::auth::{CookieNames, Keys};
+use crate::keys::Keys;
+use crate::web::cookies::CookieNames;
+use crate::web::state::State;
 
 /// The pending address, if the visitor has one.
 pub fn pending_email(req: &HttpRequest) -> Option<String> {
@@ -23,8 +25,8 @@ pub fn pending_resend_at(req: &HttpRequest) -> Option<NaiveDateTime> {
 
 /// The cookie's value: `<resend at, Unix seconds>|<email>`.
 fn pending(req: &HttpRequest) -> Option<(String, Option<NaiveDateTime>)> {
-    let keys = req.app_data::<web::Data<Keys>>()?;
-    let names = req.app_data::<web::Data<CookieNames>>()?;
+    let state = State::of(req).ok()?;
+    let (keys, names) = (&state.keys, &state.cookies);
     let cookie = req.cookie(&names.pending)?;
     let mut jar = CookieJar::new();
     jar.add_original(cookie);

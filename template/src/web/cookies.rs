@@ -1,15 +1,4 @@
-//! Who is asking: sessions, the signed-in user, and CSRF protection.
-
-pub mod csrf;
-pub mod current_user;
-pub mod keys;
-pub mod pending;
-pub mod purge;
-pub mod session_store;
-
-pub use current_user::{AdminUser, CurrentUser};
-pub use keys::Keys;
-pub use session_store::{DbSessionStore, SessionUser};
+//! The names of the application's cookies.
 
 /// Cookie names. With `Secure` cookies (an https `APP_BASE_URL`), the `__Host-`
 /// prefix makes browsers refuse them from any subdomain or over plain http.

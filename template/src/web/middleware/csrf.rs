@@ -12,14 +12,14 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 
-use crate::auth::keys::random_token;
-use crate::auth::{CookieNames, Keys};
-use crate::config::Settings;
-use crate::errors::AppError;
+use crate::keys::random_token;
+use crate::web::MAX_FORM_BYTES;
+use crate::web::error::AppError;
+use crate::web::state::State;
 
 /// The form field that carries the token.
 pub const FIELD: &str = "csrf_token";
@@ -27,8 +27,6 @@ pub const FIELD: &str = "csrf_token";
 const HEADER: &str = "x-csrf-token";
 /// The session value holding the signed-in visitor's nonce; set anew at login.
 pub const SESSION_NONCE_KEY: &str = "csrf_nonce";
-/// Forms are small; a larger body is refused before it is buffered.
-const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// The token to put in this request's forms.
 #[derive(Debug, Clone)]
@@ -40,10 +38,9 @@ impl FromRequest for CsrfToken {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(
-            req.extensions()
-                .get::<Self>()
-                .cloned()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("CSRF middleware missing"))),
+            req.extensions().get::<Self>().cloned().ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("the CSRF middleware is missing"))
+            }),
         )
     }
 }
@@ -58,14 +55,8 @@ pub async fn protect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let keys = req
-        .app_data::<web::Data<Keys>>()
-        .cloned()
-        .expect("Keys are registered as app data");
-    let names = req
-        .app_data::<web::Data<CookieNames>>()
-        .cloned()
-        .expect("CookieNames are registered as app data");
+    let state = State::of(req.request())?;
+    let (keys, names) = (&state.keys, &state.cookies);
 
     let session_nonce = req
         .get_session()
@@ -85,9 +76,7 @@ pub async fn protect(
     };
 
     if !is_safe(req.method()) {
-        let settings = req.app_data::<web::Data<Settings>>().cloned();
-        let base_url = settings.as_ref().map_or("", |s| s.base_url.as_str());
-        let refusal = if is_cross_site(req.request(), base_url) {
+        let refusal = if is_cross_site(req.request(), &state.settings.base_url) {
             Some(actix_web::Error::from(AppError::Forbidden))
         } else {
             match submitted_token(&mut req).await {

@@ -1,8 +1,10 @@
-//! Operations on administrator accounts.
+//! Creating an administrator, from the command line (`create-admin`).
 
-use chrono::Utc;
+use chrono::NaiveDateTime;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::accounts::email::EmailAddress;
+use crate::accounts::name::DisplayName;
 use crate::db::DbConn;
 use crate::models::user::{self, NewUser, User};
 
@@ -16,24 +18,24 @@ pub enum CreateAdminError {
 }
 
 /// Creates an active administrator whose email counts as verified (the person
-/// running the command vouches for it). `email` must already be normalised and
-/// `password_hash` made by `password::hash_password`.
+/// running the command vouches for it). `password_hash` must be made by
+/// `accounts::password::hash_password`.
 pub fn create_admin(
     conn: &mut DbConn,
-    email: &str,
-    name: &str,
+    email: &EmailAddress,
+    name: &DisplayName,
     password_hash: &str,
+    now: NaiveDateTime,
 ) -> Result<User, CreateAdminError> {
-    if user::get_user_by_email(conn, email)?.is_some() {
-        return Err(CreateAdminError::EmailTaken(email.to_owned()));
+    if user::get_user_by_email(conn, email.as_str())?.is_some() {
+        return Err(CreateAdminError::EmailTaken(email.to_string()));
     }
-    let now = Utc::now().naive_utc();
     user::insert_user(
         conn,
         &NewUser {
-            email,
+            email: email.as_str(),
             password_hash,
-            name,
+            name: name.as_str(),
             is_admin: true,
             is_active: true,
             email_verified_at: Some(now),
@@ -44,7 +46,7 @@ pub fn create_admin(
     .map_err(|error| match error {
         // Another process created the same email in the meantime.
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            CreateAdminError::EmailTaken(email.to_owned())
+            CreateAdminError::EmailTaken(email.to_string())
         }
         other => CreateAdminError::Database(other),
     })

@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_governor::governor::NotUntil;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
@@ -15,16 +14,12 @@ use actix_web::http::Method;
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use ipnet::IpNet;
-use tokio::task::JoinHandle;
 
 use crate::config::RateLimitSettings;
 use crate::web::client_ip;
 
 /// The limiter's configuration, shared by every worker so an IP has one budget.
 pub type AuthLimit = GovernorConfig<ClientIpKey, NoOpMiddleware<QuantaInstant>>;
-
-/// How often addresses that have been quiet long enough are forgotten.
-const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// POSTs only: showing a form costs nothing, sending it does.
 pub fn auth_limit(limits: RateLimitSettings, trusted_proxies: &[IpNet]) -> AuthLimit {
@@ -38,19 +33,6 @@ pub fn auth_limit(limits: RateLimitSettings, trusted_proxies: &[IpNet]) -> AuthL
         .finish()
         // Settings are validated to be at least 1, the only thing `finish` checks.
         .expect("rate limits are positive")
-}
-
-/// Forgets addresses whose budget is full again, so the table does not grow with every
-/// IP ever seen. Runs until aborted.
-pub fn spawn_cleanup(limit: &AuthLimit) -> JoinHandle<()> {
-    let limiter = limit.limiter();
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(FORGET_EVERY);
-        loop {
-            ticks.tick().await;
-            limiter.retain_recent();
-        }
-    })
 }
 
 /// Keys the limit on the client's address, read through `TRUSTED_PROXIES`: a client

@@ -1,4 +1,4 @@
-//! The application's one error type and how errors become pages.
+//! What a handler can fail with, and how every error response becomes a page.
 
 use std::panic::AssertUnwindSafe;
 
@@ -11,10 +11,13 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, we
 use futures_util::FutureExt;
 use tera::{Context, Tera};
 
-use crate::auth::csrf::CsrfToken;
-use crate::auth::current_user::signed_in_user;
-use crate::auth::session_store::SessionUser;
+use crate::accounts::FlowError;
 use crate::db::DbError;
+use crate::sessions::SessionUser;
+use crate::telemetry::error_chain;
+use crate::web::auth::signed_in_user;
+use crate::web::middleware::csrf::CsrfToken;
+use crate::web::paths;
 
 /// Everything a handler can fail with. Only the status code and a generic page
 /// reach the browser; the cause is logged for 5xx errors.
@@ -38,6 +41,21 @@ pub enum AppError {
     Http(#[from] actix_web::error::HttpError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Database(DbError::Query(error))
+    }
+}
+
+impl From<FlowError> for AppError {
+    fn from(error: FlowError) -> Self {
+        match error {
+            FlowError::Database(error) => error.into(),
+            FlowError::Mail(error) => Self::Mail(error),
+        }
+    }
 }
 
 impl ResponseError for AppError {
@@ -73,20 +91,8 @@ impl ResponseError for AppError {
 fn redirect_to_login(next: &str) -> HttpResponse {
     let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/login?{query}")))
+        .insert_header((header::LOCATION, format!("{}?{query}", paths::LOGIN)))
         .finish()
-}
-
-/// An error with all its causes on one line, for the log.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 /// Turns a panic in a handler into the 500 page; actix-web would drop the connection.

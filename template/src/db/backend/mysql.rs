@@ -1,0 +1,69 @@
+//! What only MySQL/MariaDB does: the connection type, the development database's address
+//! and row locks.
+
+use diesel::prelude::*;
+use diesel::r2d2::{Builder, ConnectionManager};
+
+use crate::db::schema::users;
+
+/// A connection to the application's database.
+pub type DbConn = MysqlConnection;
+
+/// Used when `DATABASE_URL` is not set outside production.
+pub const DEFAULT_DEVELOPMENT_URL: &str = concat!(
+    "mysql://root@localhost:3306/",
+    env!("CARGO_CRATE_NAME"),
+    "_development"
+);
+
+/// The pool needs no per-connection setup.
+pub fn customize_pool(
+    builder: Builder<ConnectionManager<DbConn>>,
+) -> Builder<ConnectionManager<DbConn>> {
+    builder
+}
+
+/// Opens a single connection, outside any pool.
+pub fn establish(url: &str) -> ConnectionResult<DbConn> {
+    DbConn::establish(url)
+}
+
+/// Runs `work` in a transaction that will write; not for use inside another
+/// transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(work)
+}
+
+/// Inside a `write_transaction`: holds the administrators' rows until it ends, so
+/// checks like "is this the last admin?" cannot race.
+pub fn lock_admin_rows(conn: &mut DbConn) -> QueryResult<()> {
+    users::table
+        .filter(users::is_admin.eq(true))
+        .select(users::id)
+        .for_update()
+        .load::<i64>(conn)
+        .map(drop)
+}
+
+/// The ids of the users whose email or name may contain `text`, when an index can
+/// say so cheaply; `None` means "look through the table" (`models::user::search`
+/// filters the candidates exactly either way).
+///
+/// MySQL has no index for a substring search: it reads the table, which stops as
+/// soon as a page is full for a common text and reads it all for a rare one.
+pub fn user_search_candidates(
+    _conn: &mut DbConn,
+    _text: &str,
+    _limit: i64,
+) -> QueryResult<Option<Vec<i64>>> {
+    Ok(None)
+}
+
+/// After a bulk load: fresh index statistics, as InnoDB recalculates them in the background.
+pub fn refresh_statistics(conn: &mut DbConn) -> QueryResult<()> {
+    diesel::sql_query("ANALYZE TABLE users").execute(conn).map(drop)
+}

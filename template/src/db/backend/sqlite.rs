@@ -1,0 +1,115 @@
+//! What only SQLite does: the connection type, per-connection pragmas, the write lock
+//! taken up front, and the full-text index behind the admin search.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection};
+
+/// A connection to the application's database.
+pub type DbConn = SqliteConnection;
+
+/// Used when `DATABASE_URL` is not set outside production: a file under `data/`.
+pub const DEFAULT_DEVELOPMENT_URL: &str = "data/development.db";
+
+/// Every pooled connection gets the pragmas.
+pub fn customize_pool(
+    builder: Builder<ConnectionManager<DbConn>>,
+) -> Builder<ConnectionManager<DbConn>> {
+    builder.connection_customizer(Box::new(SqlitePragmas))
+}
+
+/// Opens a single connection, outside any pool, with the pool's pragmas.
+pub fn establish(url: &str) -> ConnectionResult<DbConn> {
+    create_parent_dir(url);
+    let mut conn = SqliteConnection::establish(url)?;
+    apply_pragmas(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// Runs `work` in a transaction that will write; not for use inside another
+/// transaction. It takes the write lock up front (`BEGIN IMMEDIATE`): a transaction
+/// that reads first and writes later could otherwise fail with "database is locked"
+/// when another one wrote meanwhile.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.immediate_transaction(work)
+}
+
+/// Inside a `write_transaction`: holds the administrators' rows until it ends, so
+/// checks like "is this the last admin?" cannot race. SQLite's write transaction
+/// already excludes every other writer.
+pub fn lock_admin_rows(_conn: &mut DbConn) -> QueryResult<()> {
+    Ok(())
+}
+
+/// The ids of the users whose email or name may contain `text`, when an index can
+/// say so cheaply and there are at most `limit` of them; `None` means "look through
+/// the table" (`models::user::search` filters the candidates exactly either way).
+///
+/// The FTS5 trigram index `users_search` answers a text of three characters or more.
+/// A common text is left to the table walk, which stops as soon as a page is full.
+pub fn user_search_candidates(
+    conn: &mut DbConn,
+    text: &str,
+    limit: i64,
+) -> QueryResult<Option<Vec<i64>>> {
+    #[derive(QueryableByName)]
+    struct Candidate {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rowid: i64,
+    }
+
+    if text.chars().count() < 3 {
+        return Ok(None);
+    }
+    // A quoted phrase, in which nothing but a (doubled) quote is special.
+    let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+    let found: Vec<Candidate> =
+        diesel::sql_query("SELECT rowid FROM users_search WHERE users_search MATCH ? LIMIT ?")
+            .bind::<diesel::sql_types::Text, _>(phrase)
+            .bind::<diesel::sql_types::BigInt, _>(limit + 1)
+            .load(conn)?;
+    Ok((found.len() as i64 <= limit)
+        .then(|| found.into_iter().map(|candidate| candidate.rowid).collect()))
+}
+
+/// SQLite settings that hold per connection, so every pooled connection gets them.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        apply_pragmas(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// busy_timeout makes a writer wait for the lock instead of failing, so it comes first:
+/// switching to WAL takes a lock too, and fails at once when another process (a second
+/// instance, `migrate`) opens the same new file at the same moment. WAL lets readers
+/// work while a write is in progress; SQLite enforces foreign keys only when asked.
+fn apply_pragmas(conn: &mut SqliteConnection) -> QueryResult<()> {
+    conn.batch_execute(
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+    )
+}
+
+/// SQLite creates the file but not its folder (`data/` on a fresh checkout).
+fn create_parent_dir(url: &str) {
+    let path = std::path::Path::new(url.trim_start_matches("sqlite://"));
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        // A failure here surfaces as a clearer "unable to open database file" right after.
+        let _ = std::fs::create_dir_all(parent);
+    }
+}
+
+/// After a bulk load: fresh statistics for the query planner, as `PRAGMA optimize` keeps them.
+pub fn refresh_statistics(conn: &mut DbConn) -> QueryResult<()> {
+    diesel::sql_query("ANALYZE").execute(conn).map(drop)
+}

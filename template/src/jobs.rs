@@ -1,0 +1,91 @@
+//! The background jobs, started with the server and stopped after it: the purge of
+//! what can no longer be used, the rate limiter's cleanup and the mail worker.
+
+use std::time::Duration;
+
+use chrono::{Duration as Age, NaiveDateTime};
+use diesel::QueryResult;
+use tokio::task::JoinHandle;
+
+use crate::clock::SharedClock;
+use crate::db::{self, DbConn, DbPool};
+use crate::mail::{self, MailSettings, WorkerHandle, outbox};
+use crate::models::{password_reset, session, verification_code};
+
+const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+/// How often the rate limiter forgets addresses whose budget is full again.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+/// Expired codes and reset links only matter to forensics, and only for a day.
+const KEEP_EXPIRED: Age = Age::days(1);
+/// Long enough to answer "did my mail go out?" for a week.
+const KEEP_SENT_MAIL: Age = Age::days(7);
+
+/// The running jobs.
+pub struct Jobs {
+    purge: JoinHandle<()>,
+    limiter_cleanup: JoinHandle<()>,
+    mail_worker: WorkerHandle,
+}
+
+impl Jobs {
+    /// Starts every job; `forget_quiet_clients` is the rate limiter's cleanup. Fails when
+    /// the mail worker cannot start (see `mail::worker::spawn`).
+    pub fn start(
+        pool: &DbPool,
+        clock: &SharedClock,
+        mail: &MailSettings,
+        forget_quiet_clients: impl Fn() + Send + 'static,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            purge: spawn_purge(pool.clone(), SharedClock::clone(clock)),
+            limiter_cleanup: spawn_limiter_cleanup(forget_quiet_clients),
+            mail_worker: mail::worker::spawn(pool.clone(), mail, SharedClock::clone(clock))?,
+        })
+    }
+
+    /// Stops every job; the mail worker last, after the mail in hand is sent.
+    pub async fn stop(self) {
+        self.purge.abort();
+        self.limiter_cleanup.abort();
+        self.mail_worker.stop().await;
+    }
+}
+
+/// Deletes what can no longer be used at `now`: ended sessions, codes and reset links
+/// a day after they expired, and the records of mail sent a week ago. Returns how many
+/// sessions ended.
+pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    let sessions = session::purge_expired_sessions(conn, now)?;
+    verification_code::purge_expired_codes(conn, now - KEEP_EXPIRED)?;
+    password_reset::purge_expired_tokens(conn, now - KEEP_EXPIRED)?;
+    outbox::purge_sent(conn, now - KEEP_SENT_MAIL)?;
+    Ok(sessions)
+}
+
+/// Purges every ten minutes until aborted.
+fn spawn_purge(pool: DbPool, clock: SharedClock) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PURGE_EVERY);
+        loop {
+            ticks.tick().await;
+            let now = clock.now();
+            match db::run_blocking(&pool, move |conn| purge_expired(conn, now)).await {
+                Ok(sessions) if sessions > 0 => tracing::info!(sessions, "purged ended sessions"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "purging ended sessions failed"),
+            }
+        }
+    })
+}
+
+/// Has the rate limiter forget addresses whose budget is full again, so its table does
+/// not grow with every IP ever seen. Runs until aborted.
+fn spawn_limiter_cleanup(forget_quiet_clients: impl Fn() + Send + 'static) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(FORGET_EVERY);
+        loop {
+            ticks.tick().await;
+            forget_quiet_clients();
+        }
+    })
+}

@@ -1,0 +1,16 @@
+//! Signed-in sessions, stored server-side in the application's database.
+
+pub mod store;
+
+pub use store::{DbSessionStore, REMEMBER_ME_KEY, SessionUser, USER_KEY};
+
+/// How long a signed-in session lasts (checked on the server, not by the cookie).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// Ends a session nobody has used for this long (`SESSION_IDLE_MINUTES`, default 30).
+    pub idle_timeout: chrono::Duration,
+    /// Ends a session this long after login (`SESSION_MAX_HOURS`, default 12).
+    pub absolute_timeout: chrono::Duration,
+    /// Ends a "remember me" session this long after login (`SESSION_REMEMBER_DAYS`, default 14).
+    pub remember_timeout: chrono::Duration,
+}

@@ -1,0 +1,98 @@
+//! Who is signed in, and the one place where signing in and out happens: every
+//! handler that ends in a signed-in page goes through [`sign_in`].
+
+use std::future::{Ready, ready};
+
+use actix_identity::Identity;
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use anyhow::Context as _;
+
+use crate::sessions::{REMEMBER_ME_KEY, SessionUser, USER_KEY};
+use crate::web::error::AppError;
+use crate::web::middleware::csrf;
+use crate::web::paths;
+
+/// A signed-in, active, verified user. Anyone else is sent to the login page, which
+/// brings them back here afterwards.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub SessionUser);
+
+/// A signed-in administrator; other signed-in users get 403.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub SessionUser);
+
+/// The signed-in user, if any, as loaded with the session on this request. A user
+/// disabled since logging in counts as signed out.
+pub fn signed_in_user(req: &HttpRequest) -> Option<SessionUser> {
+    req.get_session()
+        .get::<SessionUser>(USER_KEY)
+        .ok()
+        .flatten()
+        .filter(|user| user.is_active && user.is_verified)
+}
+
+/// Signs the user with `user_id` in: a new session (new id, new CSRF nonce) with
+/// their identity; "remember me" makes it last longer.
+pub fn sign_in(req: &HttpRequest, user_id: i64, remember_me: bool) -> Result<(), AppError> {
+    Identity::login(&req.extensions(), user_id.to_string()).context("login failed")?;
+    let session = req.get_session();
+    insert(&session, csrf::SESSION_NONCE_KEY, csrf::new_nonce())?;
+    if remember_me {
+        insert(&session, REMEMBER_ME_KEY, true)?;
+    }
+    Ok(())
+}
+
+/// Ends the signed-in session, if there is one; says whether there was.
+pub fn sign_out(identity: Option<Identity>) -> bool {
+    identity.map(Identity::logout).is_some()
+}
+
+/// Where a user lands after signing in, when they were not on their way elsewhere.
+pub fn home_for(is_admin: bool) -> &'static str {
+    if is_admin {
+        paths::ADMIN
+    } else {
+        paths::DASHBOARD
+    }
+}
+
+fn insert<T: serde::Serialize>(session: &Session, key: &str, value: T) -> Result<(), AppError> {
+    session.insert(key, value).context("session write failed")?;
+    Ok(())
+}
+
+fn current_user(req: &HttpRequest) -> Result<SessionUser, AppError> {
+    signed_in_user(req).ok_or_else(|| AppError::LoginRequired {
+        next: req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| paths::HOME.to_owned(), ToString::to_string),
+    })
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(current_user(req).map(Self))
+    }
+}
+
+impl FromRequest for AdminUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(current_user(req).and_then(|user| {
+            if user.is_admin {
+                Ok(Self(user))
+            } else {
+                Err(AppError::Forbidden)
+            }
+        }))
+    }
+}

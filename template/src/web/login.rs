@@ -1,0 +1,177 @@
+//! `GET/POST /login` and `POST /logout`.
+
+use actix_identity::Identity;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::accounts::email::EmailAddress;
+use crate::accounts::login::{self, Attempt, LoginOutcome};
+use crate::accounts::password::MAX_PASSWORD_BYTES;
+use crate::accounts::verification;
+use crate::mail::Email;
+use crate::secret::Secret;
+use crate::web::auth::{home_for, sign_in, sign_out, signed_in_user};
+use crate::web::client_ip;
+use crate::web::error::AppError;
+use crate::web::page::Page;
+use crate::web::paths;
+use crate::web::pending::pending_cookie;
+use crate::web::redirect::{safe_next, see_other};
+use crate::web::state::State;
+
+/// One message for every failed login, so it never tells which part was wrong.
+const LOGIN_FAILED: &str = "That email and password don't match an account we can sign you in to.";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: Secret,
+    remember_me: Option<String>,
+}
+
+pub async fn new(
+    req: HttpRequest,
+    page: Page,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(user) = signed_in_user(&req) {
+        return Ok(see_other(
+            safe_next(&query.next).unwrap_or(home_for(user.is_admin)),
+        ));
+    }
+    render(page, "", &query.next, None, StatusCode::OK)
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: State,
+    page: Page,
+    query: web::Query<NextQuery>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let failed = |page| {
+        render(
+            page,
+            &form.email,
+            &query.next,
+            Some(LOGIN_FAILED),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    // Refused before any lookup or hashing: bcrypt would only read 72 bytes.
+    let Ok(email) = EmailAddress::parse(&form.email) else {
+        return failed(page);
+    };
+    if form.password.expose().len() > MAX_PASSWORD_BYTES {
+        return failed(page);
+    }
+
+    let lookup = email.clone();
+    let account = state
+        .db(move |conn, _| login::find_account(conn, &lookup))
+        .await?;
+    let (checking, password, checker) = (account.clone(), form.password, state.clone());
+    let matched = web::block(move || {
+        login::password_matches(checking.as_ref(), password.expose(), &checker.dummy_hash)
+    })
+    .await
+    .context("the password check was cancelled")?;
+    let now = state.now();
+    let attempt = Attempt {
+        email: email.to_string(),
+        ip: client_ip::of_request(&req, &state.settings.trusted_proxies).to_string(),
+    };
+    let outcome = state
+        .db(move |conn, state| {
+            let settings = &state.settings.accounts;
+            let locked_mail = || {
+                let account = account.as_ref().expect("only known accounts are locked");
+                state.mailer.compose(
+                    &account.email,
+                    &Email::AccountLocked {
+                        name: account.name.clone(),
+                        minutes: settings.lockout.num_minutes(),
+                    },
+                )
+            };
+            login::record_attempt(
+                conn,
+                settings,
+                &attempt,
+                account.as_ref(),
+                matched,
+                locked_mail,
+                now,
+            )
+        })
+        .await?;
+
+    match outcome {
+        LoginOutcome::Failed => failed(page),
+        LoginOutcome::SignedIn(user) => {
+            sign_in(&req, user.id, form.remember_me.is_some())?;
+            Ok(see_other(
+                safe_next(&query.next).unwrap_or(home_for(user.is_admin)),
+            ))
+        }
+        LoginOutcome::Unverified(user) => {
+            let address = user.email.clone();
+            let resend_at = state
+                .db(move |conn, state| {
+                    let settings = &state.settings.accounts;
+                    verification::send_login_code(
+                        conn,
+                        &state.mailer,
+                        &state.keys,
+                        settings,
+                        &user,
+                        now,
+                    )
+                })
+                .await?;
+            FlashMessage::info(format!(
+                "Please verify your email address first: enter the code we sent to {address}."
+            ))
+            .send();
+            let mut response = see_other(paths::VERIFY);
+            response.add_cookie(&pending_cookie(
+                &state.keys,
+                &state.cookies,
+                &address,
+                resend_at,
+            ))?;
+            Ok(response)
+        }
+    }
+}
+
+pub async fn delete(identity: Option<Identity>) -> HttpResponse {
+    if sign_out(identity) {
+        FlashMessage::info("You are signed out.").send();
+    }
+    see_other(paths::LOGIN)
+}
+
+fn render(
+    mut page: Page,
+    email: &str,
+    next: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    page.insert("email", email)
+        .insert("next", &safe_next(next))
+        .insert("error", &error);
+    page.render_with_status("auth/login.html", status)
+}

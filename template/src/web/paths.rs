@@ -1,0 +1,20 @@
+//! Every path the application answers and redirects to, once.
+
+pub const HOME: &str = "/";
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+pub const SIGNUP: &str = "/signup";
+pub const VERIFY: &str = "/verify";
+pub const VERIFY_RESEND: &str = "/verify/resend";
+pub const LOGIN: &str = "/login";
+pub const LOGOUT: &str = "/logout";
+pub const FORGOT_PASSWORD: &str = "/forgot-password";
+pub const RESET_PASSWORD: &str = "/reset-password";
+pub const DASHBOARD: &str = "/dashboard";
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const ADMIN: &str = "/admin";
+pub const ADMIN_USERS: &str = "/admin/users";
+pub const ADMIN_AUDIT: &str = "/admin/audit";
+pub const ADMIN_RESEND_VERIFICATION: &str = "/admin/users/{id}/resend-verification";
+pub const ADMIN_USER_ACTION: &str = "/admin/users/{id}/{action}";
+pub const STATIC: &str = "/static";

@@ -1,0 +1,68 @@
+//! The test databases: one database per test on the PostgreSQL server at
+//! `TEST_DATABASE_URL`, created empty and dropped at the end.
+
+use diesel::prelude::*;
+use diesel::sql_query;
+
+type AdminConnection = PgConnection;
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const UNREACHABLE_URL: &str = "postgres://postgres@127.0.0.1:1/unreachable";
+const SERVER: &str = "PostgreSQL";
+
+/// A database created for one test on the server at `TEST_DATABASE_URL` and
+/// dropped when the test ends.
+pub struct TestDatabase {
+    pub url: String,
+    name: Option<String>,
+}
+
+impl TestDatabase {
+    pub fn create() -> Self {
+        let name = format!("test_{:016x}", rand::random::<u64>());
+        let admin_url = admin_url();
+        let mut conn = admin_connection(&admin_url);
+        // From template0, which nobody can connect to: copying template1 fails while
+        // anyone (psql, a GUI) is connected to it.
+        sql_query(format!("CREATE DATABASE {name} TEMPLATE template0"))
+            .execute(&mut conn)
+            .unwrap_or_else(|error| panic!("cannot create the test database {name}: {error}"));
+        let mut url = reqwest::Url::parse(&admin_url).expect("TEST_DATABASE_URL is not a URL");
+        url.set_path(&format!("/{name}"));
+        Self {
+            url: url.to_string(),
+            name: Some(name),
+        }
+    }
+
+    /// A URL on a port nothing listens on.
+    pub fn unreachable() -> Self {
+        Self {
+            url: UNREACHABLE_URL.to_owned(),
+            name: None,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = &self.name {
+            let mut conn = admin_connection(&admin_url());
+            // FORCE ends the connections the app's pool still holds.
+            let _ = sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+fn admin_connection(url: &str) -> AdminConnection {
+    AdminConnection::establish(url).unwrap_or_else(|error| {
+        panic!(
+            "cannot reach {SERVER} at {url}: {error}\n\
+             Start the server, or set TEST_DATABASE_URL to an account that may create databases."
+        )
+    })
+}
