@@ -11,10 +11,10 @@ use chrono::{Duration as Age, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use {{crate_name}}::admin::stats::dashboard_stats;
-use {{crate_name}}::admin::user_search::{Filter, Sort, UserQuery, search_users};
 use {{crate_name}}::db::schema::{audit_events, outbox_messages, users};
 use {{crate_name}}::db::{self, DatabaseSettings, DbConn};
 use {{crate_name}}::models::user::NewUser;
+use {{crate_name}}::models::user_search::{Filter, Sort, UserQuery, search_users};
 
 const ROUNDS: usize = 30;
 

@@ -9,8 +9,8 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
 use crate::db::{self, DbConn, DbPool};
-use crate::mail::{self, MailSettings, WorkerHandle, outbox};
-use crate::models::{password_reset, session, verification_code};
+use crate::mail::{self, MailSettings, WorkerHandle};
+use crate::models::{outbox, password_reset, session, verification_code};
 
 const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// How often the rate limiter forgets addresses whose budget is full again.

@@ -1,12 +1,13 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use {{crate_name}}::accounts::email::EmailAddress;
 use {{crate_name}}::accounts::name::DisplayName;
 use {{crate_name}}::accounts::password;
-use {{crate_name}}::admin::create::create_admin as insert_admin;
+use {{crate_name}}::admin;
 use {{crate_name}}::clock::{Clock, SystemClock};
 use {{crate_name}}::config::Settings;
 use {{crate_name}}::db;
@@ -97,10 +98,9 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn create_admin(settings: &Settings, email: &str, name: Option<&str>) -> anyhow::Result<()> {
-    let email = EmailAddress::parse(email).map_err(|error| anyhow::anyhow!("--email: {error}"))?;
+    let email = EmailAddress::parse(email).context("--email")?;
     // The same rules as the sign-up form's.
-    let name = DisplayName::parse(name.unwrap_or(email.local_part()))
-        .map_err(|error| anyhow::anyhow!("--name: {error}"))?;
+    let name = DisplayName::parse(name.unwrap_or(email.local_part())).context("--name")?;
     let password = read_password()?;
     let broken = password::check_password(&password, email.as_str());
     if !broken.is_empty() {
@@ -114,7 +114,7 @@ fn create_admin(settings: &Settings, email: &str, name: Option<&str>) -> anyhow:
 
     let mut conn = db::connect(&settings.database)?;
     db::run_migrations(&mut conn)?;
-    let admin = insert_admin(&mut conn, &email, &name, &hash, SystemClock.now())?;
+    let admin = admin::create::create_admin(&mut conn, &email, &name, &hash, SystemClock.now())?;
     println!("Created administrator {} (id {})", admin.email, admin.id);
     Ok(())
 }

@@ -3,17 +3,16 @@
 //! administrator stays.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::QueryResult;
 
 use crate::accounts::verification::{self, CodeMail, ResendOutcome};
 use crate::accounts::{AccountSettings, FlowError};
-use crate::db::schema::{outbox_messages, password_reset_tokens, users, verification_codes};
 use crate::db::{self, DbConn};
 use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::models::audit_event::{self, NewAuditEvent};
-use crate::models::session;
 use crate::models::user::{self, User};
+use crate::models::{outbox, password_reset, session, verification_code};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -110,33 +109,22 @@ pub fn apply(
                 }
             }
         }
-        let row = users::table.find(target.id);
         match action {
-            Action::Enable => set_flags(conn, target.id, Some(true), None, now)?,
+            Action::Enable => user::set_active(conn, target.id, true, now)?,
             Action::Disable => {
-                set_flags(conn, target.id, Some(false), None, now)?;
+                user::set_active(conn, target.id, false, now)?;
                 session::delete_user_sessions(conn, target.id, None)?;
             }
-            Action::Promote => set_flags(conn, target.id, None, Some(true), now)?,
-            Action::Demote => set_flags(conn, target.id, None, Some(false), now)?,
+            Action::Promote => user::set_admin(conn, target.id, true, now)?,
+            Action::Demote => user::set_admin(conn, target.id, false, now)?,
             Action::Delete => {
                 // The foreign keys cascade too; deleting explicitly keeps this
                 // correct even where they are not enforced.
                 session::delete_user_sessions(conn, target.id, None)?;
-                diesel::delete(
-                    verification_codes::table.filter(verification_codes::user_id.eq(target.id)),
-                )
-                .execute(conn)?;
-                diesel::delete(
-                    password_reset_tokens::table
-                        .filter(password_reset_tokens::user_id.eq(target.id)),
-                )
-                .execute(conn)?;
-                diesel::delete(
-                    outbox_messages::table.filter(outbox_messages::user_id.eq(target.id)),
-                )
-                .execute(conn)?;
-                diesel::delete(row).execute(conn)?;
+                verification_code::delete_user_codes(conn, target.id)?;
+                password_reset::delete_user_tokens(conn, target.id)?;
+                outbox::delete_user_mail(conn, target.id)?;
+                user::delete_user(conn, target.id)?;
             }
         }
         record(
@@ -210,25 +198,4 @@ pub fn record(
             created_at: now,
         },
     )
-}
-
-fn set_flags(
-    conn: &mut DbConn,
-    id: i64,
-    is_active: Option<bool>,
-    is_admin: Option<bool>,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    let row = users::table.find(id);
-    if let Some(is_active) = is_active {
-        diesel::update(row)
-            .set((users::is_active.eq(is_active), users::updated_at.eq(now)))
-            .execute(conn)?;
-    }
-    if let Some(is_admin) = is_admin {
-        diesel::update(row)
-            .set((users::is_admin.eq(is_admin), users::updated_at.eq(now)))
-            .execute(conn)?;
-    }
-    Ok(())
 }

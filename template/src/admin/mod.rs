@@ -1,7 +1,7 @@
 //! What administrators can do and see: create an administrator (`create-admin`),
-//! act on accounts, the dashboard's numbers and the user directory.
+//! act on accounts, and the dashboard's numbers. (The user directory's search is
+//! `models::user_search`: it is all SQL.)
 
 pub mod actions;
 pub mod create;
 pub mod stats;
-pub mod user_search;

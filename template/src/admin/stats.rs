@@ -1,12 +1,11 @@
 //! The numbers on the admin dashboard.
 
 use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime};
-use diesel::prelude::*;
+use diesel::QueryResult;
 use serde::Serialize;
 
 use crate::db::DbConn;
-use crate::db::schema::{outbox_messages, users};
-use crate::models::user_counts;
+use crate::models::{outbox, user, user_counts};
 
 /// Weeks in the sign-up chart, this one included.
 pub const CHART_WEEKS: i64 = 8;
@@ -45,11 +44,7 @@ pub fn dashboard_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Sta
     let mut weekly_signups = Vec::new();
     for weeks_ago in (0..CHART_WEEKS).rev() {
         let starts = this_week - Duration::weeks(weeks_ago);
-        let signups = users::table
-            .filter(users::created_at.ge(starts))
-            .filter(users::created_at.lt(starts + Duration::weeks(1)))
-            .count()
-            .get_result(conn)?;
+        let signups = user::count_created_between(conn, starts, starts + Duration::weeks(1))?;
         weekly_signups.push(WeekSignups {
             label: starts.format("%b %-d").to_string(),
             signups,
@@ -67,21 +62,11 @@ pub fn dashboard_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Sta
     Ok(Stats {
         total_users: counts.total,
         active_users: counts.active,
-        recently_active: users::table
-            .filter(users::last_login_at.ge(now - RECENT))
-            .count()
-            .get_result(conn)?,
+        recently_active: user::count_signed_in_since(conn, now - RECENT)?,
         signups_this_week: weekly_signups.last().map_or(0, |week| week.signups),
         weekly_signups,
-        unsent_mail: outbox_messages::table
-            .filter(outbox_messages::sent_at.is_null())
-            .filter(outbox_messages::failed_at.is_null())
-            .count()
-            .get_result(conn)?,
-        failed_mail: outbox_messages::table
-            .filter(outbox_messages::failed_at.is_not_null())
-            .count()
-            .get_result(conn)?,
+        unsent_mail: outbox::count_unsent(conn)?,
+        failed_mail: outbox::count_given_up(conn)?,
     })
 }
 

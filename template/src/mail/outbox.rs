@@ -4,14 +4,15 @@
 //! Rows are claimed with a lease (`locked_until`) taken by a conditional update, which
 //! every supported database applies atomically: of two instances claiming one row, one
 //! updates it and the other sees no row changed. A worker that dies mid-send holds its
-//! rows only until the lease runs out.
+//! rows only until the lease runs out. This module holds the policy (lease, backoff);
+//! the queries are in `models::outbox`.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
+use diesel::QueryResult;
 
 use crate::db::DbConn;
-use crate::db::schema::outbox_messages as outbox;
 use crate::mail::message::OutgoingEmail;
+use crate::models;
 use crate::models::outbox::{NewOutboxMessage, OutboxMessage};
 
 /// How long a claimed message stays reserved for its worker. Far longer than a send may
@@ -46,8 +47,9 @@ pub fn enqueue(
     email: &OutgoingEmail,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::insert_into(outbox::table)
-        .values(NewOutboxMessage {
+    models::outbox::insert(
+        conn,
+        &NewOutboxMessage {
             user_id,
             recipient: &email.to,
             subject: &email.subject,
@@ -56,9 +58,8 @@ pub fn enqueue(
             created_at: now,
             next_attempt_at: now,
             attempts: 0,
-        })
-        .execute(conn)?;
-    Ok(())
+        },
+    )
 }
 
 /// Takes up to `limit` due messages for this worker until `now + LEASE`, oldest first.
@@ -68,57 +69,7 @@ pub fn claim_due(
     now: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OutboxMessage>> {
-    let candidates: Vec<i64> = outbox::table
-        .filter(due(now))
-        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
-        .limit(limit)
-        .select(outbox::id)
-        .load(conn)?;
-
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for id in candidates {
-        // Repeating the due condition makes the update a compare-and-set: it changes
-        // nothing if another worker claimed (or sent) the row since the select.
-        let updated = diesel::update(outbox::table.find(id).filter(due(now)))
-            .set(outbox::locked_until.eq(now + LEASE))
-            .execute(conn)?;
-        if updated == 1 {
-            claimed.push(id);
-        }
-    }
-    if claimed.is_empty() {
-        return Ok(Vec::new());
-    }
-    outbox::table
-        .filter(outbox::id.eq_any(claimed))
-        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
-        .select(OutboxMessage::as_select())
-        .load(conn)
-}
-
-/// Records a successful delivery. The bodies are dropped: they carry codes and reset
-/// links, which should not outlive their purpose in the database.
-pub fn mark_sent(
-    conn: &mut DbConn,
-    message: &OutboxMessage,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(outbox::table.find(message.id))
-        .set((
-            outbox::sent_at.eq(now),
-            outbox::attempts.eq(message.attempts + 1),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-            outbox::text_body.eq(""),
-            outbox::html_body.eq(""),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Deletes the records of messages sent before `before`. Given-up messages stay until
-/// someone has looked at them.
-pub fn purge_sent(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(outbox::table.filter(outbox::sent_at.lt(before))).execute(conn)
+    models::outbox::claim_due(conn, now, now + LEASE, limit)
 }
 
 /// Records a failed delivery: retried later with exponential backoff and jitter, or
@@ -141,29 +92,8 @@ pub fn record_failure(
         Failure::GaveUp => (message.next_attempt_at, Some(now)),
     };
     let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
-    diesel::update(outbox::table.find(message.id))
-        .set((
-            outbox::attempts.eq(attempts),
-            outbox::next_attempt_at.eq(next_attempt_at),
-            outbox::failed_at.eq(failed_at),
-            outbox::last_error.eq(error),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+    models::outbox::record_failure(conn, message, next_attempt_at, failed_at, &error)?;
     Ok(failure)
-}
-
-/// Gives back claimed messages that were not attempted (the worker is stopping), so
-/// another instance need not wait for the lease to run out.
-pub fn release(conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
-    diesel::update(
-        outbox::table
-            .filter(outbox::id.eq_any(ids))
-            .filter(outbox::sent_at.is_null()),
-    )
-    .set(outbox::locked_until.eq(None::<NaiveDateTime>))
-    .execute(conn)?;
-    Ok(())
 }
 
 /// The wait after failed attempt number `attempts`: 30 s, 1 min, 2 min, ... up to 1 h.
@@ -178,20 +108,6 @@ pub fn retry_delay(attempts: i32) -> Duration {
 pub fn with_jitter(delay: Duration) -> Duration {
     let seconds = delay.num_seconds();
     Duration::seconds(seconds + rand::random_range(0..=seconds / 4))
-}
-
-/// Unsent, not given up on, due, and not held by a live lease.
-#[diesel::dsl::auto_type(no_type_alias)]
-fn due(now: NaiveDateTime) -> _ {
-    outbox::sent_at
-        .is_null()
-        .and(outbox::failed_at.is_null())
-        .and(outbox::next_attempt_at.le(now))
-        .and(
-            outbox::locked_until
-                .is_null()
-                .or(outbox::locked_until.lt(now)),
-        )
 }
 
 #[cfg(test)]

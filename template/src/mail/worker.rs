@@ -14,6 +14,7 @@ use crate::mail::MailSettings;
 use crate::mail::delivery::{Delivery, SendError};
 use crate::mail::message::OutgoingEmail;
 use crate::mail::outbox::{self, Failure};
+use crate::models;
 use crate::models::outbox::OutboxMessage;
 use crate::telemetry::error_chain;
 
@@ -157,7 +158,7 @@ impl Worker {
         match sent {
             Ok(()) => {
                 let marked = db::run_blocking(&self.pool, move |conn| {
-                    outbox::mark_sent(conn, &message, now)
+                    models::outbox::mark_sent(conn, &message, now)
                 })
                 .await;
                 if let Err(error) = marked {
@@ -192,7 +193,8 @@ impl Worker {
     }
 
     async fn release(&self, ids: Vec<i64>) {
-        let released = db::run_blocking(&self.pool, move |conn| outbox::release(conn, &ids)).await;
+        let released =
+            db::run_blocking(&self.pool, move |conn| models::outbox::release(conn, &ids)).await;
         if let Err(error) = released {
             // Harmless: the leases run out on their own.
             tracing::warn!(error = %error_chain(&error), "mail worker: cannot release its claims");

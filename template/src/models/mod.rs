@@ -1,5 +1,6 @@
-//! Database rows and the queries that read and write them. Query functions are plain
-//! and synchronous; call them through `db::run_blocking`.
+//! Database rows and all the SQL that reads and writes them, one module per table
+//! (`user_search` is the directory's search on `users`). Query functions are plain and
+//! synchronous: handlers call them through `State::db`, jobs through `db::run_blocking`.
 
 pub mod audit_event;
 pub mod outbox;
@@ -7,6 +8,7 @@ pub mod password_reset;
 pub mod session;
 pub mod user;
 pub mod user_counts;
+pub mod user_search;
 pub mod verification_code;
 
 pub use user::{NewUser, User};

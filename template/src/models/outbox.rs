@@ -1,11 +1,14 @@
+//! The outbox table: mail waiting to be sent, and what became of it.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::outbox_messages;
+use crate::db::DbConn;
+use crate::db::schema::outbox_messages as outbox;
 
 /// A message in the outbox: waiting, being sent, sent, or given up on.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = outbox_messages)]
+#[diesel(table_name = outbox)]
 pub struct OutboxMessage {
     pub id: i64,
     /// The account the message is about, if any; its messages go when it is deleted.
@@ -29,7 +32,7 @@ pub struct OutboxMessage {
 
 /// The columns a queued message is created with.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = outbox_messages)]
+#[diesel(table_name = outbox)]
 pub struct NewOutboxMessage<'a> {
     pub user_id: Option<i64>,
     pub recipient: &'a str,
@@ -39,4 +42,144 @@ pub struct NewOutboxMessage<'a> {
     pub created_at: NaiveDateTime,
     pub next_attempt_at: NaiveDateTime,
     pub attempts: i32,
+}
+
+/// Queues a message.
+pub fn insert(conn: &mut DbConn, message: &NewOutboxMessage<'_>) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values(message)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes up to `limit` due messages, oldest first, holding them until `until`.
+/// Run it outside a transaction: each claim must commit on its own.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OutboxMessage>> {
+    let candidates: Vec<i64> = outbox::table
+        .filter(due(now))
+        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+        .limit(limit)
+        .select(outbox::id)
+        .load(conn)?;
+
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for id in candidates {
+        // Repeating the due condition makes the update a compare-and-set: it changes
+        // nothing if another worker claimed (or sent) the row since the select.
+        let updated = diesel::update(outbox::table.find(id).filter(due(now)))
+            .set(outbox::locked_until.eq(until))
+            .execute(conn)?;
+        if updated == 1 {
+            claimed.push(id);
+        }
+    }
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    outbox::table
+        .filter(outbox::id.eq_any(claimed))
+        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+        .select(OutboxMessage::as_select())
+        .load(conn)
+}
+
+/// Records a successful delivery. The bodies are dropped: they carry codes and reset
+/// links, which should not outlive their purpose in the database.
+pub fn mark_sent(
+    conn: &mut DbConn,
+    message: &OutboxMessage,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(outbox::table.find(message.id))
+        .set((
+            outbox::sent_at.eq(now),
+            outbox::attempts.eq(message.attempts + 1),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::text_body.eq(""),
+            outbox::html_body.eq(""),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: the attempt count, when to try next (or when it was given
+/// up on) and why; the lease is released.
+pub fn record_failure(
+    conn: &mut DbConn,
+    message: &OutboxMessage,
+    next_attempt_at: NaiveDateTime,
+    failed_at: Option<NaiveDateTime>,
+    error: &str,
+) -> QueryResult<()> {
+    diesel::update(outbox::table.find(message.id))
+        .set((
+            outbox::attempts.eq(message.attempts + 1),
+            outbox::next_attempt_at.eq(next_attempt_at),
+            outbox::failed_at.eq(failed_at),
+            outbox::last_error.eq(error),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Gives back claimed messages that were not attempted (the worker is stopping), so
+/// another instance need not wait for the lease to run out.
+pub fn release(conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::sent_at.is_null()),
+    )
+    .set(outbox::locked_until.eq(None::<NaiveDateTime>))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes the records of messages sent before `before`. Given-up messages stay until
+/// someone has looked at them.
+pub fn purge_sent(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(outbox::table.filter(outbox::sent_at.lt(before))).execute(conn)
+}
+
+/// Messages still to be sent: not sent and not given up on.
+pub fn count_unsent(conn: &mut DbConn) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::failed_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Messages given up on.
+pub fn count_given_up(conn: &mut DbConn) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::failed_at.is_not_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Deletes every message about the user `user_id`.
+pub fn delete_user_mail(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
+    diesel::delete(outbox::table.filter(outbox::user_id.eq(user_id))).execute(conn)?;
+    Ok(())
+}
+
+/// Unsent, not given up on, due, and not held by a live lease.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn due(now: NaiveDateTime) -> _ {
+    outbox::sent_at
+        .is_null()
+        .and(outbox::failed_at.is_null())
+        .and(outbox::next_attempt_at.le(now))
+        .and(
+            outbox::locked_until
+                .is_null()
+                .or(outbox::locked_until.lt(now)),
+        )
 }

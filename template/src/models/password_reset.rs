@@ -91,3 +91,10 @@ pub fn purge_expired_tokens(conn: &mut DbConn, before: NaiveDateTime) -> QueryRe
     )
     .execute(conn)
 }
+
+/// Deletes every reset token of the user `user_id`.
+pub fn delete_user_tokens(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
+    diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user_id)))
+        .execute(conn)?;
+    Ok(())
+}

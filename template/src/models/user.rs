@@ -160,3 +160,56 @@ pub fn update_password_hash(
         .execute(conn)?;
     Ok(())
 }
+
+/// Enables or disables the user `id`.
+pub fn set_active(
+    conn: &mut DbConn,
+    id: i64,
+    is_active: bool,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::is_active.eq(is_active), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Makes the user `id` an administrator, or takes that away.
+pub fn set_admin(
+    conn: &mut DbConn,
+    id: i64,
+    is_admin: bool,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::is_admin.eq(is_admin), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes the user `id` (their rows in other tables go first: see `admin::actions`).
+pub fn delete_user(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::delete(users::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Users who signed up in `[from, to)`.
+pub fn count_created_between(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<i64> {
+    users::table
+        .filter(users::created_at.ge(from))
+        .filter(users::created_at.lt(to))
+        .count()
+        .get_result(conn)
+}
+
+/// Users who signed in at `since` or later.
+pub fn count_signed_in_since(conn: &mut DbConn, since: NaiveDateTime) -> QueryResult<i64> {
+    users::table
+        .filter(users::last_login_at.ge(since))
+        .count()
+        .get_result(conn)
+}

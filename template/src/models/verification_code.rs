@@ -108,3 +108,10 @@ pub fn purge_expired_codes(conn: &mut DbConn, before: NaiveDateTime) -> QueryRes
     diesel::delete(verification_codes::table.filter(verification_codes::expires_at.lt(before)))
         .execute(conn)
 }
+
+/// Deletes every code of the user `user_id`.
+pub fn delete_user_codes(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
+    diesel::delete(verification_codes::table.filter(verification_codes::user_id.eq(user_id)))
+        .execute(conn)?;
+    Ok(())
+}

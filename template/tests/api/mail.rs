@@ -16,6 +16,7 @@ use {{crate_name}}::db::{self, DbConn, DbPool};
 use {{crate_name}}::mail::outbox::{self, Failure};
 use {{crate_name}}::mail::worker::{self, WorkerHandle};
 use {{crate_name}}::mail::{Email, Mailer, OutgoingEmail};
+use {{crate_name}}::models;
 use {{crate_name}}::models::outbox::OutboxMessage;
 
 use crate::helpers::{TestApp, TestDatabase, spawn_app, test_settings};
@@ -360,15 +361,17 @@ fn records_of_sent_mail_are_purged_after_a_while_but_given_up_mail_is_kept() {
     let week = chrono::Duration::days(7);
     for message in outbox::claim_due(conn, T0, 10).unwrap() {
         match message.recipient.as_str() {
-            "old@example.com" => outbox::mark_sent(conn, &message, T0).unwrap(),
-            "recent@example.com" => outbox::mark_sent(conn, &message, T0 + week).unwrap(),
+            "old@example.com" => models::outbox::mark_sent(conn, &message, T0).unwrap(),
+            "recent@example.com" => {
+                models::outbox::mark_sent(conn, &message, T0 + week).unwrap();
+            }
             _ => {
                 outbox::record_failure(conn, &message, "550", true, T0).unwrap();
             }
         }
     }
 
-    let purged = outbox::purge_sent(conn, T0 + chrono::Duration::hours(1)).unwrap();
+    let purged = models::outbox::purge_sent(conn, T0 + chrono::Duration::hours(1)).unwrap();
 
     assert_eq!(purged, 1);
     let mut left: Vec<String> = outbox_messages::table

@@ -50,7 +50,7 @@ pub fn lock_admin_rows(conn: &mut DbConn) -> QueryResult<()> {
 }
 
 /// The ids of the users whose email or name may contain `text`, when an index can
-/// say so cheaply; `None` means "look through the table" (`models::user::search`
+/// say so cheaply; `None` means "look through the table" (`models::user_search`
 /// filters the candidates exactly either way).
 ///
 /// MySQL has no index for a substring search: it reads the table, which stops as

@@ -47,7 +47,7 @@ pub fn lock_admin_rows(_conn: &mut DbConn) -> QueryResult<()> {
 
 /// The ids of the users whose email or name may contain `text`, when an index can
 /// say so cheaply and there are at most `limit` of them; `None` means "look through
-/// the table" (`models::user::search` filters the candidates exactly either way).
+/// the table" (`models::user_search` filters the candidates exactly either way).
 ///
 /// The FTS5 trigram index `users_search` answers a text of three characters or more.
 /// A common text is left to the table walk, which stops as soon as a page is full.
