@@ -79,7 +79,6 @@ impl Application {
                 settings.accounts.code_lifetime,
                 settings.accounts.reset_lifetime,
             )?,
-            templates: templates.clone(),
             settings,
             pool,
             clock,

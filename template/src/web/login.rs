@@ -81,9 +81,10 @@ pub async fn create(
     let account = state
         .db(move |conn, _| login::find_account(conn, &lookup))
         .await?;
-    let (checking, password, checker) = (account.clone(), form.password, state.clone());
+    // On the blocking pool, holding no connection: bcrypt is slow on purpose.
+    let (checked, password, dummy) = (account.clone(), form.password, state.clone());
     let matched = web::block(move || {
-        login::password_matches(checking.as_ref(), password.expose(), &checker.dummy_hash)
+        login::password_matches(checked.as_ref(), password.expose(), &dummy.dummy_hash)
     })
     .await
     .context("the password check was cancelled")?;

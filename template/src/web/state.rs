@@ -6,9 +6,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use chrono::NaiveDateTime;
-use tera::Tera;
 
 use crate::accounts::login::DummyHash;
 use crate::clock::SharedClock;
@@ -19,7 +18,8 @@ use crate::mail::Mailer;
 use crate::web::cookies::CookieNames;
 use crate::web::error::AppError;
 
-/// The application's shared state, built once at start-up.
+/// The application's shared state, built once at start-up. (The page templates are
+/// registered on their own: `Page` and the error pages take them from there.)
 pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
@@ -27,8 +27,6 @@ pub struct AppState {
     pub keys: Keys,
     pub cookies: CookieNames,
     pub mailer: Mailer,
-    /// Also registered on its own: the error pages need nothing else.
-    pub templates: web::Data<Tera>,
     pub dummy_hash: DummyHash,
 }
 

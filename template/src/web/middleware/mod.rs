@@ -1,5 +1,6 @@
-//! What every request passes through, outermost first: security headers, TRACE
-//! refusal, the per-IP limit on the forms that check secrets, and the CSRF check.
+//! What requests pass through before a handler, outermost first: security headers,
+//! TRACE refusal, the CSRF check and, on the forms that check secrets or send mail,
+//! the per-IP rate limit (`startup.rs` and `web::routes` put them in that order).
 
 pub mod csrf;
 pub mod methods;
