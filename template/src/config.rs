@@ -56,9 +56,6 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     pub sessions: SessionSettings,
     pub accounts: AccountSettings,
-    /// Whether the site is served over https (from `APP_BASE_URL`): cookies are then
-    /// `Secure` and `__Host-` prefixed, and browsers are told to insist on https.
-    pub https: bool,
     /// Peers whose `X-Forwarded-For` header is believed when finding a client's IP.
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limits: RateLimitSettings,
@@ -87,6 +84,12 @@ impl fmt::Display for ConfigError {
 }
 
 impl Settings {
+    /// Whether the site is served over https (`APP_BASE_URL`): cookies are then `Secure`
+    /// and `__Host-` prefixed, and browsers are told to insist on https.
+    pub fn https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -220,7 +223,6 @@ impl Settings {
             profile,
             host,
             port,
-            https: base_url.starts_with("https://"),
             base_url,
             database,
             session_secret,

@@ -11,6 +11,7 @@ use crate::clock::SharedClock;
 use crate::db::{self, DbConn, DbPool};
 use crate::mail::{self, MailSettings, WorkerHandle};
 use crate::models::{outbox, password_reset, session, verification_code};
+use crate::telemetry::error_chain;
 
 const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// How often the rate limiter forgets addresses whose budget is full again.
@@ -72,7 +73,7 @@ fn spawn_purge(pool: DbPool, clock: SharedClock) -> JoinHandle<()> {
             match db::run_blocking(&pool, move |conn| purge_expired(conn, now)).await {
                 Ok(sessions) if sessions > 0 => tracing::info!(sessions, "purged ended sessions"),
                 Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "purging ended sessions failed"),
+                Err(error) => tracing::warn!(error = %error_chain(&error), "purge failed"),
             }
         }
     })

@@ -100,7 +100,11 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
 fn create_admin(settings: &Settings, email: &str, name: Option<&str>) -> anyhow::Result<()> {
     let email = EmailAddress::parse(email).context("--email")?;
     // The same rules as the sign-up form's.
-    let name = DisplayName::parse(name.unwrap_or(email.local_part())).context("--name")?;
+    let name = match name {
+        Some(name) => DisplayName::parse(name).context("--name")?,
+        None => DisplayName::parse(email.local_part())
+            .context("the part of the address before the @ cannot be the name: give --name")?,
+    };
     let password = read_password()?;
     let broken = password::check_password(&password, email.as_str());
     if !broken.is_empty() {

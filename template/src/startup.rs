@@ -66,14 +66,10 @@ impl Application {
         let session_store =
             DbSessionStore::new(pool.clone(), Arc::clone(&clock), settings.sessions);
         let auth_limit = rate_limit::auth_limit(settings.rate_limits, &settings.trusted_proxies);
-        let limiter = auth_limit.limiter();
-        let jobs = Jobs::start(&pool, &clock, &settings.mail, move || {
-            limiter.retain_recent();
-        })?;
-        let https = settings.https;
+        let https = settings.https();
         let state = State::new(AppState {
             keys: Keys::derive(&settings.session_secret),
-            cookies: CookieNames::new(https),
+            cookie_names: CookieNames::new(https),
             mailer: Mailer::new(
                 &settings.base_url,
                 settings.accounts.code_lifetime,
@@ -84,12 +80,17 @@ impl Application {
             clock,
             dummy_hash,
         });
+        // Last: nothing after this may fail and leave the jobs running.
+        let limiter = auth_limit.limiter();
+        let jobs = Jobs::start(&state.pool, &state.clock, &state.settings.mail, move || {
+            limiter.retain_recent();
+        })?;
 
         let server = HttpServer::new(move || {
             let session =
                 SessionMiddleware::builder(session_store.clone(), state.keys.cookies.clone())
-                    .cookie_name(state.cookies.session.clone())
-                    .cookie_secure(state.cookies.secure)
+                    .cookie_name(state.cookie_names.session.clone())
+                    .cookie_secure(state.cookie_names.secure)
                     .cookie_same_site(SameSite::Lax)
                     .cookie_http_only(true)
                     .session_lifecycle(

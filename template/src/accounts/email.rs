@@ -19,7 +19,7 @@ pub enum EmailError {
     Invalid,
 }
 
-/// A checked address in the one form stored and looked up (see [`normalize_email`]).
+/// A checked address, in the one form stored and looked up (see `normalize_email`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailAddress(String);
 

@@ -1,7 +1,5 @@
 //! The name a person gives: shown on their pages and quoted in the mail they get.
 
-use std::fmt;
-
 /// The longest name accepted, in characters (the `users.name` column holds 100).
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -38,12 +36,6 @@ impl DisplayName {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for DisplayName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -14,8 +14,15 @@ use crate::models::verification_code::{self, NewVerificationCode};
 use crate::models::{User, user};
 
 /// A code as a person typed it, checked for shape (six digits) before any lookup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Never printed: it is a secret until used.
+#[derive(Clone, PartialEq, Eq)]
 pub struct VerificationCode(String);
+
+impl std::fmt::Debug for VerificationCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerificationCode(..)")
+    }
+}
 
 impl VerificationCode {
     /// The code in `input`; spaces and dashes are how people copy codes, so they go.

@@ -69,7 +69,7 @@ pub fn claim_due(
     now: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OutboxMessage>> {
-    models::outbox::claim_due(conn, now, now + LEASE, limit)
+    models::outbox::lease_due(conn, now, now + LEASE, limit)
 }
 
 /// Records a failed delivery: retried later with exponential backoff and jitter, or
@@ -92,7 +92,7 @@ pub fn record_failure(
         Failure::GaveUp => (message.next_attempt_at, Some(now)),
     };
     let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
-    models::outbox::record_failure(conn, message, next_attempt_at, failed_at, &error)?;
+    models::outbox::record_failed_attempt(conn, message, next_attempt_at, failed_at, &error)?;
     Ok(failure)
 }
 

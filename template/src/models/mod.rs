@@ -1,6 +1,7 @@
 //! Database rows and all the SQL that reads and writes them, one module per table
 //! (`user_search` is the directory's search on `users`). Query functions are plain and
-//! synchronous: handlers call them through `State::db`, jobs through `db::run_blocking`.
+//! synchronous: handlers call them through `State::db`, everything else through
+//! `db::run_blocking`.
 
 pub mod audit_event;
 pub mod outbox;

@@ -54,7 +54,7 @@ pub fn insert(conn: &mut DbConn, message: &NewOutboxMessage<'_>) -> QueryResult<
 
 /// Takes up to `limit` due messages, oldest first, holding them until `until`.
 /// Run it outside a transaction: each claim must commit on its own.
-pub fn claim_due(
+pub fn lease_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
     until: NaiveDateTime,
@@ -109,7 +109,7 @@ pub fn mark_sent(
 
 /// Records a failed attempt: the attempt count, when to try next (or when it was given
 /// up on) and why; the lease is released.
-pub fn record_failure(
+pub fn record_failed_attempt(
     conn: &mut DbConn,
     message: &OutboxMessage,
     next_attempt_at: NaiveDateTime,

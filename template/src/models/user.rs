@@ -13,7 +13,7 @@ pub const NO_USER_ID: i64 = 0;
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i64,
-    /// Normalised: see `accounts::email::normalize_email`.
+    /// Normalised: see `accounts::email::EmailAddress`.
     pub email: String,
     pub password_hash: String,
     pub name: String,

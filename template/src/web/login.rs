@@ -82,9 +82,9 @@ pub async fn create(
         .db(move |conn, _| login::find_account(conn, &lookup))
         .await?;
     // On the blocking pool, holding no connection: bcrypt is slow on purpose.
-    let (checked, password, dummy) = (account.clone(), form.password, state.clone());
+    let (checked, password, shared) = (account.clone(), form.password, state.clone());
     let matched = web::block(move || {
-        login::password_matches(checked.as_ref(), password.expose(), &dummy.dummy_hash)
+        login::password_matches(checked.as_ref(), password.expose(), &shared.dummy_hash)
     })
     .await
     .context("the password check was cancelled")?;
@@ -148,7 +148,7 @@ pub async fn create(
             let mut response = see_other(paths::VERIFY);
             response.add_cookie(&pending_cookie(
                 &state.keys,
-                &state.cookies,
+                &state.cookie_names,
                 &address,
                 resend_at,
             ))?;

@@ -1,4 +1,5 @@
-//! Every path the application answers and redirects to, once.
+//! Every path the routes answer and the handlers redirect to, once. (Links in mail are
+//! built in `mail::message`, below the web layer; the tests follow every mailed link.)
 
 pub const HOME: &str = "/";
 pub const HEALTHZ: &str = "/healthz";

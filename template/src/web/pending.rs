@@ -26,7 +26,7 @@ pub fn pending_resend_at(req: &HttpRequest) -> Option<NaiveDateTime> {
 /// The cookie's value: `<resend at, Unix seconds>|<email>`.
 fn pending(req: &HttpRequest) -> Option<(String, Option<NaiveDateTime>)> {
     let state = State::of(req).ok()?;
-    let (keys, names) = (&state.keys, &state.cookies);
+    let (keys, names) = (&state.keys, &state.cookie_names);
     let cookie = req.cookie(&names.pending)?;
     let mut jar = CookieJar::new();
     jar.add_original(cookie);

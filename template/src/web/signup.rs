@@ -99,7 +99,7 @@ pub async fn create(
     let resend_at = now + state.settings.accounts.code_cooldown;
     response.add_cookie(&pending_cookie(
         &state.keys,
-        &state.cookies,
+        &state.cookie_names,
         email.as_str(),
         resend_at,
     ))?;

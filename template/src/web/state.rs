@@ -25,7 +25,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub clock: SharedClock,
     pub keys: Keys,
-    pub cookies: CookieNames,
+    pub cookie_names: CookieNames,
     pub mailer: Mailer,
     pub dummy_hash: DummyHash,
 }

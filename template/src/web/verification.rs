@@ -10,6 +10,7 @@ use crate::accounts::email::EmailAddress;
 use crate::accounts::verification::{
     self, CodeMail, ResendOutcome, VerificationCode, VerifyOutcome,
 };
+use crate::secret::Secret;
 use crate::web::auth::{home_for, sign_in};
 use crate::web::error::AppError;
 use crate::web::page::Page;
@@ -21,7 +22,7 @@ use crate::web::state::State;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CodeForm {
-    code: String,
+    code: Secret,
 }
 
 /// The address waiting for its code, as the pending cookie names it.
@@ -45,7 +46,7 @@ pub async fn create(
     let Some(email) = pending_address(&req) else {
         return Ok(see_other(paths::LOGIN));
     };
-    let Some(code) = VerificationCode::parse(&form.code) else {
+    let Some(code) = VerificationCode::parse(form.code.expose()) else {
         let error = "Enter the 6-digit code from the email.";
         return render(
             &req,
@@ -75,7 +76,7 @@ pub async fn create(
             sign_in(&req, user.id, false)?;
             FlashMessage::success("Your email address is verified. Welcome!").send();
             let mut response = see_other(home_for(user.is_admin));
-            response.add_cookie(&clear_pending_cookie(&state.cookies))?;
+            response.add_cookie(&clear_pending_cookie(&state.cookie_names))?;
             return Ok(response);
         }
         VerifyOutcome::Wrong => "That code is not right. Check the email and try again.",
@@ -127,7 +128,7 @@ pub async fn resend(req: HttpRequest, state: State) -> Result<HttpResponse, AppE
     if let Some(resend_at) = outcome.next_allowed(&state.settings.accounts, now) {
         response.add_cookie(&pending_cookie(
             &state.keys,
-            &state.cookies,
+            &state.cookie_names,
             email.as_str(),
             resend_at,
         ))?;

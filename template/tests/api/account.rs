@@ -63,6 +63,21 @@ async fn a_new_password_that_breaks_the_policy_is_refused_with_every_broken_rule
 }
 
 #[tokio::test]
+async fn an_administrator_lands_in_the_admin_area_from_the_login_page_and_a_password_change() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+    app.set_admin(ADA, true);
+
+    let login_page = app.get("/login").await;
+    let changed = change_password(&app, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+
+    assert_eq!(login_page.status(), 303);
+    assert_eq!(login_page.headers()[LOCATION], "/admin");
+    assert_eq!(changed.status(), 303);
+    assert_eq!(changed.headers()[LOCATION], "/admin");
+}
+
+#[tokio::test]
 async fn a_password_change_mails_a_notice_and_signs_out_other_browsers() {
     let app = spawn_app().await;
     app.signed_up_user(ADA).await;

@@ -65,5 +65,7 @@ pub fn user_search_candidates(
 
 /// After a bulk load: fresh index statistics, as InnoDB recalculates them in the background.
 pub fn refresh_statistics(conn: &mut DbConn) -> QueryResult<()> {
-    diesel::sql_query("ANALYZE TABLE users").execute(conn).map(drop)
+    diesel::sql_query("ANALYZE TABLE users")
+        .execute(conn)
+        .map(drop)
 }

@@ -64,5 +64,7 @@ pub fn user_search_candidates(
 
 /// After a bulk load: fresh statistics and a visibility map, as autovacuum gives a table in service.
 pub fn refresh_statistics(conn: &mut DbConn) -> QueryResult<()> {
-    diesel::sql_query("VACUUM ANALYZE users").execute(conn).map(drop)
+    diesel::sql_query("VACUUM ANALYZE users")
+        .execute(conn)
+        .map(drop)
 }

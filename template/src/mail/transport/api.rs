@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::telemetry::error_chain;
 use crate::mail::delivery::SendError;
+use crate::telemetry::error_chain;
 
 /// How long one API call may take, connecting included.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

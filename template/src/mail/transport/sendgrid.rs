@@ -8,9 +8,9 @@ use lettre::message::Mailbox;
 use serde::Serialize;
 
 use super::api;
-use crate::secret::Secret;
 use crate::mail::delivery::SendError;
 use crate::mail::message::OutgoingEmail;
+use crate::secret::Secret;
 
 /// The `MAIL_TRANSPORT` value that selects this transport.
 pub const NAME: &str = "sendgrid";

@@ -56,7 +56,7 @@ pub async fn protect(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = State::of(req.request())?;
-    let (keys, names) = (&state.keys, &state.cookies);
+    let (keys, names) = (&state.keys, &state.cookie_names);
 
     let session_nonce = req
         .get_session()
