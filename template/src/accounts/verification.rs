@@ -219,3 +219,25 @@ pub fn send_login_code(
         .next_allowed(settings, now)
         .unwrap_or(now + settings.code_cooldown))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_is_six_digits_however_it_was_copied() {
+        assert_eq!(
+            VerificationCode::parse(" 123-456 ").map(|code| code.as_str().to_owned()),
+            Some("123456".to_owned())
+        );
+        for input in ["12345", "1234567", "12a456", ""] {
+            assert!(VerificationCode::parse(input).is_none(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_code() {
+        let code = VerificationCode::parse("123456").unwrap();
+        assert_eq!(format!("{code:?}"), "VerificationCode(..)");
+    }
+}

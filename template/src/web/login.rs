@@ -18,7 +18,7 @@ use crate::web::client_ip;
 use crate::web::error::AppError;
 use crate::web::page::Page;
 use crate::web::paths;
-use crate::web::pending::pending_cookie;
+use crate::web::pending::redirect_to_verify;
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::state::State;
 
@@ -145,14 +145,7 @@ pub async fn create(
                 "Please verify your email address first: enter the code we sent to {address}."
             ))
             .send();
-            let mut response = see_other(paths::VERIFY);
-            response.add_cookie(&pending_cookie(
-                &state.keys,
-                &state.cookie_names,
-                &address,
-                resend_at,
-            ))?;
-            Ok(response)
+            redirect_to_verify(&state, &address, Some(resend_at))
         }
     }
 }

@@ -4,13 +4,16 @@
 //! carries when a new code may be asked for, so the verify page can count down to it
 //! without a database read that would tell addresses with and without an account apart.
 
-use actix_web::HttpRequest;
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, CookieJar, SameSite};
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime};
 
 use crate::keys::Keys;
 use crate::web::cookies::CookieNames;
+use crate::web::error::AppError;
+use crate::web::paths;
+use crate::web::redirect::see_other;
 use crate::web::state::State;
 
 /// The pending address, if the visitor has one.
@@ -42,9 +45,29 @@ fn pending(req: &HttpRequest) -> Option<(String, Option<NaiveDateTime>)> {
     Some(parsed.unwrap_or((value, None)))
 }
 
+/// Sends the visitor to the code form for `email`. With `resend_at`, the pending cookie
+/// is set anew and says from when (UTC) a new code may be asked for; without, the
+/// visitor keeps the cookie they have.
+pub fn redirect_to_verify(
+    state: &State,
+    email: &str,
+    resend_at: Option<NaiveDateTime>,
+) -> Result<HttpResponse, AppError> {
+    let mut response = see_other(paths::VERIFY);
+    if let Some(resend_at) = resend_at {
+        response.add_cookie(&pending_cookie(
+            &state.keys,
+            &state.cookie_names,
+            email,
+            resend_at,
+        ))?;
+    }
+    Ok(response)
+}
+
 /// The encrypted cookie that makes `email` the pending address for an hour, and says
 /// that a new code may be asked for from `resend_at` (UTC) on.
-pub fn pending_cookie(
+fn pending_cookie(
     keys: &Keys,
     names: &CookieNames,
     email: &str,

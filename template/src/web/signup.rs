@@ -15,9 +15,7 @@ use crate::secret::Secret;
 use crate::web::error::AppError;
 use crate::web::forms::{FieldErrors, password_policy};
 use crate::web::page::Page;
-use crate::web::paths;
-use crate::web::pending::pending_cookie;
-use crate::web::redirect::see_other;
+use crate::web::pending::redirect_to_verify;
 use crate::web::state::State;
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,15 +93,8 @@ pub async fn create(
         "We sent a 6-digit code to {email}. Enter it below to finish signing up."
     ))
     .send();
-    let mut response = see_other(paths::VERIFY);
     let resend_at = now + state.settings.accounts.code_cooldown;
-    response.add_cookie(&pending_cookie(
-        &state.keys,
-        &state.cookie_names,
-        email.as_str(),
-        resend_at,
-    ))?;
-    Ok(response)
+    redirect_to_verify(&state, email.as_str(), Some(resend_at))
 }
 
 fn render(

@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 use crate::accounts::login::DummyHash;
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::db::{DbConn, DbError, DbPool};
+use crate::db::{self, DbConn, DbPool};
 use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::web::cookies::CookieNames;
@@ -54,12 +54,7 @@ impl State {
         E: Into<AppError> + Send + 'static,
     {
         let state = Arc::clone(&self.0);
-        let done = actix_web::web::block(move || -> Result<Result<T, E>, DbError> {
-            let mut conn = state.pool.get()?;
-            Ok(work(&mut conn, &state))
-        })
-        .await
-        .map_err(DbError::from)??;
+        let done = db::run_blocking(&self.pool, move |conn| Ok(work(conn, &state))).await?;
         done.map_err(Into::into)
     }
 

@@ -15,7 +15,9 @@ use crate::web::auth::{home_for, sign_in};
 use crate::web::error::AppError;
 use crate::web::page::Page;
 use crate::web::paths;
-use crate::web::pending::{clear_pending_cookie, pending_cookie, pending_email, pending_resend_at};
+use crate::web::pending::{
+    clear_pending_cookie, pending_email, pending_resend_at, redirect_to_verify,
+};
 use crate::web::redirect::see_other;
 use crate::web::state::State;
 
@@ -124,16 +126,8 @@ pub async fn resend(req: HttpRequest, state: State) -> Result<HttpResponse, AppE
                 .send();
         }
     }
-    let mut response = see_other(paths::VERIFY);
-    if let Some(resend_at) = outcome.next_allowed(&state.settings.accounts, now) {
-        response.add_cookie(&pending_cookie(
-            &state.keys,
-            &state.cookie_names,
-            email.as_str(),
-            resend_at,
-        ))?;
-    }
-    Ok(response)
+    let resend_at = outcome.next_allowed(&state.settings.accounts, now);
+    redirect_to_verify(&state, email.as_str(), resend_at)
 }
 
 /// Seconds until the server takes a request for a new code, from the pending cookie

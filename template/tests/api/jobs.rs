@@ -5,7 +5,8 @@ use chrono::Duration;
 use {{crate_name}}::clock::Clock;
 use {{crate_name}}::jobs::purge_expired;
 
-use crate::helpers::{PASSWORD, TestApp, path_of, reset_link_in, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, path_of, spawn_app_with};
+use crate::password_reset::request_reset_link;
 
 const EMAIL: &str = "ada@example.com";
 const TWO_DAYS_IN_MINUTES: &str = "2880";
@@ -19,11 +20,7 @@ fn purge(app: &TestApp) {
 async fn a_reset_link_that_lives_two_days_survives_the_purge_after_one() {
     let app = spawn_app_with(&[("PASSWORD_RESET_MINUTES", TWO_DAYS_IN_MINUTES)]).await;
     app.signed_up_user(EMAIL).await;
-    app.new_browser()
-        .post_form("/forgot-password", &[("email", EMAIL)])
-        .await;
-    let mail = app.wait_for_mail(EMAIL, "reset").await;
-    let link = reset_link_in(&mail.text).expect("no reset link in the mail");
+    let link = request_reset_link(&app, EMAIL).await;
 
     app.clock.advance(Duration::hours(25));
     purge(&app);

@@ -291,7 +291,7 @@ async fn only_a_hash_of_the_reset_token_is_stored() {
 
 /// Asks for a reset link for `email` from a browser of its own, and returns the
 /// link in the mail as written.
-async fn request_reset_link(app: &TestApp, email: &str) -> String {
+pub async fn request_reset_link(app: &TestApp, email: &str) -> String {
     let response = app
         .new_browser()
         .post_form("/forgot-password", &[("email", email)])
