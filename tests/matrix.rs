@@ -366,13 +366,28 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 /// What libtest said of each failed test: where it panicked and the first lines of
-/// the message, without the backtrace.
+/// the message, without the backtrace; and how a test binary died when it crashed
+/// (a signal, a stack overflow) without a panic to report.
 fn failed_tests(log: &str) -> String {
     const MESSAGE_LINES: usize = 12;
+    const CRASH_MARKS: [&str; 3] = [
+        "process didn't exit successfully",
+        "fatal runtime error",
+        "has overflowed its stack",
+    ];
     let mut digest = Vec::new();
     let mut lines = log.lines();
+    let mut running = "";
     while let Some(line) = lines.next() {
-        if line.starts_with("---- ") && line.ends_with(" ----") {
+        if line.trim_start().starts_with("Running ") {
+            // Which test binary was running, kept to name a crash's binary.
+            running = line.trim();
+        } else if CRASH_MARKS.iter().any(|mark| line.contains(mark)) {
+            if !running.is_empty() {
+                digest.push(format!("while {running}"));
+            }
+            digest.push(line.trim().to_string());
+        } else if line.starts_with("---- ") && line.ends_with(" ----") {
             digest.push(line.to_string());
         } else if line.starts_with("thread '") && line.contains(" panicked at ") {
             digest.push(line.to_string());
@@ -433,6 +448,19 @@ fn a_failed_test_is_digested_to_its_name_and_message() {
          assertion `left == right` failed\n    left: 1\n   right: 2"
     );
     assert_eq!(failed_tests("test a::ok ... ok\n"), "");
+}
+
+#[test]
+fn a_crashed_test_binary_is_digested_to_how_it_died() {
+    let log = "     Running tests/api/main.rs (target/debug/deps/api-1)\ntest a::ok ... ok\n\
+               error: test failed, to rerun pass `--test api`\n\nCaused by:\n  process didn't \
+               exit successfully: `target/debug/deps/api-1` (signal: 11, SIGSEGV: invalid memory \
+               reference)\n";
+    assert_eq!(
+        failed_tests(log),
+        "while Running tests/api/main.rs (target/debug/deps/api-1)\nprocess didn't exit \
+         successfully: `target/debug/deps/api-1` (signal: 11, SIGSEGV: invalid memory reference)"
+    );
 }
 
 #[test]

@@ -90,15 +90,14 @@ pub fn record_attempt(
             }
             return Ok(LoginOutcome::Failed);
         };
-        let locked = account.locked_until.is_some_and(|until| until > now);
-        if locked || !account.is_active {
+        if !user::accept_password(conn, account, now)? {
             audit(conn, attempt, Some(account), "login.failure", now)?;
             return Ok(LoginOutcome::Failed);
         }
         if account.email_verified_at.is_none() {
             return Ok(LoginOutcome::Unverified(account.clone()));
         }
-        user::record_successful_login(conn, account.id, now)?;
+        user::record_sign_in(conn, account.id, now)?;
         audit(conn, attempt, Some(account), "login.success", now)?;
         Ok(LoginOutcome::SignedIn(account.clone()))
     })

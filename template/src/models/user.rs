@@ -120,14 +120,35 @@ pub fn lock_if_over_limit(
     Ok(locked == 1)
 }
 
-/// A successful login clears the failure count and any expired lock.
-pub fn record_successful_login(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+/// A right password clears the failure count and any expired lock, but only if the
+/// account may still sign in as `account` read it before the (slow) check: still
+/// active, not locked since, password unchanged. False means one of those changed
+/// meanwhile, and the attempt fails: a guess in flight when the lock or a password
+/// change commits must not get in.
+pub fn accept_password(conn: &mut DbConn, account: &User, now: NaiveDateTime) -> QueryResult<bool> {
+    let accepted = diesel::update(
+        users::table
+            .find(account.id)
+            .filter(users::is_active.eq(true))
+            .filter(users::password_hash.eq(&account.password_hash))
+            .filter(
+                users::locked_until
+                    .is_null()
+                    .or(users::locked_until.le(now)),
+            ),
+    )
+    .set((
+        users::failed_login_count.eq(0),
+        users::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(accepted == 1)
+}
+
+/// Stamps a sign-in.
+pub fn record_sign_in(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((
-            users::failed_login_count.eq(0),
-            users::locked_until.eq(None::<NaiveDateTime>),
-            users::last_login_at.eq(now),
-        ))
+        .set(users::last_login_at.eq(now))
         .execute(conn)?;
     Ok(())
 }

@@ -4,8 +4,11 @@ use chrono::Duration;
 use diesel::prelude::*;
 use futures_util::future::join_all;
 
+use {{crate_name}}::accounts::email::EmailAddress;
+use {{crate_name}}::accounts::login::{self, Attempt, LoginOutcome};
+use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::users;
-use {{crate_name}}::models::user;
+use {{crate_name}}::models::{User, user};
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app};
 use crate::signup::without_tokens;
@@ -166,4 +169,85 @@ async fn parallel_failures_are_all_counted_and_lock_once() {
         .filter(|mail| mail.subject.to_lowercase().contains("locked"))
         .count();
     assert_eq!(locked_mails, 1);
+}
+
+/// Judges a right password for `account` as read before the password check began,
+/// the way `POST /login` does once bcrypt has finished.
+fn judge_right_password(app: &TestApp, account: Option<&User>) -> LoginOutcome {
+    let mut conn = app.pool.get().unwrap();
+    let attempt = Attempt {
+        email: EMAIL.to_owned(),
+        ip: "127.0.0.1".to_owned(),
+    };
+    let no_lock_mail = || unreachable!("a right password never locks an account");
+    login::record_attempt(
+        &mut conn,
+        &app.settings.accounts,
+        &attempt,
+        account,
+        true,
+        no_lock_mail,
+        app.clock.now(),
+    )
+    .unwrap()
+}
+
+fn account_read_now(app: &TestApp) -> Option<User> {
+    let mut conn = app.pool.get().unwrap();
+    login::find_account(&mut conn, &EmailAddress::parse(EMAIL).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_right_guess_in_flight_when_the_account_locks_neither_signs_in_nor_unlocks() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    // A login reads the account, then spends its time in bcrypt...
+    let read_before_the_lock = account_read_now(&app);
+    // ...while the tenth wrong guess locks the account.
+    for _ in 0..10 {
+        app.login(EMAIL, "Wrong-Password-123").await;
+    }
+
+    let outcome = judge_right_password(&app, read_before_the_lock.as_ref());
+
+    assert!(matches!(outcome, LoginOutcome::Failed), "{outcome:?}");
+    let stored = account_read_now(&app).unwrap();
+    assert!(
+        stored
+            .locked_until
+            .is_some_and(|until| until > app.clock.now())
+    );
+    assert_eq!(app.login(EMAIL, PASSWORD).await.status(), 422);
+}
+
+#[tokio::test]
+async fn a_right_guess_in_flight_fails_when_the_password_changed_or_the_account_was_disabled() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    let read_before = account_read_now(&app);
+    let mut conn = app.pool.get().unwrap();
+    diesel::update(users::table.filter(users::email.eq(EMAIL)))
+        .set(
+            users::password_hash
+                .eq("$2b$04$a.different.hash.than.before.........................."),
+        )
+        .execute(&mut conn)
+        .unwrap();
+
+    let after_change = judge_right_password(&app, read_before.as_ref());
+
+    assert!(
+        matches!(after_change, LoginOutcome::Failed),
+        "{after_change:?}"
+    );
+    let read_before = account_read_now(&app);
+    diesel::update(users::table.filter(users::email.eq(EMAIL)))
+        .set(users::is_active.eq(false))
+        .execute(&mut conn)
+        .unwrap();
+    let after_disable = judge_right_password(&app, read_before.as_ref());
+    assert!(
+        matches!(after_disable, LoginOutcome::Failed),
+        "{after_disable:?}"
+    );
 }
