@@ -103,8 +103,7 @@ pub fn apply(
             }
             if target.is_admin && target.is_active {
                 // Two admins removing each other at once must not both succeed.
-                db::lock_admin_rows(conn)?;
-                if user::count_active_admins(conn)? <= 1 {
+                if db::lock_active_admins(conn)? <= 1 {
                     return Ok(Err(Refusal::LastAdmin(target.email)));
                 }
             }

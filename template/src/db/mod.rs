@@ -13,7 +13,7 @@ mod backend;
 pub mod schema;
 
 pub use backend::{
-    DEFAULT_DEVELOPMENT_URL, DbConn, establish, lock_admin_rows, refresh_statistics,
+    DEFAULT_DEVELOPMENT_URL, DbConn, establish, lock_active_admins, refresh_statistics,
     user_search_candidates, write_transaction,
 };
 

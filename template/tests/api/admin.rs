@@ -1,5 +1,8 @@
 //! The admin area: the dashboard's numbers and the user directory.
 
+use std::sync::mpsc;
+use std::thread;
+
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -8,10 +11,12 @@ use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::{
     outbox_messages, password_reset_tokens, sessions, users, verification_codes,
 };
+use {{crate_name}}::db::{self, DatabaseSettings};
 use {{crate_name}}::mail::OutgoingEmail;
 use {{crate_name}}::mail::outbox;
 use {{crate_name}}::models::user::{self, NewUser};
 
+use crate::backend::wait_for_lock_waiters;
 use crate::helpers::{PASSWORD, TestApp, eventually, spawn_app};
 
 const ADMIN: &str = "admin@example.com";
@@ -742,6 +747,82 @@ async fn the_last_active_admin_cannot_be_removed() {
         );
     }
     assert_eq!(user::count_active_admins(&mut conn).unwrap(), 1);
+}
+
+#[tokio::test]
+async fn two_admins_removing_each_other_at_once_leave_one_admin() {
+    for action in [Action::Demote, Action::Disable, Action::Delete] {
+        let app = admin_app().await;
+        let now = app.clock.now();
+        seed(
+            &app,
+            "second@example.com",
+            "Second",
+            now,
+            Seed {
+                admin: true,
+                ..Seed::default()
+            },
+        );
+        let first = actor(&app, ADMIN);
+        let second = actor(&app, "second@example.com");
+
+        // A third transaction holds the admin rows, so both actions start, read their
+        // target, and then wait for the guard's lock together.
+        let pool = db::build_pool(&DatabaseSettings {
+            url: app.settings.database.url.clone(),
+            pool_size: 3,
+        });
+        let (held, release) = (mpsc::channel(), mpsc::channel::<()>());
+        let mut holder = pool.get().unwrap();
+        let holding = thread::spawn(move || {
+            db::write_transaction(&mut holder, |conn| {
+                db::lock_active_admins(conn)?;
+                held.0.send(()).unwrap();
+                release.1.recv().unwrap();
+                Ok::<_, diesel::result::Error>(())
+            })
+            .unwrap();
+        });
+        held.1.recv().unwrap();
+        let racers: Vec<_> = [(first.clone(), second.id), (second, first.id)]
+            .into_iter()
+            .map(|(actor, target)| {
+                let pool = pool.clone();
+                thread::spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    actions::apply(&mut conn, &actor, target, action, now).unwrap()
+                })
+            })
+            .collect();
+        let mut conn = app.pool.get().unwrap();
+        wait_for_lock_waiters(&mut conn, 2);
+        release.0.send(()).unwrap();
+        holding.join().unwrap();
+        let outcomes: Vec<_> = racers
+            .into_iter()
+            .map(|racer| racer.join().unwrap())
+            .collect();
+
+        let refused = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Err(Refusal::LastAdmin(_))))
+            .count();
+        assert_eq!(refused, 1, "{action:?}: {outcomes:?}");
+        assert_eq!(
+            user::count_active_admins(&mut conn).unwrap(),
+            1,
+            "{action:?}"
+        );
+    }
+}
+
+fn actor(app: &TestApp, email: &str) -> Actor {
+    Actor {
+        id: user_id(app, email),
+        email: email.to_owned(),
+        ip: "192.0.2.1".to_owned(),
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use diesel::r2d2::{Builder, ConnectionManager};
 
-use crate::db::schema::users;
+use crate::db::schema::{user_counts, users};
 
 /// A connection to the application's database.
 pub type DbConn = PgConnection;
@@ -38,15 +38,24 @@ where
     conn.transaction(work)
 }
 
-/// Inside a `write_transaction`: holds the administrators' rows until it ends, so
-/// checks like "is this the last admin?" cannot race.
-pub fn lock_admin_rows(conn: &mut DbConn) -> QueryResult<()> {
-    users::table
+/// Inside a `write_transaction`: the number of active administrators, counted from
+/// their rows locked until the transaction ends, so "is this the last admin?" cannot
+/// race. The one `user_counts` row is taken first as the guard's mutex: two guards
+/// waiting on the admins' rows themselves deadlock on the index's gap locks when one
+/// of them then changes `is_admin`. A locking read counts the latest committed rows,
+/// not the transaction's snapshot.
+pub fn lock_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
+    user_counts::table
+        .select(user_counts::id)
+        .for_update()
+        .execute(conn)?;
+    let admins = users::table
         .filter(users::is_admin.eq(true))
+        .filter(users::is_active.eq(true))
         .select(users::id)
         .for_update()
-        .load::<i64>(conn)
-        .map(drop)
+        .load::<i64>(conn)?;
+    Ok(i64::try_from(admins.len()).expect("fewer admins than i64::MAX"))
 }
 
 /// The ids of the users whose email or name may contain `text`, when an index can

@@ -5,6 +5,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection};
 
+use crate::db::schema::users;
+
 /// A connection to the application's database.
 pub type DbConn = SqliteConnection;
 
@@ -38,11 +40,14 @@ where
     conn.immediate_transaction(work)
 }
 
-/// Inside a `write_transaction`: holds the administrators' rows until it ends, so
-/// checks like "is this the last admin?" cannot race. SQLite's write transaction
-/// already excludes every other writer.
-pub fn lock_admin_rows(_conn: &mut DbConn) -> QueryResult<()> {
-    Ok(())
+/// Inside a `write_transaction`: the number of active administrators. SQLite runs
+/// one write transaction at a time, from its start, so the count cannot race.
+pub fn lock_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table
+        .filter(users::is_admin.eq(true))
+        .filter(users::is_active.eq(true))
+        .count()
+        .get_result(conn)
 }
 
 /// The ids of the users whose email or name may contain `text`, when an index can

@@ -62,3 +62,35 @@ fn admin_connection(url: &str) -> AdminConnection {
         )
     })
 }
+
+/// Waits until `waiters` connections to this test's database wait for a row lock:
+/// a locking read still running while the lock's holder is idle.
+pub fn wait_for_lock_waiters(conn: &mut {{crate_name}}::db::DbConn, waiters: i64) {
+    let query = "SELECT COUNT(*) AS n FROM information_schema.processlist \
+         WHERE db = DATABASE() AND info LIKE '%FOR UPDATE'";
+    wait_for_count(conn, query, waiters);
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn wait_for_count(conn: &mut {{crate_name}}::db::DbConn, query: &str, at_least: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let count = sql_query(query)
+            .get_result::<Count>(conn)
+            .expect("cannot read the server's lock waits")
+            .n;
+        if count >= at_least {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{at_least} connections never waited for a lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -66,3 +66,34 @@ fn admin_connection(url: &str) -> AdminConnection {
         )
     })
 }
+
+/// Waits until `waiters` connections to this test's database wait for a lock.
+pub fn wait_for_lock_waiters(conn: &mut {{crate_name}}::db::DbConn, waiters: i64) {
+    let query = "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE wait_event_type = 'Lock' AND datname = current_database()";
+    wait_for_count(conn, query, waiters);
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn wait_for_count(conn: &mut {{crate_name}}::db::DbConn, query: &str, at_least: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let count = sql_query(query)
+            .get_result::<Count>(conn)
+            .expect("cannot read the server's lock waits")
+            .n;
+        if count >= at_least {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{at_least} connections never waited for a lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

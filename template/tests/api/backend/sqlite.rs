@@ -24,3 +24,10 @@ impl TestDatabase {
         Self { url, _dir: dir }
     }
 }
+
+/// Waits until `_waiters` connections wait for a lock another one holds. SQLite lets
+/// one write transaction run at a time, from its start, and shows no waiters: a
+/// moment is all the others need to reach it.
+pub fn wait_for_lock_waiters(_conn: &mut {{crate_name}}::db::DbConn, _waiters: i64) {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
