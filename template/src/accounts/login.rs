@@ -8,7 +8,7 @@ use crate::accounts::AccountSettings;
 use crate::accounts::email::EmailAddress;
 use crate::accounts::password;
 use crate::db::{self, DbConn};
-use crate::mail::{MailError, OutgoingEmail, outbox};
+use crate::mail::{Email, MailError, Mailer, OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::{User, user};
 
@@ -76,18 +76,7 @@ pub fn record_attempt(
 ) -> QueryResult<LoginOutcome> {
     db::write_transaction(conn, |conn| {
         let Some(account) = account.filter(|_| password_matched) else {
-            let id = account.map_or(user::NO_USER_ID, |account| account.id);
-            user::record_failed_login(conn, id)?;
-            audit(conn, attempt, account, "login.failure", now)?;
-            let until = now + settings.lockout;
-            if user::lock_if_over_limit(conn, id, settings.max_failed_logins, now, until)? {
-                audit(conn, attempt, account, "login.lockout", now)?;
-                let mail = locked_mail().map_err(|error| {
-                    tracing::error!(%error, "cannot compose the account locked mail");
-                    diesel::result::Error::RollbackTransaction
-                })?;
-                outbox::enqueue(conn, Some(id), &mail, now)?;
-            }
+            record_failure(conn, settings, attempt, account, locked_mail, now)?;
             return Ok(LoginOutcome::Failed);
         };
         if !user::accept_password(conn, account, now)? {
@@ -101,6 +90,50 @@ pub fn record_attempt(
         audit(conn, attempt, Some(account), "login.success", now)?;
         Ok(LoginOutcome::SignedIn(account.clone()))
     })
+}
+
+/// The "account locked" mail for `account`, composed only when a failure locks it.
+pub fn locked_mail<'a>(
+    mailer: &'a Mailer,
+    settings: &AccountSettings,
+    account: &'a User,
+) -> impl FnOnce() -> Result<OutgoingEmail, MailError> + 'a {
+    let minutes = settings.lockout.num_minutes();
+    move || {
+        mailer.compose(
+            &account.email,
+            &Email::AccountLocked {
+                name: account.name.clone(),
+                minutes,
+            },
+        )
+    }
+}
+
+/// Inside a transaction: counts a wrong password for `account` (or for no row, when
+/// the address is unknown), and locks the account when that reaches the limit. Used
+/// by every form that checks a password, so each wrong one counts the same.
+pub fn record_failure(
+    conn: &mut DbConn,
+    settings: &AccountSettings,
+    attempt: &Attempt,
+    account: Option<&User>,
+    locked_mail: impl FnOnce() -> Result<OutgoingEmail, MailError>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let id = account.map_or(user::NO_USER_ID, |account| account.id);
+    user::record_failed_login(conn, id)?;
+    audit(conn, attempt, account, "login.failure", now)?;
+    let until = now + settings.lockout;
+    if user::lock_if_over_limit(conn, id, settings.max_failed_logins, now, until)? {
+        audit(conn, attempt, account, "login.lockout", now)?;
+        let mail = locked_mail().map_err(|error| {
+            tracing::error!(%error, "cannot compose the account locked mail");
+            diesel::result::Error::RollbackTransaction
+        })?;
+        outbox::enqueue(conn, Some(id), &mail, now)?;
+    }
+    Ok(())
 }
 
 fn audit(

@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::accounts::AccountSettings;
+use crate::accounts::login::{self, Attempt};
 use crate::db::{self, DbConn};
-use crate::mail::{OutgoingEmail, outbox};
-use crate::models::{password_reset, session, user};
+use crate::mail::{Mailer, OutgoingEmail, outbox};
+use crate::models::{User, password_reset, session, user};
 
 /// Sets the new password, ends every session of the user (the caller renews its
 /// own so it stays signed in), retires reset links and queues the notice.
@@ -21,5 +23,21 @@ pub fn change_password(
         password_reset::retire_tokens(conn, user_id, now)?;
         session::delete_user_sessions(conn, user_id, None)?;
         outbox::enqueue(conn, Some(user_id), changed_mail, now)
+    })
+}
+
+/// A wrong current password counts like a failed login, toward the same lockout: a
+/// stolen session must not be able to guess the password without limit.
+pub fn record_wrong_password(
+    conn: &mut DbConn,
+    settings: &AccountSettings,
+    mailer: &Mailer,
+    attempt: &Attempt,
+    account: &User,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    db::write_transaction(conn, |conn| {
+        let locked_mail = login::locked_mail(mailer, settings, account);
+        login::record_failure(conn, settings, attempt, Some(account), locked_mail, now)
     })
 }

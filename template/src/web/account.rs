@@ -2,23 +2,29 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 
+use crate::accounts::login::Attempt;
 use crate::accounts::password::{
     MAX_PASSWORD_BYTES, hash_password_off_thread, verify_password_off_thread,
 };
-use crate::accounts::password_change::change_password;
+use crate::accounts::password_change::{change_password, record_wrong_password};
 use crate::mail::Email;
 use crate::models::user;
 use crate::secret::Secret;
 use crate::web::auth::{CurrentUser, home_for};
+use crate::web::client_ip;
 use crate::web::error::AppError;
 use crate::web::forms::{FieldErrors, password_policy};
 use crate::web::page::Page;
 use crate::web::redirect::see_other;
 use crate::web::state::State;
+
+/// The answer while wrong passwords keep the account locked.
+const LOCKED: &str =
+    "Too many wrong passwords: your account is locked for now. We have emailed you about it.";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -33,6 +39,7 @@ pub async fn edit_password(_user: CurrentUser, page: Page) -> Result<HttpRespons
 }
 
 pub async fn update_password(
+    req: HttpRequest,
     CurrentUser(current): CurrentUser,
     state: State,
     page: Page,
@@ -52,6 +59,12 @@ pub async fn update_password(
         .db(move |conn, _| user::get_user(conn, user_id))
         .await?
         .ok_or(AppError::NotFound)?;
+    let now = state.now();
+    // Locked by wrong passwords, here or at the login form: no more guesses.
+    if account.locked_until.is_some_and(|until| until > now) {
+        errors.add("current_password", LOCKED);
+        return render(page, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+    }
     let current_ok = form.current_password.expose().len() <= MAX_PASSWORD_BYTES
         && verify_password_off_thread(
             form.current_password.into_exposed(),
@@ -60,6 +73,17 @@ pub async fn update_password(
         .await?;
     if !current_ok {
         errors.add("current_password", "That is not your current password.");
+        let attempt = Attempt {
+            email: account.email.clone(),
+            ip: client_ip::of_request(&req, &state.settings.trusted_proxies).to_string(),
+        };
+        let account = account.clone();
+        state
+            .db(move |conn, state| {
+                let settings = &state.settings.accounts;
+                record_wrong_password(conn, settings, &state.mailer, &attempt, &account, now)
+            })
+            .await?;
     }
     if !errors.is_empty() {
         return render(page, &errors, StatusCode::UNPROCESSABLE_ENTITY);
@@ -73,7 +97,6 @@ pub async fn update_password(
             name: account.name.clone(),
         },
     )?;
-    let now = state.now();
     state
         .db(move |conn, _| change_password(conn, user_id, &password_hash, &mail, now))
         .await?;

@@ -11,7 +11,6 @@ use crate::accounts::email::EmailAddress;
 use crate::accounts::login::{self, Attempt, LoginOutcome};
 use crate::accounts::password::MAX_PASSWORD_BYTES;
 use crate::accounts::verification;
-use crate::mail::Email;
 use crate::secret::Secret;
 use crate::web::auth::{home_for, sign_in, sign_out, signed_in_user};
 use crate::web::client_ip;
@@ -98,13 +97,7 @@ pub async fn create(
             let settings = &state.settings.accounts;
             let locked_mail = || {
                 let account = account.as_ref().expect("only known accounts are locked");
-                state.mailer.compose(
-                    &account.email,
-                    &Email::AccountLocked {
-                        name: account.name.clone(),
-                        minutes: settings.lockout.num_minutes(),
-                    },
-                )
+                login::locked_mail(&state.mailer, settings, account)()
             };
             login::record_attempt(
                 conn,

@@ -80,6 +80,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         .service(resource(paths::DASHBOARD).route(web::get().to(dashboard::show)))
         .service(
             resource(paths::ACCOUNT_PASSWORD)
+                .wrap(limited())
                 .route(web::get().to(account::edit_password))
                 .route(web::post().to(account::update_password)),
         )

@@ -6,7 +6,7 @@ use reqwest::header::LOCATION;
 
 use {{crate_name}}::db::schema::{outbox_messages, users};
 
-use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app};
+use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_with};
 
 const ADA: &str = "ada@example.com";
 const NEW_PASSWORD: &str = "Tea-Kettle-Harbour-42";
@@ -34,6 +34,47 @@ async fn changing_the_password_needs_the_current_one() {
         "the laptop was signed out"
     );
     assert!(signs_in(&app, PASSWORD).await);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_like_failed_logins_and_lock_the_account() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+
+    for _ in 0..10 {
+        let response =
+            change_password(&app, "Not-My-Password-123", NEW_PASSWORD, NEW_PASSWORD).await;
+        assert_eq!(response.status(), 422);
+    }
+
+    // Locked: not even the right password gets in, here or at the login form.
+    let with_the_right_one = change_password(&app, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(with_the_right_one.status(), 422);
+    let page = with_the_right_one.text().await.unwrap();
+    assert!(page.contains("Too many wrong passwords"), "{page}");
+    assert!(!signs_in(&app, PASSWORD).await);
+    app.wait_for_mail(ADA, "locked").await;
+    assert_eq!(changed_notices_queued(&app), 0);
+}
+
+#[tokio::test]
+async fn the_password_form_shares_the_per_address_limit_of_the_auth_forms() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_AUTH_BURST", "3"),
+        ("RATE_LIMIT_AUTH_REFILL_SECONDS", "600"),
+    ])
+    .await;
+    // Signing up and entering the code take two of the address's three requests.
+    app.signed_up_user(ADA).await;
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let response =
+            change_password(&app, "Not-My-Password-123", NEW_PASSWORD, NEW_PASSWORD).await;
+        statuses.push(response.status().as_u16());
+    }
+
+    assert_eq!(statuses, [422, 429]);
+    assert_eq!(app.get("/account/password").await.status(), 200);
 }
 
 #[tokio::test]

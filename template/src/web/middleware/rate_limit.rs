@@ -1,4 +1,5 @@
-//! Per-IP limits on the forms that guess or cost: sign-up, login, codes and resets.
+//! Per-IP limits on the forms that guess or cost: sign-up, login, codes, resets and
+//! the password change.
 
 use std::net::IpAddr;
 use std::sync::Arc;
