@@ -160,7 +160,9 @@ pub fn resend(
     })
 }
 
-/// Sends a code unless the cooldown or the hourly cap says no.
+/// Inside a `write_transaction`: sends a code unless the cooldown or the hourly cap
+/// says no. The account's row is locked first, so parallel requests take turns and
+/// only the first within the cooldown sends.
 pub fn send_code_within_limits(
     conn: &mut DbConn,
     keys: &Keys,
@@ -169,6 +171,7 @@ pub fn send_code_within_limits(
     code: &CodeMail,
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
+    db::lock_user_row(conn, user_id)?;
     if let Some(latest) = verification_code::latest_code(conn, user_id)? {
         let next_allowed = latest.created_at + settings.code_cooldown;
         if next_allowed > now {

@@ -1,7 +1,8 @@
 use chrono::Duration;
 use diesel::prelude::*;
+use futures_util::future::join_all;
 
-use {{crate_name}}::db::schema::verification_codes;
+use {{crate_name}}::db::schema::{outbox_messages, verification_codes};
 use {{crate_name}}::models::user;
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
@@ -250,4 +251,56 @@ async fn only_a_keyed_hash_of_the_code_is_stored() {
     assert!(stored.bytes().all(|b| b.is_ascii_hexdigit()), "{stored}");
     let unkeyed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes()));
     assert_ne!(stored, unkeyed);
+}
+
+#[tokio::test]
+async fn parallel_resends_and_sign_ins_send_one_code_and_one_mail() {
+    let app = spawn_app().await;
+    signed_up(&app).await;
+    let token = app.csrf_token().await;
+    app.clock.advance(Duration::seconds(61));
+
+    let resends = (0..20).map(|_| {
+        app.client
+            .post(app.url("/verify/resend"))
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+    });
+    for response in join_all(resends).await {
+        assert_eq!(response.unwrap().status(), 303);
+    }
+
+    assert_eq!(
+        codes_and_mails(&app),
+        (2, 2),
+        "one new code after the signup's"
+    );
+    app.clock.advance(Duration::seconds(61));
+    let browsers: Vec<_> = (0..20).map(|_| app.new_browser()).collect();
+    let sign_ins = browsers
+        .iter()
+        .map(|browser| browser.login(EMAIL, PASSWORD));
+    for response in join_all(sign_ins).await {
+        assert_eq!(response.headers()["location"], "/verify");
+    }
+    assert_eq!(
+        codes_and_mails(&app),
+        (3, 3),
+        "one new code for all the sign-ins"
+    );
+}
+
+/// Codes stored for Ada, and mails queued to her.
+fn codes_and_mails(app: &TestApp) -> (i64, i64) {
+    let mut conn = app.pool.get().unwrap();
+    let codes = verification_codes::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    let mails = outbox_messages::table
+        .filter(outbox_messages::recipient.eq(EMAIL))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    (codes, mails)
 }

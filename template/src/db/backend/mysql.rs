@@ -1,6 +1,7 @@
 //! What only MySQL/MariaDB does: the connection type, the development database's address
 //! and row locks.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{Builder, ConnectionManager};
 
@@ -29,13 +30,28 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
 }
 
 /// Runs `work` in a transaction that will write; not for use inside another
-/// transaction.
+/// transaction. READ COMMITTED, as on PostgreSQL: each statement sees what committed
+/// before it, so a check made after taking a lock sees the work of the transaction
+/// that held it (InnoDB's default REPEATABLE READ would answer from the snapshot of
+/// the transaction's first read).
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    conn.batch_execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")?;
     conn.transaction(work)
+}
+
+/// Inside a `write_transaction`: holds the row of user `id` until it ends, so
+/// check-then-write steps on one account (a code's cooldown, say) run one at a time.
+pub fn lock_user_row(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    users::table
+        .find(id)
+        .select(users::id)
+        .for_update()
+        .execute(conn)
+        .map(drop)
 }
 
 /// Inside a `write_transaction`: the number of active administrators, counted from

@@ -38,6 +38,17 @@ where
     conn.transaction(work)
 }
 
+/// Inside a `write_transaction`: holds the row of user `id` until it ends, so
+/// check-then-write steps on one account (a code's cooldown, say) run one at a time.
+pub fn lock_user_row(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    users::table
+        .find(id)
+        .select(users::id)
+        .for_update()
+        .execute(conn)
+        .map(drop)
+}
+
 /// Inside a `write_transaction`: the number of active administrators, counted from
 /// their rows locked until the transaction ends, so "is this the last admin?" cannot
 /// race. The one `user_counts` row is taken first as the guard's mutex: two guards

@@ -40,8 +40,14 @@ where
     conn.immediate_transaction(work)
 }
 
-/// Inside a `write_transaction`: the number of active administrators. SQLite runs
-/// one write transaction at a time, from its start, so the count cannot race.
+/// Inside a `write_transaction`: nothing to do, as SQLite runs one write
+/// transaction at a time, from its start.
+pub fn lock_user_row(_conn: &mut DbConn, _id: i64) -> QueryResult<()> {
+    Ok(())
+}
+
+/// Inside a `write_transaction`: the number of active administrators, which cannot
+/// change before the transaction ends (one write transaction at a time).
 pub fn lock_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
     users::table
         .filter(users::is_admin.eq(true))
