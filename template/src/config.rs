@@ -15,6 +15,7 @@ use rand::RngCore;
 
 use crate::accounts::AccountSettings;
 use crate::db::{self, DatabaseSettings};
+use crate::mail::outbox::RecipientLimits;
 use crate::mail::transport::{self, ProviderSettings};
 use crate::mail::{MailSettings, MailTransport};
 use crate::secret::Secret;
@@ -212,6 +213,10 @@ impl Settings {
             ),
             codes_per_hour: env.positive("VERIFICATION_CODES_PER_HOUR", 5),
             reset_lifetime: chrono::Duration::minutes(env.positive("PASSWORD_RESET_MINUTES", 60)),
+            mail_limits: RecipientLimits {
+                cooldown: chrono::Duration::seconds(env.positive("MAIL_COOLDOWN_SECONDS", 60)),
+                per_hour: env.positive("MAILS_PER_HOUR", 5),
+            },
         };
 
         if !env.problems.is_empty() {

@@ -28,6 +28,7 @@ use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::sessions::DbSessionStore;
 use crate::web::cookies::CookieNames;
+use crate::web::middleware::request_log::RequestSpan;
 use crate::web::middleware::security_headers::security_headers;
 use crate::web::middleware::{csrf, methods, rate_limit};
 use crate::web::state::{AppState, State};
@@ -127,7 +128,7 @@ impl Application {
                 .wrap(flash)
                 .wrap(from_fn(methods::refuse_trace))
                 .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 // Outermost, so no response leaves without them.
                 .wrap(security_headers(https))
         })

@@ -4,6 +4,9 @@ use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::accounts::characters::is_invisible;
+use crate::mail;
+
 /// The longest address a mail server must accept (RFC 5321 path limit).
 pub const MAX_EMAIL_BYTES: usize = 254;
 const MAX_LOCAL_PART_BYTES: usize = 64;
@@ -58,10 +61,19 @@ fn normalize_email(input: &str) -> Result<String, EmailError> {
         return Err(EmailError::TooLong);
     }
     let (local, domain) = email.rsplit_once('@').ok_or(EmailError::Invalid)?;
+    // A dot-atom (RFC 5322) of letters, digits and the usual symbols: no quoted local
+    // parts, whose quotes and backslashes let two accounts share one mailbox, and no
+    // invisible characters, which make two addresses look alike.
     let valid_local = !local.is_empty()
         && local.len() <= MAX_LOCAL_PART_BYTES
-        && !local.contains('@')
-        && local.chars().all(|c| !c.is_whitespace() && !c.is_control());
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| {
+            c.is_alphanumeric()
+                || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+                || (!c.is_ascii() && !c.is_whitespace() && !is_invisible(c))
+        });
     let valid_domain = domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
@@ -69,7 +81,8 @@ fn normalize_email(input: &str) -> Result<String, EmailError> {
         && domain
             .chars()
             .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-    if valid_local && valid_domain {
+    // The address must also be one the mailer can send to.
+    if valid_local && valid_domain && mail::can_address(&email) {
         Ok(email)
     } else {
         Err(EmailError::Invalid)
@@ -105,8 +118,26 @@ mod tests {
             "a@b",
             "a b@example.com",
             "a@@b.com",
+            "\"bob\"@example.com",
+            "\"b\\ob\"@example.com",
+            "\"a\\\"b<svg>\"@example.com",
+            "alice\u{200b}@example.com",
+            ".alice@example.com",
+            "al..ice@example.com",
+            "a<b>@example.com",
         ] {
             assert!(normalize_email(input).is_err(), "{input:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn everyday_and_international_addresses_are_accepted() {
+        for input in [
+            "o'brien+news@example.com",
+            "zoë@example.com",
+            "a.b-c_d@mail.example.org",
+        ] {
+            assert!(normalize_email(input).is_ok(), "{input:?} was refused");
         }
     }
 

@@ -131,7 +131,8 @@ pub fn record_failure(
             tracing::error!(%error, "cannot compose the account locked mail");
             diesel::result::Error::RollbackTransaction
         })?;
-        outbox::enqueue(conn, Some(id), &mail, now)?;
+        // The row is locked by the update that locked the account.
+        outbox::enqueue_within_limits(conn, id, &mail, settings.mail_limits, now)?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Account rules and flows: who may have an account, with which email and
 //! password, and how they sign up, verify, sign in and recover it.
 
+pub mod characters;
 pub mod email;
 pub mod login;
 pub mod name;
@@ -11,6 +12,7 @@ pub mod signup;
 pub mod verification;
 
 use crate::mail::MailError;
+use crate::mail::outbox::RecipientLimits;
 
 /// What a flow can fail with besides a refusal it reports as an outcome.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,8 @@ pub struct AccountSettings {
     pub code_cooldown: chrono::Duration,
     /// Codes one account may be sent per hour (`VERIFICATION_CODES_PER_HOUR`, default 5).
     pub codes_per_hour: i64,
+    /// Reset links and notices one account may be sent (per kind).
+    pub mail_limits: RecipientLimits,
     /// Lifetime of a password reset link (`PASSWORD_RESET_MINUTES`, default 60).
     pub reset_lifetime: chrono::Duration,
 }

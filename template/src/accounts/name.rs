@@ -1,5 +1,7 @@
 //! The name a person gives: shown on their pages and quoted in the mail they get.
 
+use crate::accounts::characters::is_invisible;
+
 /// The longest name accepted, in characters (the `users.name` column holds 100).
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -12,11 +14,14 @@ pub enum NameError {
     TooLong,
     #[error("Leave web addresses out of your name.")]
     LooksLikeALink,
+    #[error("Use letters, spaces and punctuation only: no line breaks or invisible characters.")]
+    Invisible,
 }
 
-/// A checked display name: trimmed, not empty, at most [`MAX_NAME_CHARS`] characters
-/// and no web address (the name is quoted in mail sent to the address typed, so a
-/// link there would serve phishers).
+/// A checked display name: trimmed, not empty, at most [`MAX_NAME_CHARS`] characters,
+/// no web address and no invisible characters (the name is quoted in mail sent to
+/// the address typed, so a link there would serve phishers, and a line break would
+/// write lines of the attacker's into the mail).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -29,6 +34,8 @@ impl DisplayName {
             Err(NameError::TooLong)
         } else if looks_like_a_link(name) {
             Err(NameError::LooksLikeALink)
+        } else if name.chars().any(is_invisible) {
+            Err(NameError::Invisible)
         } else {
             Ok(Self(name.to_owned()))
         }
@@ -69,5 +76,24 @@ mod tests {
             DisplayName::parse("WWW.evil.example"),
             Err(NameError::LooksLikeALink)
         );
+    }
+
+    #[test]
+    fn control_and_invisible_characters_are_refused() {
+        for name in [
+            "Ada\nBcc: eve@example.com",
+            "Ada\rLovelace",
+            "Ada\tLovelace",
+            "Ada\u{200b}Lovelace",
+            "Ada\u{202e}ecalevoL",
+            "Ada\u{0}",
+        ] {
+            assert_eq!(
+                DisplayName::parse(name),
+                Err(NameError::Invisible),
+                "{name:?}"
+            );
+        }
+        assert!(DisplayName::parse("Zoë Ó'Brien-Łukasz 李").is_ok());
     }
 }

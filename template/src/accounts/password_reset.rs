@@ -56,6 +56,11 @@ fn start_reset(
             password_reset::retire_tokens(conn, user::NO_USER_ID, now)?;
             return Ok(());
         };
+        db::lock_user_row(conn, account.id)?;
+        if !outbox::enqueue_within_limits(conn, account.id, mail, settings.mail_limits, now)? {
+            // Over the limit: no mail, and the link already sent stays valid.
+            return Ok(());
+        }
         password_reset::retire_tokens(conn, account.id, now)?;
         password_reset::insert_token(
             conn,
@@ -65,8 +70,8 @@ fn start_reset(
                 created_at: now,
                 expires_at: now + settings.reset_lifetime,
             },
-        )?;
-        outbox::enqueue(conn, Some(account.id), mail, now)
+        )
+        .map(drop)
     })
 }
 

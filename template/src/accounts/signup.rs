@@ -46,7 +46,9 @@ pub fn register(
 ) -> QueryResult<SignupOutcome> {
     let created = db::write_transaction(conn, |conn| {
         if let Some(existing) = user::get_user_by_email(conn, registration.email.as_str())? {
-            outbox::enqueue(conn, Some(existing.id), registration.attempt_mail, now)?;
+            db::lock_user_row(conn, existing.id)?;
+            let notice = registration.attempt_mail;
+            outbox::enqueue_within_limits(conn, existing.id, notice, settings.mail_limits, now)?;
             return Ok(SignupOutcome::AlreadyRegistered);
         }
         let account = user::insert_user(

@@ -71,9 +71,16 @@ impl Email {
     }
 }
 
+/// Whether the mailer can send to `address` at all; signup refuses what it cannot.
+pub fn can_address(address: &str) -> bool {
+    address.parse::<lettre::Address>().is_ok()
+}
+
 /// A rendered message, ready for the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
+    /// What it is: the template it was rendered from (`password_reset`, say).
+    pub kind: String,
     /// The recipient's address.
     pub to: String,
     pub subject: String,
@@ -136,6 +143,7 @@ impl Mailer {
                 .map_err(|source| MailError { kind, source })
         };
         Ok(OutgoingEmail {
+            kind: kind.to_owned(),
             to: to.to_owned(),
             subject: email.subject(),
             text_body: render("txt")?,

@@ -51,6 +51,7 @@ pub fn enqueue(
         conn,
         &NewOutboxMessage {
             user_id,
+            kind: &email.kind,
             recipient: &email.to,
             subject: &email.subject,
             text_body: &email.text_body,
@@ -60,6 +61,37 @@ pub fn enqueue(
             attempts: 0,
         },
     )
+}
+
+/// How much of one kind of mail a visitor can make the app send to one account: a
+/// reset link, a sign-up attempt notice, a lockout notice. Kept in the outbox, so it
+/// holds across instances; the recipient's inbox is what it protects.
+#[derive(Debug, Clone, Copy)]
+pub struct RecipientLimits {
+    /// Time between two messages of a kind (`MAIL_COOLDOWN_SECONDS`, default 60).
+    pub cooldown: Duration,
+    /// Messages of a kind per hour (`MAILS_PER_HOUR`, default 5).
+    pub per_hour: i64,
+}
+
+/// Queues `email` for user `user_id` unless its kind is over the account's limits;
+/// true if queued. Inside the transaction of the change, with the account's row
+/// locked (or being updated), so parallel requests cannot all pass the check.
+pub fn enqueue_within_limits(
+    conn: &mut DbConn,
+    user_id: i64,
+    email: &OutgoingEmail,
+    limits: RecipientLimits,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let (sent, latest) =
+        models::outbox::count_of_kind_since(conn, user_id, &email.kind, now - Duration::hours(1))?;
+    let cooled_down = latest.is_none_or(|at| at + limits.cooldown <= now);
+    if sent >= limits.per_hour || !cooled_down {
+        return Ok(false);
+    }
+    enqueue(conn, Some(user_id), email, now)?;
+    Ok(true)
 }
 
 /// Takes up to `limit` due messages for this worker until `now + LEASE`, oldest first.

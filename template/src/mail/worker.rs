@@ -145,6 +145,7 @@ impl Worker {
 
     async fn deliver(&self, message: OutboxMessage) {
         let email = OutgoingEmail {
+            kind: message.kind.clone(),
             to: message.recipient.clone(),
             subject: message.subject.clone(),
             text_body: message.text_body.clone(),

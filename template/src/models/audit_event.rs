@@ -53,7 +53,8 @@ pub fn page_of_events(conn: &mut DbConn, page: i64) -> QueryResult<(Vec<AuditEve
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
         .select(AuditEvent::as_select())
         .limit(PAGE_SIZE + 1)
-        .offset((page.max(1) - 1) * PAGE_SIZE)
+        // Saturating: any page number is a request, not a reason to overflow.
+        .offset((page.max(1) - 1).saturating_mul(PAGE_SIZE))
         .load(conn)?;
     let older = events.len() as i64 > PAGE_SIZE;
     events.truncate(PAGE_SIZE as usize);

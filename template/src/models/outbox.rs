@@ -28,6 +28,8 @@ pub struct OutboxMessage {
     /// Set when delivery was given up: a permanent error or too many attempts.
     pub failed_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
+    /// What it is: the template it was rendered from (`password_reset`, say).
+    pub kind: String,
 }
 
 /// The columns a queued message is created with.
@@ -35,6 +37,7 @@ pub struct OutboxMessage {
 #[diesel(table_name = outbox)]
 pub struct NewOutboxMessage<'a> {
     pub user_id: Option<i64>,
+    pub kind: &'a str,
     pub recipient: &'a str,
     pub subject: &'a str,
     pub text_body: &'a str,
@@ -145,6 +148,25 @@ pub fn release(conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
 /// someone has looked at them.
 pub fn purge_sent(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(outbox::table.filter(outbox::sent_at.lt(before))).execute(conn)
+}
+
+/// How many messages of `kind` were queued for user `user_id` since `since`, and when
+/// the latest of them was.
+pub fn count_of_kind_since(
+    conn: &mut DbConn,
+    user_id: i64,
+    kind: &str,
+    since: NaiveDateTime,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    outbox::table
+        .filter(outbox::user_id.eq(user_id))
+        .filter(outbox::kind.eq(kind))
+        .filter(outbox::created_at.ge(since))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::max(outbox::created_at),
+        ))
+        .first(conn)
 }
 
 /// Messages still to be sent: not sent and not given up on.

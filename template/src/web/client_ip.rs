@@ -1,6 +1,6 @@
 //! The client's IP address, as far as it can be trusted.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use actix_web::HttpRequest;
 use actix_web::http::header::HeaderMap;
@@ -10,8 +10,10 @@ use ipnet::IpNet;
 /// `X-Forwarded-For` chain is read from the right, the end the nearest proxy wrote,
 /// and the first hop that is not a trusted proxy is the client. Anything further left
 /// was written by the client itself and is ignored. Without a trusted peer the header
-/// is not read at all: anyone can send one.
+/// is not read at all: anyone can send one. IPv4 addresses come back as IPv4 even when
+/// written IPv4-mapped (`::ffff:a.b.c.d`, as an IPv6 socket reports IPv4 peers).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -26,7 +28,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -
     for hop in hops.iter().rev() {
         // A hop that is not an address means the chain was tampered with; the last
         // hop known good is the best answer.
-        let Ok(ip) = hop.parse::<IpAddr>() else {
+        let Some(ip) = parse_hop(hop) else {
             break;
         };
         client = ip;
@@ -35,6 +37,29 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -
         }
     }
     client
+}
+
+/// A hop as proxies write it: an address, maybe with a port (`1.2.3.4:80`,
+/// `[2001:db8::1]:443`) or in brackets.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let ip = hop
+        .parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|addr| addr.ip()))
+        .or_else(|_| {
+            let bracketed = hop.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+            bracketed.unwrap_or(hop).parse::<IpAddr>()
+        })
+        .ok()?;
+    Some(ip.to_canonical())
+}
+
+/// What a per-client limit counts against: the address itself for IPv4, its /64
+/// network for IPv6, where one subscriber is given a whole /64 to pick from.
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        v4 => v4,
+    }
 }
 
 /// The client IP of a request, or the unspecified address when the connection has no
@@ -130,5 +155,48 @@ mod tests {
             client_ip(ip("10.0.0.2"), &headers, &proxies()),
             ip("10.0.0.5")
         );
+    }
+
+    #[test]
+    fn ipv4_peers_seen_on_an_ipv6_socket_are_plain_ipv4() {
+        // With APP_HOST=:: an IPv4 client arrives as ::ffff:a.b.c.d.
+        let headers = forwarded(&["203.0.113.9"]);
+
+        assert_eq!(
+            client_ip(ip("::ffff:10.0.0.2"), &headers, &proxies()),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("::ffff:198.51.100.7"), &HeaderMap::new(), &[]),
+            ip("198.51.100.7")
+        );
+    }
+
+    #[test]
+    fn hops_written_with_ports_or_brackets_are_read() {
+        for (hop, client) in [
+            ("203.0.113.9:4711", "203.0.113.9"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("::ffff:203.0.113.9", "203.0.113.9"),
+        ] {
+            let headers = forwarded(&[hop]);
+            assert_eq!(
+                client_ip(ip("10.0.0.2"), &headers, &proxies()),
+                ip(client),
+                "{hop}"
+            );
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_network() {
+        assert_eq!(
+            limit_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(limit_key(ip("2001:db8:1:2::1")), ip("2001:db8:1:2::"));
+        assert_ne!(limit_key(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        assert_eq!(limit_key(ip("203.0.113.9")), ip("203.0.113.9"));
     }
 }

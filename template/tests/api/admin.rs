@@ -460,6 +460,7 @@ fn seed(app: &TestApp, email: &str, name: &str, joined: NaiveDateTime, seed: See
 fn queue_mail(app: &TestApp, to: &str, due: NaiveDateTime, failed_at: Option<NaiveDateTime>) {
     let mut conn = app.pool.get().unwrap();
     let email = OutgoingEmail {
+        kind: "hello".to_owned(),
         to: to.to_owned(),
         subject: "Hello".to_owned(),
         text_body: "Hello".to_owned(),
@@ -988,6 +989,10 @@ async fn the_audit_log_is_paged_fifty_to_a_page() {
     assert!(!second.contains(r#"rel="next""#), "{second}");
     assert!(events_in(&beyond).is_empty());
     assert!(beyond.contains("No events this far back."), "{beyond}");
+    let farthest = app.get(&format!("/admin/audit?page={}", i64::MAX)).await;
+    assert_eq!(farthest.status(), 200);
+    let farthest = farthest.text().await.unwrap();
+    assert!(farthest.contains("No events this far back."), "{farthest}");
     let other = app.new_browser();
     app.signed_up_user_in(&other, "user@example.com").await;
     assert_eq!(other.get("/admin/audit").await.status(), 403);

@@ -120,6 +120,33 @@ async fn the_verification_code_mail_shows_the_code_and_how_long_it_lasts() {
 }
 
 #[tokio::test]
+async fn mail_greets_the_owner_by_name_or_without_one() {
+    let app = spawn_app().await;
+
+    let named = compose(&app, "ann@example.com", code_email("Ann"));
+    let nameless = compose(
+        &app,
+        "ann@example.com",
+        Email::SignupAttempt {
+            name: String::new(),
+        },
+    );
+
+    assert!(named.text_body.contains("Hi Ann,"), "{}", named.text_body);
+    assert!(
+        named.html_body.contains("<p>Hi Ann,</p>"),
+        "{}",
+        named.html_body
+    );
+    assert!(nameless.text_body.contains("Hi,"), "{}", nameless.text_body);
+    assert!(
+        nameless.html_body.contains("<p>Hi,</p>"),
+        "{}",
+        nameless.html_body
+    );
+}
+
+#[tokio::test]
 async fn the_signup_attempt_mail_links_to_login_and_password_reset() {
     let app = spawn_app().await;
     let email = Email::SignupAttempt { name: "Ann".into() };
@@ -472,6 +499,7 @@ fn code_email(name: &str) -> Email {
 
 fn plain_email(to: &str) -> OutgoingEmail {
     OutgoingEmail {
+        kind: "hello".to_owned(),
         to: to.to_owned(),
         subject: "Hello".to_owned(),
         text_body: "Hello".to_owned(),

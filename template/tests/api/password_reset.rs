@@ -217,6 +217,7 @@ async fn a_newer_reset_request_kills_the_older_link() {
     let app = spawn_app().await;
     app.signed_up_user(ADA).await;
     let older = request_reset_link(&app, ADA).await;
+    app.clock.advance(Duration::seconds(61));
     let newer = request_reset_link(&app, ADA).await;
     assert_ne!(older, newer);
 
@@ -226,6 +227,42 @@ async fn a_newer_reset_request_kills_the_older_link() {
     assert_eq!(with_older.status(), 410);
     assert_eq!(with_newer.status(), 303);
     assert!(signs_in(&app, NEW_PASSWORD).await);
+}
+
+#[tokio::test]
+async fn reset_mail_to_one_account_waits_a_minute_and_stops_at_five_an_hour() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+    let first_link = request_reset_link(&app, ADA).await;
+    let answer =
+        |response: reqwest::Response| (response.status(), response.headers()[LOCATION].clone());
+    let usual = answer(
+        app.post_form("/forgot-password", &[("email", NOBODY)])
+            .await,
+    );
+
+    // Within the minute: the usual answer, no mail, and the mailed link still works.
+    for _ in 0..3 {
+        let again = app.post_form("/forgot-password", &[("email", ADA)]).await;
+        assert_eq!(answer(again), usual);
+    }
+    assert_eq!(reset_mails_queued(&app), 1);
+    // A minute apart, five in the hour, then none until the hour has passed.
+    for _ in 0..5 {
+        app.clock.advance(Duration::seconds(61));
+        app.post_form("/forgot-password", &[("email", ADA)]).await;
+    }
+    assert_eq!(reset_mails_queued(&app), 5);
+    app.clock.advance(Duration::minutes(56));
+    app.post_form("/forgot-password", &[("email", ADA)]).await;
+    assert_eq!(reset_mails_queued(&app), 6);
+    assert_eq!(
+        reset_password(&app.new_browser(), &first_link, NEW_PASSWORD)
+            .await
+            .status(),
+        410,
+        "newer links replaced the first one"
+    );
 }
 
 #[tokio::test]
@@ -324,6 +361,16 @@ fn mails_queued_to(app: &TestApp, email: &str) -> i64 {
     let mut conn = app.pool.get().unwrap();
     outbox_messages::table
         .filter(outbox_messages::recipient.eq(email))
+        .count()
+        .get_result(&mut conn)
+        .unwrap()
+}
+
+fn reset_mails_queued(app: &TestApp) -> i64 {
+    let mut conn = app.pool.get().unwrap();
+    outbox_messages::table
+        .filter(outbox_messages::recipient.eq(ADA))
+        .filter(outbox_messages::kind.eq("password_reset"))
         .count()
         .get_result(&mut conn)
         .unwrap()

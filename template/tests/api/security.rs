@@ -8,7 +8,10 @@ use reqwest::Method;
 
 use {{crate_name}}::db::schema::users;
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with, spawn_app_without_database};
+use crate::helpers::{
+    AppProcess, PASSWORD, TestApp, TestDatabase, csrf_token_in, spawn_app, spawn_app_with,
+    spawn_app_without_database,
+};
 
 /// Words that would mean an internal detail reached the page ("sql" catches every
 /// database's name and error messages).
@@ -468,4 +471,67 @@ async fn injection_strings_in_forms_are_only_text() {
     };
     assert_eq!(stored, name);
     assert_eq!(user_count(&app), 1);
+}
+
+#[tokio::test]
+async fn expected_outcomes_are_not_logged_as_errors_and_the_log_names_the_real_client() {
+    let database = TestDatabase::create();
+    let app = AppProcess::start(&[
+        ("APP_ENV", "development"),
+        ("DATABASE_URL", &database.url),
+        ("RATE_LIMIT_AUTH_BURST", "2"),
+    ]);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("{}{path}", app.address);
+    let login_page = client.get(url("/login")).send().await.unwrap();
+    let token = csrf_token_in(&login_page.text().await.unwrap()).unwrap();
+
+    // A redirect to login, a 404, a refused form (403), a wrong password (422) and a
+    // rate limit (429), some a few times; one claims to come from elsewhere.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let dashboard = client
+            .get(url("/dashboard"))
+            .header("x-forwarded-for", "203.0.113.66");
+        statuses.push(dashboard.send().await.unwrap().status().as_u16());
+        statuses.push(
+            client
+                .get(url("/nowhere"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+        let forged = client.post(url("/login")).form(&[("email", "a@b.c")]);
+        statuses.push(forged.send().await.unwrap().status().as_u16());
+        let form = [
+            ("csrf_token", token.as_str()),
+            ("email", "a@b.c"),
+            ("password", "x"),
+        ];
+        let wrong = client.post(url("/login")).form(&form);
+        statuses.push(wrong.send().await.unwrap().status().as_u16());
+    }
+    for status in [303, 404, 403, 422, 429] {
+        assert!(statuses.contains(&status), "{status} not in {statuses:?}");
+    }
+
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = app.log();
+    let errors: Vec<&String> = log.iter().filter(|line| line.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let requests: Vec<&String> = log
+        .iter()
+        .filter(|line| line.contains("/dashboard"))
+        .collect();
+    assert_eq!(requests.len(), 3, "one line per request: {log:#?}");
+    for line in requests {
+        assert!(line.contains("127.0.0.1"), "{line}");
+        assert!(!line.contains("203.0.113.66"), "{line}");
+    }
 }

@@ -1,6 +1,6 @@
 use diesel::prelude::*;
 
-use {{crate_name}}::db::schema::{users, verification_codes};
+use {{crate_name}}::db::schema::{outbox_messages, users, verification_codes};
 use {{crate_name}}::models::user;
 
 use crate::helpers::{PASSWORD, spawn_app};
@@ -131,6 +131,36 @@ async fn signup_with_a_taken_email_looks_the_same_and_mails_the_owner_instead() 
         2,
         "code + notice only"
     );
+}
+
+#[tokio::test]
+async fn sign_up_attempt_notices_to_one_account_wait_a_minute_and_stop_at_five_an_hour() {
+    let app = spawn_app().await;
+    app.signed_up_user("ada@example.com").await;
+    let notices = || {
+        let mut conn = app.pool.get().unwrap();
+        outbox_messages::table
+            .filter(outbox_messages::kind.eq("signup_attempt"))
+            .count()
+            .get_result::<i64>(&mut conn)
+            .unwrap()
+    };
+
+    for _ in 0..3 {
+        let taken = app
+            .new_browser()
+            .signup("Eve", "ada@example.com", PASSWORD)
+            .await;
+        assert_eq!(taken.headers()["location"], "/verify");
+    }
+    assert_eq!(notices(), 1);
+    for _ in 0..6 {
+        app.clock.advance(chrono::Duration::seconds(61));
+        app.new_browser()
+            .signup("Eve", "ada@example.com", PASSWORD)
+            .await;
+    }
+    assert_eq!(notices(), 5);
 }
 
 fn cookie_names(response: &reqwest::Response) -> Vec<String> {

@@ -30,10 +30,10 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
 }
 
 /// Runs `work` in a transaction that will write; not for use inside another
-/// transaction. READ COMMITTED, as on PostgreSQL: each statement sees what committed
-/// before it, so a check made after taking a lock sees the work of the transaction
-/// that held it (InnoDB's default REPEATABLE READ would answer from the snapshot of
-/// the transaction's first read).
+/// transaction. READ COMMITTED: each statement sees what committed before it, so a
+/// check made after taking a lock sees the work of the transaction that held it
+/// (InnoDB's default REPEATABLE READ would answer from the snapshot of the
+/// transaction's first read).
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,

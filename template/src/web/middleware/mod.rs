@@ -1,8 +1,9 @@
 //! What requests pass through before a handler, outermost first: security headers,
-//! TRACE refusal, the CSRF check and, on the forms that check secrets or send mail,
+//! the request log, TRACE refusal, the CSRF check and, on the forms that check secrets or send mail,
 //! the per-IP rate limit (`startup.rs` and `web::routes` put them in that order).
 
 pub mod csrf;
 pub mod methods;
 pub mod rate_limit;
+pub mod request_log;
 pub mod security_headers;

@@ -36,8 +36,9 @@ pub fn auth_limit(limits: RateLimitSettings, trusted_proxies: &[IpNet]) -> AuthL
         .expect("rate limits are positive")
 }
 
-/// Keys the limit on the client's address, read through `TRUSTED_PROXIES`: a client
-/// cannot get a fresh budget by sending its own `X-Forwarded-For`.
+/// Keys the limit on the client's address, read through `TRUSTED_PROXIES` (a client
+/// cannot get a fresh budget by sending its own `X-Forwarded-For`), and on the /64
+/// for IPv6 (nor by moving to another address of its network).
 #[derive(Debug, Clone)]
 pub struct ClientIpKey {
     trusted_proxies: Arc<Vec<IpNet>>,
@@ -48,7 +49,8 @@ impl KeyExtractor for ClientIpKey {
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<IpAddr, Self::KeyExtractionError> {
-        Ok(client_ip::of_request(req.request(), &self.trusted_proxies))
+        let client = client_ip::of_request(req.request(), &self.trusted_proxies);
+        Ok(client_ip::limit_key(client))
     }
 
     /// An empty 429 with `Retry-After`; the error pages give it its body.

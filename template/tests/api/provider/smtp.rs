@@ -151,6 +151,7 @@ async fn a_server_that_never_answers_times_out_and_is_worth_a_retry() {
     let sender = Sender::new(&provider).unwrap();
     let from = settings.mail.from.parse().unwrap();
     let email = OutgoingEmail {
+        kind: "hello".to_owned(),
         to: "ann@example.com".to_owned(),
         subject: "Hello".to_owned(),
         text_body: "Hello".to_owned(),

@@ -1,0 +1,54 @@
+//! The request log: one line per request when it ends, with the client's address read
+//! through `TRUSTED_PROXIES` as everywhere else (a forged `X-Forwarded-For` is not
+//! believed here either), and errors logged for what they are.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage};
+use tracing::Span;
+use tracing::field::Empty;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
+
+use crate::web::client_ip;
+use crate::web::error::AppError;
+use crate::web::state::State;
+
+/// Builds each request's span for `TracingLogger`.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let client = request
+            .app_data::<State>()
+            .map(|state| client_ip::of_request(request.request(), &state.settings.trusted_proxies));
+        let request_id = request.extensions().get::<RequestId>().copied();
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("", |target| target.as_str());
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            target = %target,
+            client_ip = client.map(tracing::field::display),
+            request_id = request_id.map(tracing::field::display),
+            status = Empty,
+        )
+    }
+
+    /// Records the status. A redirect to login, a 404, a refused form or a 429 is an
+    /// expected outcome and stays in the request's line; a fault is logged at ERROR:
+    /// by `AppError` itself, with its causes, or here when something else failed.
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        let (status, error) = match outcome {
+            Ok(response) => (response.status(), response.response().error()),
+            Err(error) => (error.as_response_error().status_code(), Some(error)),
+        };
+        span.record("status", status.as_u16());
+        if let Some(error) = error.filter(|_| status.is_server_error())
+            && error.as_error::<AppError>().is_none()
+        {
+            tracing::error!(parent: &span, %error, "request failed");
+        }
+    }
+}
