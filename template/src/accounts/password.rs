@@ -1,8 +1,11 @@
 //! The password policy and password hashing. The policy is defined once, here; forms
 //! and the command line show its rules in these words.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Fewer characters than this is too easy to guess.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -87,6 +90,7 @@ fn is_common(password: &str) -> bool {
 /// looks at a very long input.
 pub fn check_password(password: &str, email: &str) -> Vec<PasswordRule> {
     let mut broken = Vec::new();
+    let password = &*normalized(password);
     if password.len() > MAX_PASSWORD_BYTES {
         broken.push(PasswordRule::TooLong);
         return broken;
@@ -113,9 +117,19 @@ pub fn check_password(password: &str, email: &str) -> Vec<PasswordRule> {
     broken
 }
 
+/// The password as hashed: NFKC-normalised (NIST SP 800-63B), so "é" typed as one
+/// character or as "e" and an accent is the same password on every keyboard.
+fn normalized(password: &str) -> Cow<'_, str> {
+    if is_nfkc_quick(password.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(password)
+    } else {
+        Cow::Owned(password.nfkc().collect())
+    }
+}
+
 /// Hashes a password with bcrypt. Slow on purpose: call it on the blocking pool.
 pub fn hash_password(password: &str, cost: u32) -> Result<String, bcrypt::BcryptError> {
-    bcrypt::hash(password, cost)
+    bcrypt::hash(normalized(password).as_bytes(), cost)
 }
 
 /// [`hash_password`] on the blocking thread pool, so the async workers keep serving
@@ -129,9 +143,13 @@ pub async fn verify_password_off_thread(password: String, hash: String) -> anyho
     Ok(actix_web::web::block(move || verify_password(&password, &hash)).await?)
 }
 
-/// Whether `password` matches a stored bcrypt hash.
+/// Whether `password` matches a stored bcrypt hash. A hash stored before passwords
+/// were normalised was made of the password exactly as typed, so that is tried too
+/// when normalising changed it.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    bcrypt::verify(password, hash).unwrap_or(false)
+    let normal = normalized(password);
+    let matches = |candidate: &str| bcrypt::verify(candidate, hash).unwrap_or(false);
+    matches(&normal) || (normal != password && matches(password))
 }
 
 #[cfg(test)]
@@ -181,6 +199,18 @@ mod tests {
                 "{password} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn a_password_typed_in_another_unicode_form_is_the_same_password() {
+        let composed = "Crème-Brûlée-Tart-9"; // é and û as one character each
+        let decomposed = "Cre\u{300}me-Bru\u{302}le\u{301}e-Tart-9";
+        let hash = hash_password(composed, 4).unwrap();
+        assert!(verify_password(decomposed, &hash));
+        // A hash stored before passwords were normalised still verifies.
+        let stored_before = bcrypt::hash(decomposed, 4).unwrap();
+        assert!(verify_password(decomposed, &stored_before));
+        assert!(!verify_password("Creme-Brulee-Tart-9", &hash));
     }
 
     #[test]

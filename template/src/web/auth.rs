@@ -6,6 +6,7 @@ use std::future::{Ready, ready};
 use actix_identity::Identity;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use anyhow::Context as _;
 
@@ -64,12 +65,15 @@ fn insert<T: serde::Serialize>(session: &Session, key: &str, value: T) -> Result
     Ok(())
 }
 
+/// The signed-in user, or a trip to the login page that comes back here: to a page
+/// that was asked for, not to a form that was sent (the browser would come back with
+/// a GET the form's route does not answer).
 fn current_user(req: &HttpRequest) -> Result<SessionUser, AppError> {
     signed_in_user(req).ok_or_else(|| AppError::LoginRequired {
-        next: req
-            .uri()
-            .path_and_query()
-            .map_or_else(|| paths::HOME.to_owned(), ToString::to_string),
+        next: (req.method() == Method::GET)
+            .then(|| req.uri().path_and_query())
+            .flatten()
+            .map_or_else(String::new, ToString::to_string),
     })
 }
 

@@ -89,9 +89,14 @@ impl ResponseError for AppError {
 
 /// Sends a visitor to the login page, which returns them to `next` afterwards.
 fn redirect_to_login(next: &str) -> HttpResponse {
-    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    let location = if next.is_empty() {
+        paths::LOGIN.to_owned()
+    } else {
+        let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+        format!("{}?{query}", paths::LOGIN)
+    };
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("{}?{query}", paths::LOGIN)))
+        .insert_header((header::LOCATION, location))
         .finish()
 }
 

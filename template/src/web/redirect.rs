@@ -1,7 +1,10 @@
 //! Redirects, and the one check every user-supplied redirect target goes through.
 
 use actix_web::HttpResponse;
+use actix_web::dev::ResourceDef;
 use actix_web::http::header;
+
+use crate::web::paths;
 
 /// A 303 redirect, the right answer to a form POST.
 pub fn see_other(location: &str) -> HttpResponse {
@@ -10,9 +13,19 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// `next` if it is a path on this site, else `None`. Refuses everything a browser
+/// The routes that only take a form POST: following a redirect there ends on the 405
+/// page.
+const POST_ONLY: [&str; 4] = [
+    paths::LOGOUT,
+    paths::VERIFY_RESEND,
+    paths::ADMIN_RESEND_VERIFICATION,
+    paths::ADMIN_USER_ACTION,
+];
+
+/// `next` if it is a page on this site, else `None`. Refuses everything a browser
 /// could read as another host: `//x`, `/\x`, `\\x`, `https:x`, encoded slashes
-/// (`/%2F%2Fx`), control characters and whitespace (`%09//x` decodes to a tab).
+/// (`/%2F%2Fx`), control characters and whitespace (`%09//x` decodes to a tab); and
+/// the routes a browser cannot open (`/logout`).
 pub fn safe_next(next: &str) -> Option<&str> {
     let looks_local = next.starts_with('/')
         && !next.starts_with("//")
@@ -26,7 +39,11 @@ pub fn safe_next(next: &str) -> Option<&str> {
     // A slash or backslash hidden behind percent-encoding right after the first one.
     let hides_host = ["/%2f", "/%5c"].iter().any(|p| lower.starts_with(p));
     let hides_control = lower.contains("%0") || lower.contains("%1") || lower.contains("%7f");
-    (!hides_host && !hides_control).then_some(next)
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    let post_only = POST_ONLY
+        .iter()
+        .any(|route| ResourceDef::new(*route).is_match(path));
+    (!hides_host && !hides_control && !post_only).then_some(next)
 }
 
 #[cfg(test)]
@@ -60,5 +77,18 @@ mod tests {
         ] {
             assert_eq!(safe_next(next), None, "{next:?} was accepted");
         }
+    }
+
+    #[test]
+    fn paths_that_only_take_a_form_post_are_refused() {
+        for next in [
+            "/logout",
+            "/verify/resend",
+            "/admin/users/5/disable",
+            "/admin/users/5/resend-verification?x=1",
+        ] {
+            assert_eq!(safe_next(next), None, "{next:?} was accepted");
+        }
+        assert_eq!(safe_next("/admin/users/"), Some("/admin/users/"));
     }
 }
