@@ -14,7 +14,6 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use actix_web_flash_messages::FlashMessagesFramework;
-use actix_web_flash_messages::storage::CookieMessageStore;
 use anyhow::Context as _;
 use tera::Tera;
 use tracing_actix_web::TracingLogger;
@@ -28,9 +27,10 @@ use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::sessions::DbSessionStore;
 use crate::web::cookies::CookieNames;
+use crate::web::flash::SessionFlashStore;
 use crate::web::middleware::request_log::RequestSpan;
 use crate::web::middleware::security_headers::security_headers;
-use crate::web::middleware::{csrf, methods, rate_limit};
+use crate::web::middleware::{csrf, methods, rate_limit, session_cookie};
 use crate::web::state::{AppState, State};
 use crate::web::{self as handlers, MAX_FORM_BYTES, error, paths};
 
@@ -98,10 +98,7 @@ impl Application {
                         PersistentSession::default().session_ttl(session_store.cookie_max_age()),
                     )
                     .build();
-            let flash = FlashMessagesFramework::builder(
-                CookieMessageStore::builder(state.keys.cookies.clone()).build(),
-            )
-            .build();
+            let flash = FlashMessagesFramework::builder(SessionFlashStore).build();
             // Registered innermost first: a request passes the security headers and the
             // logger first and the CSRF check last, after the session it needs is loaded.
             App::new()
@@ -124,8 +121,10 @@ impl Application {
                 .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(error::note_visitor))
                 .wrap(IdentityMiddleware::default())
-                .wrap(session)
+                .wrap(from_fn(session_cookie::note_remembered))
                 .wrap(flash)
+                .wrap(session)
+                .wrap(from_fn(session_cookie::set_lifetime))
                 .wrap(from_fn(methods::refuse_trace))
                 .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
                 .wrap(TracingLogger::<RequestSpan>::new())

@@ -17,6 +17,7 @@ pub mod client_ip;
 pub mod cookies;
 pub mod dashboard;
 pub mod error;
+pub mod flash;
 pub mod forms;
 pub mod health;
 pub mod home;

@@ -1,6 +1,8 @@
 //! CSRF protection (SECURITY.md item 9), from the outside: what a forged form can
 //! and cannot do.
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use reqwest::header::LOCATION;
@@ -267,6 +269,16 @@ fn database_state(app: &TestApp) -> String {
         .order(sessions::id)
         .load(&mut conn)
         .unwrap();
+    // A flash message is shown once: the page that shows it removes it, which is a
+    // read, not a change.
+    let sessions: Vec<_> = sessions
+        .into_iter()
+        .map(|(key, user, state)| {
+            let mut state: BTreeMap<String, String> = serde_json::from_str(&state).unwrap();
+            state.remove("_flash");
+            (key, user, state)
+        })
+        .collect();
     let codes: Vec<(i32, Option<NaiveDateTime>)> = verification_codes::table
         .select((
             verification_codes::attempts,

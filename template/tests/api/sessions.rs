@@ -169,6 +169,46 @@ async fn a_remembered_session_outlives_12_hours_but_ends_after_14_days() {
 }
 
 #[tokio::test]
+async fn only_a_remembered_sign_in_keeps_its_cookie_after_the_browser_closes() {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let session_cookie = |response: &reqwest::Response| -> HashSet<String> {
+        let cookie = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|header| header.to_str().unwrap())
+            .find(|cookie| cookie.starts_with("session="))
+            .expect("the sign-in sets the session cookie")
+            .to_owned();
+        attributes_of(&cookie)
+            .into_iter()
+            .map(|attribute| attribute.split('=').next().unwrap().to_owned())
+            .collect()
+    };
+
+    let plain = app.new_browser().login(&ada.email, &ada.password).await;
+    let remembered = app
+        .new_browser()
+        .post_form(
+            "/login",
+            &[
+                ("email", &ada.email),
+                ("password", &ada.password),
+                ("remember_me", "1"),
+            ],
+        )
+        .await;
+
+    let plain = session_cookie(&plain);
+    assert!(
+        !plain.contains("max-age") && !plain.contains("expires"),
+        "{plain:?}"
+    );
+    assert!(session_cookie(&remembered).contains("max-age"));
+}
+
+#[tokio::test]
 async fn a_password_change_ends_the_users_other_sessions_but_not_the_changing_one() {
     let app = spawn_app().await;
     let ada = app.signed_up_user(ADA).await;
@@ -314,9 +354,11 @@ async fn every_cookie_the_app_sets_is_http_only_lax_site_wide_and_host_only() {
             assert!(cookie.len() < 4096, "{} bytes: {cookie}", cookie.len());
         }
     }
-    for name in ["csrf", "pending", "session", "_flash"] {
+    for name in ["csrf", "pending", "session"] {
         assert!(names.contains(name), "no {name} cookie was set: {names:?}");
     }
+    // Flash messages live in the session on the server: they can quote an address.
+    assert!(!names.contains("_flash"), "{names:?}");
 }
 
 #[tokio::test]
