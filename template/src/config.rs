@@ -17,7 +17,7 @@ use crate::accounts::AccountSettings;
 use crate::db::{self, DatabaseSettings};
 use crate::mail::outbox::RecipientLimits;
 use crate::mail::transport::{self, ProviderSettings};
-use crate::mail::{MailSettings, MailTransport};
+use crate::mail::{MailSettings, MailTransport, can_send_as};
 use crate::secret::Secret;
 use crate::sessions::SessionSettings;
 
@@ -166,6 +166,11 @@ impl Settings {
                     ));
                 } else if production && secret.starts_with("change-me") {
                     env.problem("SESSION_SECRET still holds the example value; generate a new one");
+                } else if production && looks_guessable(&secret) {
+                    env.problem(
+                        "SESSION_SECRET repeats a few characters; generate a random one \
+                         (openssl rand -base64 64)",
+                    );
                 }
                 (Secret::new(secret), false)
             }
@@ -191,6 +196,12 @@ impl Settings {
         }
 
         let trusted_proxies = env.trusted_proxies();
+        if production && trusted_proxies.iter().any(|net| net.prefix_len() == 0) {
+            env.problem(
+                "TRUSTED_PROXIES must not contain 0.0.0.0/0 or ::/0: every client could name its \
+                 own address and escape the rate limits; list your proxies' addresses",
+            );
+        }
         // Ten attempts at once, then one every six seconds: ten a minute, sustained.
         let rate_limits = RateLimitSettings {
             auth_burst: env.positive("RATE_LIMIT_AUTH_BURST", 10) as u32,
@@ -328,6 +339,14 @@ impl Reader<'_> {
         if transport == MailTransport::Provider || production {
             self.problems.extend(provider.missing_credentials());
         }
+        if production {
+            self.problems.extend(provider.production_problems());
+        }
+        if !from.is_empty() && !can_send_as(&from) {
+            self.problem(format!(
+                "MAIL_FROM={from} is not a sender address, e.g. Example <hello@example.com>"
+            ));
+        }
 
         MailSettings {
             transport,
@@ -358,6 +377,13 @@ impl Reader<'_> {
             })
             .collect()
     }
+}
+
+/// A secret made of few different characters (`aaaa…`, `abab…`) was typed, not
+/// generated: 64 random bytes in base64 or hex use a dozen or more.
+fn looks_guessable(secret: &str) -> bool {
+    let distinct: std::collections::HashSet<char> = secret.chars().collect();
+    distinct.len() < 10
 }
 
 fn random_secret() -> String {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_files::Files;
 use actix_identity::IdentityMiddleware;
+use actix_identity::config::LogoutBehavior;
 use actix_session::SessionMiddleware;
 use actix_session::config::PersistentSession;
 use actix_web::cookie::SameSite;
@@ -120,7 +121,12 @@ impl Application {
                 .default_service(web::to(handlers::not_found))
                 .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(error::note_visitor))
-                .wrap(IdentityMiddleware::default())
+                // `web::auth::sign_out` renews the session itself, to keep its message.
+                .wrap(
+                    IdentityMiddleware::builder()
+                        .logout_behavior(LogoutBehavior::DeleteIdentityKeys)
+                        .build(),
+                )
                 .wrap(from_fn(session_cookie::note_remembered))
                 .wrap(flash)
                 .wrap(session)

@@ -76,6 +76,11 @@ pub fn can_address(address: &str) -> bool {
     address.parse::<lettre::Address>().is_ok()
 }
 
+/// Whether `from` (`Name <address>` or an address) can be the sender of mail.
+pub fn can_send_as(from: &str) -> bool {
+    from.parse::<lettre::message::Mailbox>().is_ok()
+}
+
 /// A rendered message, ready for the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {

@@ -8,6 +8,6 @@ pub mod settings;
 pub mod transport;
 pub mod worker;
 
-pub use message::{Email, MailError, Mailer, OutgoingEmail, can_address};
+pub use message::{Email, MailError, Mailer, OutgoingEmail, can_address, can_send_as};
 pub use settings::{MailSettings, MailTransport};
 pub use worker::WorkerHandle;

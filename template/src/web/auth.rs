@@ -46,9 +46,18 @@ pub fn sign_in(req: &HttpRequest, user_id: i64, remember_me: bool) -> Result<(),
     Ok(())
 }
 
-/// Ends the signed-in session, if there is one; says whether there was.
-pub fn sign_out(identity: Option<Identity>) -> bool {
-    identity.map(Identity::logout).is_some()
+/// Ends the signed-in session, if there is one; says whether there was. The old
+/// session is deleted on the server; the browser carries on with a new, empty one,
+/// which can still say "You are signed out".
+pub fn sign_out(req: &HttpRequest, identity: Option<Identity>) -> bool {
+    let Some(identity) = identity else {
+        return false;
+    };
+    identity.logout();
+    let session = req.get_session();
+    session.clear();
+    session.renew();
+    true
 }
 
 /// Where a user lands after signing in, when they were not on their way elsewhere.

@@ -143,8 +143,8 @@ pub async fn create(
     }
 }
 
-pub async fn delete(identity: Option<Identity>) -> HttpResponse {
-    if sign_out(identity) {
+pub async fn delete(req: HttpRequest, identity: Option<Identity>) -> HttpResponse {
+    if sign_out(&req, identity) {
         FlashMessage::info("You are signed out.").send();
     }
     see_other(paths::LOGIN)

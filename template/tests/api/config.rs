@@ -92,6 +92,46 @@ fn production_refuses_the_example_session_secret() {
 }
 
 #[test]
+fn production_refuses_a_guessable_secret_and_proxies_that_trust_everyone() {
+    for (name, value) in [
+        ("SESSION_SECRET", "a".repeat(64)),
+        ("SESSION_SECRET", "ab".repeat(40)),
+        ("TRUSTED_PROXIES", "0.0.0.0/0".to_owned()),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, ::/0".to_owned()),
+    ] {
+        let mut vars = production_vars();
+        vars.push((name, &value));
+
+        let problems = settings_from(&vars).expect_err(&format!("{name}={value} was accepted"));
+
+        assert!(
+            problems.iter().any(|problem| problem.starts_with(name)),
+            "{name}={value}: {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn a_sender_the_mailer_cannot_use_is_refused_at_start_in_every_profile() {
+    for profile in ["development", "production"] {
+        let mut vars = production_vars();
+        vars.extend([
+            ("APP_ENV", profile),
+            ("MAIL_FROM", "Example <not an address>"),
+        ]);
+
+        let problems = settings_from(&vars).expect_err("a bad MAIL_FROM was accepted");
+
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.starts_with("MAIL_FROM")),
+            "{profile}: {problems:?}"
+        );
+    }
+}
+
+#[test]
 fn unparsable_values_are_reported_by_name() {
     let problems = settings_from(&[
         ("APP_PORT", "eighty"),

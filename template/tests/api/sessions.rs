@@ -106,6 +106,10 @@ async fn a_replayed_cookie_after_logout_lands_on_the_login_page() {
 
     assert_eq!(logout.status(), 303);
     assert_redirects_to_login(&replayed);
+    // The browser itself carries on signed out, and is told so.
+    let login_page = browser.get("/login").await.text().await.unwrap();
+    assert!(login_page.contains("You are signed out."), "{login_page}");
+    assert_redirects_to_login(&browser.get("/dashboard").await);
 }
 
 #[tokio::test]

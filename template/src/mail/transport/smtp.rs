@@ -87,6 +87,24 @@ impl ProviderSettings {
         missing
     }
 
+    /// What production refuses: a plaintext connection (mail and the SMTP password in
+    /// the clear) to anything but a relay on this machine.
+    pub fn production_problems(&self) -> Vec<String> {
+        let host = self.host.as_deref().unwrap_or("localhost");
+        let local = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if self.tls == TlsMode::None && !local {
+            vec![format!(
+                "SMTP_TLS=none would send mail and the SMTP password to {host} unencrypted; \
+                 use starttls or tls in production (none is for a relay on this machine)"
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// A pooled connection to the server, opened lazily on the first message.
     pub fn transport(
         &self,

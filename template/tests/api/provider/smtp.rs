@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
+use {{crate_name}}::config::Settings;
 use {{crate_name}}::mail::OutgoingEmail;
 use {{crate_name}}::mail::delivery::SendError;
 use {{crate_name}}::mail::transport::Sender;
@@ -22,6 +23,38 @@ use crate::mailbox::{ReceivedEmail, emails_to};
 /// The settings that let this provider deliver in production.
 pub fn credentials() -> Vec<(&'static str, &'static str)> {
     vec![("SMTP_HOST", "smtp.example.com")]
+}
+
+#[test]
+fn production_refuses_plaintext_smtp_except_to_a_relay_on_this_machine() {
+    let settings = |host: &str| {
+        let vars: std::collections::HashMap<&str, &str> = [
+            ("APP_ENV", "production"),
+            ("APP_BASE_URL", "https://example.com"),
+            ("DATABASE_URL", "configured-elsewhere"),
+            (
+                "SESSION_SECRET",
+                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ),
+            ("MAIL_FROM", "Example <hello@example.com>"),
+            ("SMTP_HOST", host),
+            ("SMTP_TLS", "none"),
+        ]
+        .into_iter()
+        .collect();
+        Settings::from_lookup(|name| vars.get(name).map(|value| (*value).to_owned()))
+    };
+
+    let problems = settings("smtp.example.com")
+        .expect_err("plaintext SMTP was accepted")
+        .problems;
+
+    assert!(
+        problems.iter().any(|p| p.starts_with("SMTP_TLS")),
+        "{problems:?}"
+    );
+    assert!(settings("localhost").is_ok());
+    assert!(settings("127.0.0.1").is_ok());
 }
 
 #[tokio::test]
