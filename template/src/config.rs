@@ -60,6 +60,7 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` header is believed when finding a client's IP.
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limits: RateLimitSettings,
+    pub retention: Retention,
     /// Set when no secret was configured and a random one was made for this run.
     pub session_secret_is_ephemeral: bool,
 }
@@ -70,6 +71,16 @@ pub struct Settings {
 pub struct RateLimitSettings {
     pub auth_burst: u32,
     pub auth_refill: Duration,
+}
+
+/// How long the purge keeps what is no longer in use (`jobs::purge_expired`).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Audit log entries (`AUDIT_RETENTION_DAYS`, default 365).
+    pub audit_events: chrono::Duration,
+    /// Accounts whose address was never verified (`UNVERIFIED_ACCOUNT_DAYS`, default 7):
+    /// after that, their codes could only be guessed at.
+    pub unverified_accounts: chrono::Duration,
 }
 
 /// Every problem found in the configuration, one per line.
@@ -230,6 +241,11 @@ impl Settings {
             },
         };
 
+        let retention = Retention {
+            audit_events: chrono::Duration::days(env.positive("AUDIT_RETENTION_DAYS", 365)),
+            unverified_accounts: chrono::Duration::days(env.positive("UNVERIFIED_ACCOUNT_DAYS", 7)),
+        };
+
         if !env.problems.is_empty() {
             return Err(ConfigError {
                 problems: env.problems,
@@ -248,6 +264,7 @@ impl Settings {
             accounts,
             trusted_proxies,
             rate_limits,
+            retention,
             session_secret_is_ephemeral,
         })
     }

@@ -84,9 +84,16 @@ impl Application {
         });
         // Last: nothing after this may fail and leave the jobs running.
         let limiter = auth_limit.limiter();
-        let jobs = Jobs::start(&state.pool, &state.clock, &state.settings.mail, move || {
-            limiter.retain_recent();
-        })?;
+        let settings = &state.settings;
+        let jobs = Jobs::start(
+            &state.pool,
+            &state.clock,
+            &settings.mail,
+            settings.retention,
+            move || {
+                limiter.retain_recent();
+            },
+        )?;
 
         let server = HttpServer::new(move || {
             let session =

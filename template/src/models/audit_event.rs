@@ -46,6 +46,16 @@ pub fn record(conn: &mut DbConn, event: &NewAuditEvent<'_>) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Deletes up to `limit` entries written before `before`; returns how many.
+pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> QueryResult<usize> {
+    let ids: Vec<i64> = audit_events::table
+        .filter(audit_events::created_at.lt(before))
+        .select(audit_events::id)
+        .limit(limit)
+        .load(conn)?;
+    diesel::delete(audit_events::table.filter(audit_events::id.eq_any(ids))).execute(conn)
+}
+
 /// Page `page` (from 1) of the log, newest first, and whether older entries follow.
 /// The log grows with every sign-in, so it is never counted.
 pub fn page_of_events(conn: &mut DbConn, page: i64) -> QueryResult<(Vec<AuditEvent>, bool)> {

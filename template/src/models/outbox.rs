@@ -103,11 +103,31 @@ pub fn mark_sent(
             outbox::sent_at.eq(now),
             outbox::attempts.eq(message.attempts + 1),
             outbox::locked_until.eq(None::<NaiveDateTime>),
+            // The subject too: a code's mail names the code in it.
+            outbox::subject.eq(""),
             outbox::text_body.eq(""),
             outbox::html_body.eq(""),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Blanks the subject and bodies of up to `limit` messages given up on before
+/// `before` (codes, links); the rows stay, counted on the admin dashboard.
+pub fn forget_given_up(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> QueryResult<usize> {
+    let ids: Vec<i64> = outbox::table
+        .filter(outbox::failed_at.lt(before))
+        .filter(outbox::text_body.ne(""))
+        .select(outbox::id)
+        .limit(limit)
+        .load(conn)?;
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+        .set((
+            outbox::subject.eq(""),
+            outbox::text_body.eq(""),
+            outbox::html_body.eq(""),
+        ))
+        .execute(conn)
 }
 
 /// Records a failed attempt: the attempt count, when to try next (or when it was given
@@ -146,8 +166,13 @@ pub fn release(conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
 
 /// Deletes the records of messages sent before `before`. Given-up messages stay until
 /// someone has looked at them.
-pub fn purge_sent(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(outbox::table.filter(outbox::sent_at.lt(before))).execute(conn)
+pub fn purge_sent(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> QueryResult<usize> {
+    let ids: Vec<i64> = outbox::table
+        .filter(outbox::sent_at.lt(before))
+        .select(outbox::id)
+        .limit(limit)
+        .load(conn)?;
+    diesel::delete(outbox::table.filter(outbox::id.eq_any(ids))).execute(conn)
 }
 
 /// How many messages of `kind` were queued for user `user_id` since `since`, and when

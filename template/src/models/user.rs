@@ -214,6 +214,22 @@ pub fn delete_user(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     Ok(())
 }
 
+/// Deletes up to `limit` accounts created before `before` and never verified (their
+/// codes, sessions and mail go with them: the foreign keys cascade); returns how many.
+pub fn purge_unverified(
+    conn: &mut DbConn,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<usize> {
+    let ids: Vec<i64> = users::table
+        .filter(users::email_verified_at.is_null())
+        .filter(users::created_at.lt(before))
+        .select(users::id)
+        .limit(limit)
+        .load(conn)?;
+    diesel::delete(users::table.filter(users::id.eq_any(ids))).execute(conn)
+}
+
 /// Users who signed up in `[from, to)`.
 pub fn count_created_between(
     conn: &mut DbConn,

@@ -398,7 +398,7 @@ fn records_of_sent_mail_are_purged_after_a_while_but_given_up_mail_is_kept() {
         }
     }
 
-    let purged = models::outbox::purge_sent(conn, T0 + chrono::Duration::hours(1)).unwrap();
+    let purged = models::outbox::purge_sent(conn, T0 + chrono::Duration::hours(1), 100).unwrap();
 
     assert_eq!(purged, 1);
     let mut left: Vec<String> = outbox_messages::table
