@@ -11,7 +11,9 @@ use crate::clock::SharedClock;
 use crate::config::Retention;
 use crate::db::{self, DbConn, DbPool};
 use crate::mail::{self, MailSettings, WorkerHandle};
-use crate::models::{audit_event, outbox, password_reset, session, user, verification_code};
+use crate::models::{
+    audit_event, outbox, password_reset, session, trusted_device, user, verification_code,
+};
 use crate::telemetry::error_chain;
 
 const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -25,6 +27,9 @@ const KEEP_SENT_MAIL: Age = Age::days(7);
 /// Rows per statement: a large backlog is purged in short statements, never one that
 /// holds locks for long.
 const BATCH: i64 = 1000;
+/// A browser that has not signed in for a year is a stranger again (its cookie is gone
+/// too: `web::device`).
+const KEEP_TRUSTED_DEVICE: Age = Age::days(365);
 
 /// The running jobs.
 pub struct Jobs {
@@ -74,6 +79,7 @@ pub fn purge_expired(
     in_batches(|limit| outbox::forget_given_up(conn, now - KEEP_SENT_MAIL, limit))?;
     in_batches(|limit| user::purge_unverified(conn, now - retention.unverified_accounts, limit))?;
     in_batches(|limit| audit_event::purge_before(conn, now - retention.audit_events, limit))?;
+    in_batches(|limit| trusted_device::purge_unused(conn, now - KEEP_TRUSTED_DEVICE, limit))?;
     Ok(sessions)
 }
 

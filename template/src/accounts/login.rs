@@ -10,7 +10,7 @@ use crate::accounts::password;
 use crate::db::{self, DbConn};
 use crate::mail::{Email, MailError, Mailer, OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
-use crate::models::{User, user};
+use crate::models::{User, trusted_device, user};
 
 /// Who tried to sign in, for the audit log.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct Attempt {
     pub email: String,
     /// The client's address.
     pub ip: String,
+    /// The hash of the browser's device token (`keys::token_hash`).
+    pub device: String,
 }
 
 /// What a login attempt leads to.
@@ -61,10 +63,12 @@ pub fn password_matches(account: Option<&User>, password: &str, dummy: &DummyHas
 }
 
 /// Records the outcome of a checked password, in the account and in the audit log.
-/// A failure is counted atomically; the failure that reaches the limit locks the
-/// account and queues the mail that `locked_mail` composes for its owner (exactly once
-/// per lockout; composed only then). An unknown address runs the same statements
-/// against no row, so its answer takes as long as a wrong password's.
+/// A browser (`attempt.device`) that signed in to
+/// this account before (and is not locked itself) is trusted: a lock strangers caused
+/// does not keep it out, and its wrong passwords lock only it. Any other failure
+/// counts toward the account's lockout (see [`record_failure`]). A success marks the
+/// browser as trusted. An unknown address runs the same statements against no row,
+/// so its answer takes as long as a wrong password's.
 pub fn record_attempt(
     conn: &mut DbConn,
     settings: &AccountSettings,
@@ -75,11 +79,25 @@ pub fn record_attempt(
     now: NaiveDateTime,
 ) -> QueryResult<LoginOutcome> {
     db::write_transaction(conn, |conn| {
+        let id = account.map_or(user::NO_USER_ID, |account| account.id);
+        let trusted = trusted_device::find_usable(conn, &attempt.device, id, now)?;
         let Some(account) = account.filter(|_| password_matched) else {
-            record_failure(conn, settings, attempt, account, locked_mail, now)?;
+            match trusted {
+                Some(trusted) => {
+                    let until = now + settings.lockout;
+                    trusted_device::record_failure(
+                        conn,
+                        trusted.id,
+                        settings.max_failed_logins,
+                        until,
+                    )?;
+                    audit(conn, attempt, account, "login.failure", now)?;
+                }
+                None => record_failure(conn, settings, attempt, account, locked_mail, now)?,
+            }
             return Ok(LoginOutcome::Failed);
         };
-        if !user::accept_password(conn, account, now)? {
+        if !user::accept_password(conn, account, trusted.is_some(), now)? {
             audit(conn, attempt, Some(account), "login.failure", now)?;
             return Ok(LoginOutcome::Failed);
         }
@@ -87,6 +105,7 @@ pub fn record_attempt(
             return Ok(LoginOutcome::Unverified(account.clone()));
         }
         user::record_sign_in(conn, account.id, now)?;
+        trusted_device::trust(conn, &attempt.device, account.id, now)?;
         audit(conn, attempt, Some(account), "login.success", now)?;
         Ok(LoginOutcome::SignedIn(account.clone()))
     })
@@ -122,7 +141,7 @@ pub fn record_failure(
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let id = account.map_or(user::NO_USER_ID, |account| account.id);
-    user::record_failed_login(conn, id)?;
+    user::record_failed_login(conn, id, now)?;
     audit(conn, attempt, account, "login.failure", now)?;
     let until = now + settings.lockout;
     if user::lock_if_over_limit(conn, id, settings.max_failed_logins, now, until)? {

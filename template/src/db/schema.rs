@@ -99,7 +99,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    trusted_devices (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        failed_login_count -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> users (user_id));
+diesel::joinable!(trusted_devices -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(outbox_messages -> users (user_id));
 
@@ -110,4 +123,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_reset_tokens,
     outbox_messages,
     audit_events,
+    trusted_devices,
 );

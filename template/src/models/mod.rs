@@ -7,6 +7,7 @@ pub mod audit_event;
 pub mod outbox;
 pub mod password_reset;
 pub mod session;
+pub mod trusted_device;
 pub mod user;
 pub mod user_counts;
 pub mod user_search;

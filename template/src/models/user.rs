@@ -1,5 +1,6 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use crate::db::DbConn;
 use crate::db::schema::users;
@@ -85,7 +86,19 @@ pub fn get_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
 
 /// Counts a failed login atomically (parallel failures all count) and returns
 /// the new count; `None` if there is no such user.
-pub fn record_failed_login(conn: &mut DbConn, id: i64) -> QueryResult<Option<i32>> {
+pub fn record_failed_login(
+    conn: &mut DbConn,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<i32>> {
+    // A lock that ran out starts the count again: one failure a quarter of an hour
+    // must not keep the owner out for good.
+    diesel::update(users::table.find(id).filter(users::locked_until.le(now)))
+        .set((
+            users::failed_login_count.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
     diesel::update(users::table.find(id))
         .set(users::failed_login_count.eq(users::failed_login_count + 1))
         .execute(conn)?;
@@ -120,12 +133,18 @@ pub fn lock_if_over_limit(
     Ok(locked == 1)
 }
 
-/// A right password clears the failure count and any expired lock, but only if the
-/// account may still sign in as `account` read it before the (slow) check: still
-/// active, not locked since, password unchanged. False means one of those changed
+/// A right password clears the failure count and any lock, but only if the account
+/// may still sign in as `account` read it before the (slow) check: still active, not
+/// locked (unless `despite_lock`: from a browser the account trusts), password
+/// unchanged. False means one of those changed
 /// meanwhile, and the attempt fails: a guess in flight when the lock or a password
 /// change commits must not get in.
-pub fn accept_password(conn: &mut DbConn, account: &User, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn accept_password(
+    conn: &mut DbConn,
+    account: &User,
+    despite_lock: bool,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let accepted = diesel::update(
         users::table
             .find(account.id)
@@ -134,7 +153,8 @@ pub fn accept_password(conn: &mut DbConn, account: &User, now: NaiveDateTime) ->
             .filter(
                 users::locked_until
                     .is_null()
-                    .or(users::locked_until.le(now)),
+                    .or(users::locked_until.le(now))
+                    .or(despite_lock.into_sql::<Bool>()),
             ),
     )
     .set((

@@ -76,6 +76,8 @@ pub async fn update_password(
         let attempt = Attempt {
             email: account.email.clone(),
             ip: client_ip::of_request(&req, &state.settings.trusted_proxies).to_string(),
+            // Not a sign-in: no browser's trust is at stake.
+            device: String::new(),
         };
         let account = account.clone();
         state

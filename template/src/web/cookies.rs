@@ -8,6 +8,7 @@ pub struct CookieNames {
     pub session: String,
     pub csrf: String,
     pub pending: String,
+    pub device: String,
 }
 
 impl CookieNames {
@@ -18,6 +19,7 @@ impl CookieNames {
             session: format!("{prefix}session"),
             csrf: format!("{prefix}csrf"),
             pending: format!("{prefix}pending"),
+            device: format!("{prefix}device"),
         }
     }
 }

@@ -11,15 +11,16 @@ use crate::accounts::email::EmailAddress;
 use crate::accounts::login::{self, Attempt, LoginOutcome};
 use crate::accounts::password::MAX_PASSWORD_BYTES;
 use crate::accounts::verification;
+use crate::keys::token_hash;
 use crate::secret::Secret;
 use crate::web::auth::{home_for, sign_in, sign_out, signed_in_user};
-use crate::web::client_ip;
 use crate::web::error::AppError;
 use crate::web::page::Page;
 use crate::web::paths;
 use crate::web::pending::redirect_to_verify;
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::state::State;
+use crate::web::{client_ip, device};
 
 /// One message for every failed login, so it never tells which part was wrong.
 const LOGIN_FAILED: &str = "That email and password don't match an account we can sign you in to.";
@@ -88,9 +89,11 @@ pub async fn create(
     .await
     .context("the password check was cancelled")?;
     let now = state.now();
+    let device_token = device::token_of(&req, &state.cookie_names);
     let attempt = Attempt {
         email: email.to_string(),
         ip: client_ip::of_request(&req, &state.settings.trusted_proxies).to_string(),
+        device: token_hash(&device_token),
     };
     let outcome = state
         .db(move |conn, state| {
@@ -115,9 +118,9 @@ pub async fn create(
         LoginOutcome::Failed => failed(page),
         LoginOutcome::SignedIn(user) => {
             sign_in(&req, user.id, form.remember_me.is_some())?;
-            Ok(see_other(
-                safe_next(&query.next).unwrap_or(home_for(user.is_admin)),
-            ))
+            let mut response = see_other(safe_next(&query.next).unwrap_or(home_for(user.is_admin)));
+            response.add_cookie(&device::cookie(&state.cookie_names, device_token))?;
+            Ok(response)
         }
         LoginOutcome::Unverified(user) => {
             let address = user.email.clone();

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod cookies;
 pub mod dashboard;
+pub mod device;
 pub mod error;
 pub mod flash;
 pub mod forms;

@@ -178,6 +178,7 @@ fn judge_right_password(app: &TestApp, account: Option<&User>) -> LoginOutcome {
     let attempt = Attempt {
         email: EMAIL.to_owned(),
         ip: "127.0.0.1".to_owned(),
+        device: String::new(),
     };
     let no_lock_mail = || unreachable!("a right password never locks an account");
     login::record_attempt(
@@ -250,4 +251,95 @@ async fn a_right_guess_in_flight_fails_when_the_password_changed_or_the_account_
         matches!(after_disable, LoginOutcome::Failed),
         "{after_disable:?}"
     );
+}
+
+#[tokio::test]
+async fn a_browser_that_signed_in_before_still_gets_in_while_strangers_lock_the_account() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    let laptop = app.new_browser();
+    assert_eq!(laptop.login(EMAIL, PASSWORD).await.status(), 303);
+    laptop.logout().await;
+    let attacker = app.new_browser();
+    for _ in 0..10 {
+        attacker.login(EMAIL, "Wrong-Password-123").await;
+    }
+
+    let stranger = app.new_browser().login(EMAIL, PASSWORD).await;
+    let owner = laptop.login(EMAIL, PASSWORD).await;
+
+    assert_eq!(
+        stranger.status(),
+        422,
+        "the lock holds for browsers it does not know"
+    );
+    assert_eq!(owner.status(), 303);
+    assert_eq!(owner.headers()["location"], "/dashboard");
+}
+
+#[tokio::test]
+async fn wrong_guesses_from_a_known_browser_cost_its_trust_not_the_account() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    let laptop = app.new_browser();
+    laptop.login(EMAIL, PASSWORD).await;
+    laptop.logout().await;
+
+    for _ in 0..10 {
+        laptop.login(EMAIL, "Wrong-Password-123").await;
+    }
+
+    // The account is not locked...
+    assert_eq!(app.new_browser().login(EMAIL, PASSWORD).await.status(), 303);
+    // ...but the laptop is a stranger now: once strangers lock the account, it is
+    // kept out with them.
+    let attacker = app.new_browser();
+    for _ in 0..10 {
+        attacker.login(EMAIL, "Wrong-Password-123").await;
+    }
+    assert_eq!(laptop.login(EMAIL, PASSWORD).await.status(), 422);
+}
+
+#[tokio::test]
+async fn the_failure_count_starts_again_when_a_lock_expires() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    let attacker = app.new_browser();
+    for _ in 0..10 {
+        attacker.login(EMAIL, "Wrong-Password-123").await;
+    }
+    app.clock.advance(Duration::minutes(16));
+
+    // One more failure after the lock ran out does not lock again at once.
+    attacker.login(EMAIL, "Wrong-Password-123").await;
+
+    assert_eq!(app.new_browser().login(EMAIL, PASSWORD).await.status(), 303);
+    let stored = account_read_now(&app).unwrap();
+    assert_eq!(stored.failed_login_count, 0, "reset by the sign-in");
+    app.wait_for_mail(EMAIL, "locked").await;
+    let locked_mails = app
+        .mails_to(EMAIL)
+        .iter()
+        .filter(|mail| mail.subject.contains("locked"))
+        .count();
+    assert_eq!(locked_mails, 1);
+}
+
+#[tokio::test]
+async fn the_device_cookie_is_http_only_lax_and_lasts_a_year() {
+    let app = spawn_app().await;
+    registered(&app).await;
+
+    let login = app.new_browser().login(EMAIL, PASSWORD).await;
+
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_ascii_lowercase())
+        .find(|cookie| cookie.starts_with("device="))
+        .expect("a sign-in marks the browser as known");
+    for attribute in ["httponly", "samesite=lax", "path=/", "max-age=31536000"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
 }
