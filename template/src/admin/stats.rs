@@ -5,6 +5,7 @@ use diesel::QueryResult;
 use serde::Serialize;
 
 use crate::db::DbConn;
+use crate::mail;
 use crate::models::{outbox, user, user_counts};
 
 /// Weeks in the sign-up chart, this one included.
@@ -27,6 +28,8 @@ pub struct Stats {
     pub unsent_mail: i64,
     /// Given up on: a permanent error or too many attempts.
     pub failed_mail: i64,
+    /// Why delivery is paused, when the provider refuses our account or credentials.
+    pub mail_paused: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +70,8 @@ pub fn dashboard_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Sta
         weekly_signups,
         unsent_mail: outbox::count_unsent(conn)?,
         failed_mail: outbox::count_given_up(conn)?,
+        mail_paused: outbox::latest_unsent_error(conn)?
+            .and_then(|error| error.strip_prefix(mail::outbox::PAUSED).map(str::to_owned)),
     })
 }
 

@@ -128,6 +128,32 @@ pub fn record_failure(
     Ok(failure)
 }
 
+/// How long delivery waits after the provider refused our account or credentials:
+/// short, so mail flows again soon after someone fixes them.
+pub const PAUSE: Duration = Duration::minutes(1);
+
+/// The start of `last_error` for mail held back by a refused account (the admin
+/// dashboard shows why mail is paused).
+pub const PAUSED: &str = "paused: ";
+
+/// The provider refused our account or credentials while `message` was sent: it is
+/// tried again after [`PAUSE`], without counting as an attempt, as it was never
+/// judged; returns when.
+pub fn pause(
+    conn: &mut DbConn,
+    message: &OutboxMessage,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<NaiveDateTime> {
+    let next_attempt_at = now + PAUSE;
+    let error: String = format!("{PAUSED}{error}")
+        .chars()
+        .take(MAX_ERROR_CHARS)
+        .collect();
+    models::outbox::postpone(conn, message.id, next_attempt_at, &error)?;
+    Ok(next_attempt_at)
+}
+
 /// The wait after failed attempt number `attempts`: 30 s, 1 min, 2 min, ... up to 1 h.
 pub fn retry_delay(attempts: i32) -> Duration {
     // Thirty seconds doubled seven times passes the hour: more doublings change nothing.

@@ -128,22 +128,29 @@ impl Worker {
         }
     }
 
+    /// Sends the batch in order. It stops, handing the rest back, when asked to stop,
+    /// when the provider refuses our account (the rest would be refused too), and when
+    /// an outcome cannot be recorded (sending on would risk sending mail twice).
     async fn deliver_all(&self, messages: Vec<OutboxMessage>) {
         let mut messages = messages.into_iter();
         while let Some(message) = messages.next() {
+            let mut unsent = Vec::new();
             if self.stop_requested() {
-                let ids = std::iter::once(&message)
-                    .chain(messages.as_slice())
-                    .map(|message| message.id)
-                    .collect();
-                self.release(ids).await;
-                return;
+                unsent.push(message.id);
+            } else if self.deliver(message).await {
+                continue;
             }
-            self.deliver(message).await;
+            unsent.extend(messages.map(|message| message.id));
+            if !unsent.is_empty() {
+                self.release(unsent).await;
+            }
+            return;
         }
     }
 
-    async fn deliver(&self, message: OutboxMessage) {
+    /// Sends one message and records what became of it; false when the batch should
+    /// stop here.
+    async fn deliver(&self, message: OutboxMessage) -> bool {
         let email = OutgoingEmail {
             kind: message.kind.clone(),
             to: message.recipient.clone(),
@@ -165,7 +172,29 @@ impl Worker {
                 if let Err(error) = marked {
                     // The lease runs out and the message goes again: better twice than never.
                     tracing::error!(id, error = %error_chain(&error), "mail sent but not marked as sent");
+                    return false;
                 }
+                true
+            }
+            Err(SendError::Account(reason)) => {
+                let paused = db::run_blocking(&self.pool, {
+                    let reason = reason.clone();
+                    move |conn| outbox::pause(conn, &message, &reason, now)
+                })
+                .await;
+                match paused {
+                    Ok(until) => tracing::error!(
+                        error = %reason,
+                        retry_at = %until,
+                        "mail delivery paused: the provider refused our account or credentials"
+                    ),
+                    Err(error) => tracing::error!(
+                        error = %reason,
+                        db_error = %error_chain(&error),
+                        "mail delivery paused: the provider refused our account or credentials"
+                    ),
+                }
+                false
             }
             Err(send_error) => {
                 let (reason, permanent) = (send_error.to_string(), send_error.is_permanent());
@@ -176,9 +205,11 @@ impl Worker {
                 match recorded {
                     Ok(Failure::RetryAt(at)) => {
                         tracing::warn!(id, error = %send_error, retry_at = %at, "mail delivery failed");
+                        true
                     }
                     Ok(Failure::GaveUp) => {
                         tracing::error!(id, error = %send_error, "mail delivery failed; giving up");
+                        true
                     }
                     Err(error) => {
                         tracing::error!(
@@ -187,6 +218,7 @@ impl Worker {
                             db_error = %error_chain(&error),
                             "mail delivery failed and could not be recorded"
                         );
+                        false
                     }
                 }
             }

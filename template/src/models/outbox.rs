@@ -194,6 +194,38 @@ pub fn count_of_kind_since(
         .first(conn)
 }
 
+/// Puts message `id` back in the queue until `next_attempt_at`, with `error`, without
+/// counting an attempt.
+pub fn postpone(
+    conn: &mut DbConn,
+    id: i64,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::next_attempt_at.eq(next_attempt_at),
+            outbox::last_error.eq(error),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The error recorded on the waiting message due last: the latest word on why mail
+/// is waiting, if any.
+pub fn latest_unsent_error(conn: &mut DbConn) -> QueryResult<Option<String>> {
+    Ok(outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::failed_at.is_null())
+        .filter(outbox::last_error.is_not_null())
+        .order(outbox::next_attempt_at.desc())
+        .select(outbox::last_error)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
 /// Messages still to be sent: not sent and not given up on.
 pub fn count_unsent(conn: &mut DbConn) -> QueryResult<i64> {
     outbox::table

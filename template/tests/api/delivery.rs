@@ -7,7 +7,8 @@ use {{crate_name}}::db::schema::outbox_messages;
 use {{crate_name}}::db::{self, DbPool};
 
 use crate::helpers::{
-    AppProcess, Browser, PASSWORD, TestApp, TestDatabase, eventually, spawn_app_on, test_settings,
+    AppProcess, Browser, PASSWORD, TestApp, TestDatabase, code_in, eventually, spawn_app_on,
+    test_settings,
 };
 use crate::provider::TestProvider;
 
@@ -48,6 +49,57 @@ async fn mail_queued_during_a_provider_outage_is_delivered_exactly_once_after_it
     for to in before.iter().chain(&during) {
         assert_eq!(provider.delivered_to(to).len(), 1, "{to}");
     }
+}
+
+#[tokio::test]
+async fn refused_credentials_pause_delivery_give_up_on_nothing_and_say_why() {
+    let provider = TestProvider::start().await;
+    let app = spawn_app_sending_to(&provider, TestDatabase::create()).await;
+    // An administrator, to read the dashboard.
+    app.signup("Ada", "admin@example.com", PASSWORD).await;
+    let mail = provider.wait_for_delivery("admin@example.com").await;
+    let code = code_in(&mail.text).expect("no code in the mail");
+    app.post_form("/verify", &[("code", &code)]).await;
+    app.set_admin("admin@example.com", true);
+    provider.refuse_credentials();
+    let queued = ["ann@example.com", "bob@example.com"];
+    for to in queued {
+        sign_up(&app.address, to).await;
+    }
+
+    eventually("the refusal is recorded", || {
+        let rows = unsent(&app.pool);
+        (rows.len() == queued.len()).then_some(())?;
+        paused_reason(&app.pool)
+    })
+    .await;
+    let dashboard = app.get("/admin").await.text().await.unwrap();
+    assert!(dashboard.contains("Mail delivery is paused"), "{dashboard}");
+    app.clock.advance(PAST_EVERY_RETRY);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        unsent(&app.pool).iter().all(|(_, attempts)| *attempts == 0),
+        "a refused account is no attempt at the message: {:?}",
+        unsent(&app.pool)
+    );
+    provider.accept_credentials();
+    app.clock.advance(PAST_EVERY_RETRY);
+
+    for to in queued {
+        provider.wait_for_delivery(to).await;
+    }
+    eventually("every message marked sent", || {
+        unsent(&app.pool).is_empty().then_some(())
+    })
+    .await;
+    for to in queued {
+        assert_eq!(provider.delivered_to(to).len(), 1, "{to}");
+    }
+    let dashboard = app.get("/admin").await.text().await.unwrap();
+    assert!(
+        !dashboard.contains("Mail delivery is paused"),
+        "{dashboard}"
+    );
 }
 
 #[tokio::test]
@@ -109,6 +161,19 @@ pub async fn spawn_app_sending_to(provider: &TestProvider, database: TestDatabas
 async fn sign_up(address: &str, email: &str) {
     let response = Browser::new(address).signup("Ann", email, PASSWORD).await;
     assert_eq!(response.status(), 303, "signup of {email} failed");
+}
+
+/// Why delivery is paused, as recorded on a waiting message.
+fn paused_reason(pool: &DbPool) -> Option<String> {
+    let mut conn = pool.get().expect("cannot connect to the test database");
+    outbox_messages::table
+        .filter(outbox_messages::sent_at.is_null())
+        .filter(outbox_messages::last_error.like("paused: %"))
+        .select(outbox_messages::last_error)
+        .first::<Option<String>>(&mut conn)
+        .optional()
+        .expect("cannot read the outbox")
+        .flatten()
 }
 
 /// Recipient and attempts of every message not yet sent.

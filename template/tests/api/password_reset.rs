@@ -379,7 +379,7 @@ fn reset_mails_queued(app: &TestApp) -> i64 {
 fn changed_notices_queued(app: &TestApp) -> i64 {
     let mut conn = app.pool.get().unwrap();
     outbox_messages::table
-        .filter(outbox_messages::subject.like("%password was changed%"))
+        .filter(outbox_messages::kind.eq("password_changed"))
         .count()
         .get_result(&mut conn)
         .unwrap()

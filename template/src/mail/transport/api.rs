@@ -44,8 +44,9 @@ pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
 }
 
 /// Sends `request` and reads the answer: any 2xx is a delivery; timeouts, lost
-/// connections, 408, 429 and 5xx are worth a retry; any other 4xx will fail the same
-/// way next time (a refused address, a bad key, a sender the provider does not know).
+/// connections, 408, 429 and 5xx are worth a retry; 401 and 403 refuse our key or
+/// account, so delivery pauses until it is fixed; any other 4xx is about this message
+/// and will fail the same way next time (a refused address, a malformed message).
 pub async fn send(request: reqwest::RequestBuilder) -> Result<(), SendError> {
     let response = request
         .send()
@@ -60,6 +61,8 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(), SendError> {
     let error = format!("the API answered {status}: {body}");
     if is_temporary(status) {
         Err(SendError::Temporary(error))
+    } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        Err(SendError::Account(error))
     } else {
         Err(SendError::Permanent(error))
     }
@@ -117,8 +120,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refused_key_or_account_pauses_delivery() {
+        for status in [401, 403] {
+            let sent = answer_with(ResponseTemplate::new(status).set_body_string("bad key")).await;
+            assert!(
+                matches!(sent, Err(SendError::Account(_))),
+                "{status}: {sent:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn other_client_errors_are_permanent_and_keep_the_providers_reason() {
-        for status in [400, 401, 403, 404, 413, 422] {
+        for status in [400, 404, 413, 422] {
             let reason = r#"{"message":"The from address is not verified"}"#;
             let sent = answer_with(ResponseTemplate::new(status).set_body_string(reason)).await;
             match sent {

@@ -145,7 +145,8 @@ impl Sender {
         })
     }
 
-    /// Sends one message. A 5xx reply is permanent; anything else is worth a retry.
+    /// Sends one message. A refused login (530, 534, 535) pauses delivery; any other
+    /// 5xx reply is permanent; anything else is worth a retry.
     pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
         let message = delivery::build_message(from, email)?;
         // lettre's own timeout covers connecting, not a server that accepts the
@@ -159,11 +160,35 @@ impl Sender {
                 ))
             })?;
         sent.map(drop).map_err(|error| {
-            if error.is_permanent() {
+            let code = error.status().map(|code| code.to_string());
+            if code.as_deref().is_some_and(refuses_the_login) {
+                SendError::Account(error.to_string())
+            } else if error.is_permanent() {
                 SendError::Permanent(error.to_string())
             } else {
                 SendError::Temporary(error.to_string())
             }
         })
+    }
+}
+
+/// Replies about our login, not the message: authentication required (530), a
+/// mechanism too weak (534) or credentials refused (535).
+fn refuses_the_login(code: &str) -> bool {
+    ["530", "534", "535"].contains(&code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_the_login;
+
+    #[test]
+    fn login_replies_pause_delivery_and_others_do_not() {
+        for code in ["530", "534", "535"] {
+            assert!(refuses_the_login(code), "{code}");
+        }
+        for code in ["550", "552", "554", "451", "421"] {
+            assert!(!refuses_the_login(code), "{code}");
+        }
     }
 }

@@ -130,6 +130,16 @@ impl TestProvider {
     pub fn come_back(&self) {
         self.api.accept();
     }
+
+    /// A revoked key: every request is refused with 401 until
+    /// [`TestProvider::accept_credentials`].
+    pub fn refuse_credentials(&self) {
+        self.api.refuse(401, json!({"ErrorCode": 10, "Message": "The Server Token you provided in the X-Postmark-Server-Token request header was invalid."}));
+    }
+
+    pub fn accept_credentials(&self) {
+        self.api.accept();
+    }
 }
 
 impl std::ops::Deref for TestProvider {

@@ -125,6 +125,19 @@ impl TestProvider {
     pub fn come_back(&self) {
         self.api.accept();
     }
+
+    /// A revoked key: every request is refused with 401 until
+    /// [`TestProvider::accept_credentials`].
+    pub fn refuse_credentials(&self) {
+        self.api.refuse(
+            401,
+            json!({"statusCode": 401, "name": "validation_error", "message": "API key is invalid"}),
+        );
+    }
+
+    pub fn accept_credentials(&self) {
+        self.api.accept();
+    }
 }
 
 impl std::ops::Deref for TestProvider {

@@ -127,6 +127,16 @@ impl TestProvider {
     pub fn come_back(&self) {
         self.api.accept();
     }
+
+    /// A revoked key: every request is refused with 401 until
+    /// [`TestProvider::accept_credentials`].
+    pub fn refuse_credentials(&self) {
+        self.api.refuse(401, json!({"errors": [{"message": "The provided authorization grant is invalid, expired, or revoked"}]}));
+    }
+
+    pub fn accept_credentials(&self) {
+        self.api.accept();
+    }
 }
 
 impl std::ops::Deref for TestProvider {

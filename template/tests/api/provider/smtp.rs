@@ -257,12 +257,31 @@ impl TestProvider {
 
     /// Starts the server (again) on the same port and mail folder.
     pub fn come_back(&self) {
+        self.run(self.login.as_ref());
+    }
+
+    /// The server asks for a login the app does not have: 530 or 535 to every message
+    /// until [`TestProvider::accept_credentials`].
+    pub fn refuse_credentials(&self) {
+        self.go_down();
+        self.run(Some(&(
+            "someone-else".to_owned(),
+            "another-password".to_owned(),
+        )));
+    }
+
+    pub fn accept_credentials(&self) {
+        self.go_down();
+        self.come_back();
+    }
+
+    fn run(&self, login: Option<&(String, String)>) {
         let mut command = Command::new(python());
         command
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py"))
             .arg(self.port.to_string())
             .arg(self.mail_dir.path());
-        if let Some((username, password)) = &self.login {
+        if let Some((username, password)) = login {
             command.arg(username).arg(password);
         }
         let mut server = command
