@@ -17,8 +17,8 @@ pub enum SendError {
     /// Will fail the same way every time: a rejected address, a malformed message.
     #[error("{0}")]
     Permanent(String),
-    /// The provider refused our account or credentials (a rotated API key, a failed
-    /// SMTP login): no message can go until someone fixes it, and every one may go
+    /// The provider refused our account or credentials (a rotated key, a changed
+    /// password): no message can go until someone fixes it, and every one may go
     /// after, so delivery pauses and nothing is given up on.
     #[error("{0}")]
     Account(String),
