@@ -63,12 +63,12 @@ pub fn password_matches(account: Option<&User>, password: &str, dummy: &DummyHas
 }
 
 /// Records the outcome of a checked password, in the account and in the audit log.
-/// A browser (`attempt.device`) that signed in to
-/// this account before (and is not locked itself) is trusted: a lock strangers caused
-/// does not keep it out, and its wrong passwords lock only it. Any other failure
-/// counts toward the account's lockout (see [`record_failure`]). A success marks the
-/// browser as trusted. An unknown address runs the same statements against no row,
-/// so its answer takes as long as a wrong password's.
+/// A browser (`attempt.device`) that signed in to this account before, and is not
+/// locked itself, is trusted: a lock strangers caused does not keep it out, and its
+/// wrong passwords lock only it. Any other failure counts toward the account's lockout
+/// (see [`record_failure`]). A success marks the browser as trusted. An unknown
+/// address runs the same statements against no row, so its answer takes as long as a
+/// wrong password's.
 pub fn record_attempt(
     conn: &mut DbConn,
     settings: &AccountSettings,

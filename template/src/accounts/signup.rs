@@ -23,6 +23,8 @@ pub struct Registration<'a> {
     pub code: &'a CodeMail,
     /// The notice for the owner of an address that already has an account.
     pub attempt_mail: &'a OutgoingEmail,
+    /// The browser signing up (the hash of its pending nonce): the code is for it.
+    pub browser: &'a str,
 }
 
 /// What signup did. Both outcomes look the same to the visitor ("check your inbox"),
@@ -64,7 +66,16 @@ pub fn register(
                 updated_at: now,
             },
         )?;
-        verification::store_code(conn, keys, settings, account.id, registration.code, now)?;
+        let browser = Some(registration.browser);
+        verification::store_code(
+            conn,
+            keys,
+            settings,
+            account.id,
+            registration.code,
+            browser,
+            now,
+        )?;
         Ok(SignupOutcome::Created)
     });
     match created {

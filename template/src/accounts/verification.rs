@@ -61,17 +61,18 @@ impl CodeMail {
     }
 }
 
-/// Makes `code` the user's only valid code and queues its mail, in the caller's
-/// transaction.
+/// Makes `code` the user's only valid code for `browser` (the hash of its pending
+/// nonce; `None`: any browser) and queues its mail, in the caller's transaction.
 pub fn store_code(
     conn: &mut DbConn,
     keys: &Keys,
     settings: &AccountSettings,
     user_id: i64,
     code: &CodeMail,
+    browser: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    verification_code::retire_codes(conn, user_id, now)?;
+    verification_code::retire_codes(conn, user_id, browser, now)?;
     verification_code::insert_code(
         conn,
         &NewVerificationCode {
@@ -79,6 +80,7 @@ pub fn store_code(
             code_hash: &keys.code_hash(user_id, &code.code),
             created_at: now,
             expires_at: now + settings.code_lifetime,
+            browser_hash: browser,
         },
     )?;
     outbox::enqueue(conn, Some(user_id), &code.mail, now)
@@ -98,24 +100,30 @@ pub enum VerifyOutcome {
     Wrong,
     /// No usable code: expired, used, or out of guesses. A new one must be sent.
     Expired,
+    /// No code was sent for this browser: the address is unknown, verified already,
+    /// or waiting in another browser. The caller answers as if there were one
+    /// (`web::pending` keeps the count), so the page tells nothing.
+    NoCode,
 }
 
-/// Checks `code` for the account with `email`. Unknown and already verified
-/// addresses answer `Wrong`, exactly like a wrong guess, so this reveals nothing.
+/// Checks `code`, typed in `browser` (the hash of its pending nonce), for the account
+/// with `email`. Only a code sent for that browser (or an administrator's) counts: a
+/// stranger's guesses neither use up the owner's code nor sign the stranger in.
 pub fn verify(
     conn: &mut DbConn,
     keys: &Keys,
     settings: &AccountSettings,
     email: &EmailAddress,
     code: &VerificationCode,
+    browser: &str,
     now: NaiveDateTime,
 ) -> QueryResult<VerifyOutcome> {
     db::write_transaction(conn, |conn| {
         let Some(account) = unverified_account(conn, email)? else {
-            return Ok(VerifyOutcome::Wrong);
+            return Ok(VerifyOutcome::NoCode);
         };
-        let Some(latest) = verification_code::latest_code(conn, account.id)? else {
-            return Ok(VerifyOutcome::Expired);
+        let Some(latest) = verification_code::latest_code_for(conn, account.id, browser)? else {
+            return Ok(VerifyOutcome::NoCode);
         };
         if !verification_code::record_attempt(conn, latest.id, settings.code_max_attempts, now)? {
             return Ok(VerifyOutcome::Expired);
@@ -142,21 +150,25 @@ pub enum ResendOutcome {
     HourlyLimit,
 }
 
-/// Sends `code` to the unverified account with `email`, within the cooldown and
-/// the hourly cap. Unknown or verified addresses answer `Sent` and get nothing.
+/// Sends `code` to the unverified account with `email`, for `browser`, within the
+/// cooldown and the hourly cap. `None` when the address waits for no code (unknown or
+/// verified): nothing is sent, and the caller answers as the limits kept in the
+/// pending cookie say, so the page tells nothing.
 pub fn resend(
     conn: &mut DbConn,
     keys: &Keys,
     settings: &AccountSettings,
     email: &EmailAddress,
     code: &CodeMail,
+    browser: &str,
     now: NaiveDateTime,
-) -> QueryResult<ResendOutcome> {
+) -> QueryResult<Option<ResendOutcome>> {
     db::write_transaction(conn, |conn| {
         let Some(account) = unverified_account(conn, email)? else {
-            return Ok(ResendOutcome::Sent);
+            return Ok(None);
         };
-        send_code_within_limits(conn, keys, settings, account.id, code, now)
+        send_code_within_limits(conn, keys, settings, account.id, code, Some(browser), now)
+            .map(Some)
     })
 }
 
@@ -169,14 +181,16 @@ pub fn send_code_within_limits(
     settings: &AccountSettings,
     user_id: i64,
     code: &CodeMail,
+    browser: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
     db::lock_user_row(conn, user_id)?;
     if let Some(latest) = verification_code::latest_code(conn, user_id)? {
         let next_allowed = latest.created_at + settings.code_cooldown;
         if next_allowed > now {
-            let wait = (next_allowed - now).num_seconds().max(1);
-            return Ok(ResendOutcome::TooSoon(wait));
+            return Ok(ResendOutcome::TooSoon(
+                whole_seconds(next_allowed - now).max(1),
+            ));
         }
     }
     let sent =
@@ -184,8 +198,16 @@ pub fn send_code_within_limits(
     if sent >= settings.codes_per_hour {
         return Ok(ResendOutcome::HourlyLimit);
     }
-    store_code(conn, keys, settings, user_id, code, now)?;
+    store_code(conn, keys, settings, user_id, code, browser, now)?;
     Ok(ResendOutcome::Sent)
+}
+
+/// `wait` in whole seconds, rounded up: a page must never offer a new code early, and
+/// the same wait counted from a timestamp the database stored to the microsecond says
+/// the same number.
+pub fn whole_seconds(wait: chrono::Duration) -> i64 {
+    let micros = wait.num_microseconds().unwrap_or(i64::MAX);
+    micros.div_euclid(1_000_000) + i64::from(micros.rem_euclid(1_000_000) > 0)
 }
 
 impl ResendOutcome {
@@ -203,24 +225,22 @@ impl ResendOutcome {
     }
 }
 
-/// An account whose password was right tried to sign in before verifying: sends it
-/// a fresh code within the usual limits, and says when the next may be asked for.
+/// An account whose password was right tried to sign in before verifying: sends a
+/// fresh code for `browser` within the usual limits, and says what became of it.
 pub fn send_login_code(
     conn: &mut DbConn,
     mailer: &Mailer,
     keys: &Keys,
     settings: &AccountSettings,
     account: &User,
+    browser: &str,
     now: NaiveDateTime,
-) -> Result<NaiveDateTime, super::FlowError> {
+) -> Result<ResendOutcome, super::FlowError> {
     let code = CodeMail::new(mailer, &account.email, &account.name)?;
     let sent = db::write_transaction(conn, |conn| {
-        send_code_within_limits(conn, keys, settings, account.id, &code, now)
+        send_code_within_limits(conn, keys, settings, account.id, &code, Some(browser), now)
     })?;
-    // Over the hourly cap the page still counts down a cooldown, as after a code.
-    Ok(sent
-        .next_allowed(settings, now)
-        .unwrap_or(now + settings.code_cooldown))
+    Ok(sent)
 }
 
 #[cfg(test)]

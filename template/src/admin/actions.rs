@@ -168,7 +168,8 @@ pub fn resend_verification(
     let code = CodeMail::new(mailer, &target.email, &target.name)?;
     let outcome = db::write_transaction(conn, |conn| {
         let outcome =
-            verification::send_code_within_limits(conn, keys, settings, target.id, &code, now)?;
+            // For whichever browser the user enters it in.
+            verification::send_code_within_limits(conn, keys, settings, target.id, &code, None, now)?;
         if outcome == ResendOutcome::Sent {
             record(conn, actor, "admin.resend_verification", &target, now)?;
         }

@@ -52,6 +52,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         consumed_at -> Nullable<Timestamp>,
+        browser_hash -> Nullable<Text>,
     }
 }
 

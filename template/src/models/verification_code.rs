@@ -15,6 +15,8 @@ pub struct VerificationCode {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub consumed_at: Option<NaiveDateTime>,
+    /// The browser it was sent for; `None` for any (an administrator sent it).
+    pub browser_hash: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -24,6 +26,7 @@ pub struct NewVerificationCode<'a> {
     pub code_hash: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub browser_hash: Option<&'a str>,
 }
 
 pub fn insert_code(conn: &mut DbConn, code: &NewVerificationCode<'_>) -> QueryResult<usize> {
@@ -32,15 +35,48 @@ pub fn insert_code(conn: &mut DbConn, code: &NewVerificationCode<'_>) -> QueryRe
         .execute(conn)
 }
 
-/// Marks every unused code of a user as used, so only the newest one works.
-pub fn retire_codes(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(
-        verification_codes::table
-            .filter(verification_codes::user_id.eq(user_id))
-            .filter(verification_codes::consumed_at.is_null()),
-    )
-    .set(verification_codes::consumed_at.eq(now))
-    .execute(conn)
+/// Marks every unused code of a user for `browser` (or for any browser, with `None`)
+/// as used, so only the newest one works there.
+pub fn retire_codes(
+    conn: &mut DbConn,
+    user_id: i64,
+    browser: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let codes = verification_codes::table
+        .filter(verification_codes::user_id.eq(user_id))
+        .filter(verification_codes::consumed_at.is_null());
+    match browser {
+        Some(browser) => diesel::update(codes.filter(verification_codes::browser_hash.eq(browser)))
+            .set(verification_codes::consumed_at.eq(now))
+            .execute(conn),
+        None => diesel::update(codes.filter(verification_codes::browser_hash.is_null()))
+            .set(verification_codes::consumed_at.eq(now))
+            .execute(conn),
+    }
+}
+
+/// The user's newest code that `browser` may enter: one sent for it, or for any
+/// browser; used or not.
+pub fn latest_code_for(
+    conn: &mut DbConn,
+    user_id: i64,
+    browser: &str,
+) -> QueryResult<Option<VerificationCode>> {
+    verification_codes::table
+        .filter(verification_codes::user_id.eq(user_id))
+        .filter(
+            verification_codes::browser_hash
+                .eq(browser)
+                .or(verification_codes::browser_hash.is_null()),
+        )
+        .order((
+            verification_codes::created_at.desc(),
+            verification_codes::id.desc(),
+        ))
+        .select(VerificationCode::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// The user's newest code, used or not.

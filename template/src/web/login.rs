@@ -17,7 +17,7 @@ use crate::web::auth::{home_for, sign_in, sign_out, signed_in_user};
 use crate::web::error::AppError;
 use crate::web::page::Page;
 use crate::web::paths;
-use crate::web::pending::redirect_to_verify;
+use crate::web::pending::{Pending, redirect_to_verify};
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::state::State;
 use crate::web::{client_ip, device};
@@ -124,24 +124,23 @@ pub async fn create(
         }
         LoginOutcome::Unverified(user) => {
             let address = user.email.clone();
-            let resend_at = state
+            let mut pending = Pending::for_email(&req, &address);
+            let browser = pending.browser();
+            let outcome = state
                 .db(move |conn, state| {
                     let settings = &state.settings.accounts;
+                    let (mailer, keys) = (&state.mailer, &state.keys);
                     verification::send_login_code(
-                        conn,
-                        &state.mailer,
-                        &state.keys,
-                        settings,
-                        &user,
-                        now,
+                        conn, mailer, keys, settings, &user, &browser, now,
                     )
                 })
                 .await?;
+            pending.resent(Some(outcome), &state.settings.accounts, now);
             FlashMessage::info(format!(
                 "Please verify your email address first: enter the code we sent to {address}."
             ))
             .send();
-            redirect_to_verify(&state, &address, Some(resend_at))
+            redirect_to_verify(&state, &pending)
         }
     }
 }

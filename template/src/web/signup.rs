@@ -1,7 +1,7 @@
 //! `GET/POST /signup`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 
@@ -15,7 +15,7 @@ use crate::secret::Secret;
 use crate::web::error::AppError;
 use crate::web::forms::{FieldErrors, password_policy};
 use crate::web::page::Page;
-use crate::web::pending::redirect_to_verify;
+use crate::web::pending::{Pending, redirect_to_verify};
 use crate::web::state::State;
 
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +32,7 @@ pub async fn new(page: Page) -> Result<HttpResponse, AppError> {
 }
 
 pub async fn create(
+    req: HttpRequest,
     state: State,
     page: Page,
     form: web::Form<SignupForm>,
@@ -71,6 +72,8 @@ pub async fn create(
     )?;
     let now = state.now();
     let address = email.clone();
+    let mut pending = Pending::for_email(&req, email.as_str());
+    let browser = pending.browser();
     state
         .db(move |conn, state| {
             signup::register(
@@ -83,6 +86,7 @@ pub async fn create(
                     password_hash: &password_hash,
                     code: &code,
                     attempt_mail: &attempt_mail,
+                    browser: &browser,
                 },
                 now,
             )
@@ -93,8 +97,9 @@ pub async fn create(
         "We sent a 6-digit code to {email}. Enter it below to finish signing up."
     ))
     .send();
-    let resend_at = now + state.settings.accounts.code_cooldown;
-    redirect_to_verify(&state, email.as_str(), Some(resend_at))
+    // A code went out, or (for a taken address) the page acts as if one had.
+    pending.code_sent(&state.settings.accounts, now);
+    redirect_to_verify(&state, &pending)
 }
 
 fn render(

@@ -3,7 +3,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::accounts::email::EmailAddress;
@@ -16,7 +15,7 @@ use crate::web::error::AppError;
 use crate::web::page::Page;
 use crate::web::paths;
 use crate::web::pending::{
-    clear_pending_cookie, pending_email, pending_resend_at, redirect_to_verify,
+    Pending, clear_pending_cookie, pending, pending_cookie, redirect_to_verify,
 };
 use crate::web::redirect::see_other;
 use crate::web::state::State;
@@ -27,16 +26,18 @@ pub struct CodeForm {
     code: Secret,
 }
 
-/// The address waiting for its code, as the pending cookie names it.
-fn pending_address(req: &HttpRequest) -> Option<EmailAddress> {
-    pending_email(req).and_then(|email| EmailAddress::parse(&email).ok())
+/// The browser's pending verification and its address, if it has one.
+fn pending_address(req: &HttpRequest) -> Option<(Pending, EmailAddress)> {
+    let pending = pending(req)?;
+    let email = EmailAddress::parse(&pending.email).ok()?;
+    Some((pending, email))
 }
 
 pub async fn new(req: HttpRequest, state: State, page: Page) -> Result<HttpResponse, AppError> {
-    let Some(email) = pending_address(&req) else {
+    let Some((pending, email)) = pending_address(&req) else {
         return Ok(see_other(paths::LOGIN));
     };
-    render(&req, &state, page, &email, None, StatusCode::OK)
+    render(&state, page, &pending, &email, None, StatusCode::OK)
 }
 
 pub async fn create(
@@ -45,35 +46,30 @@ pub async fn create(
     page: Page,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(email) = pending_address(&req) else {
+    let Some((mut pending, email)) = pending_address(&req) else {
         return Ok(see_other(paths::LOGIN));
     };
     let Some(code) = VerificationCode::parse(form.code.expose()) else {
         let error = "Enter the 6-digit code from the email.";
         return render(
-            &req,
             &state,
             page,
+            &pending,
             &email,
             Some(error),
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
     let now = state.now();
-    let address = email.clone();
+    let (address, browser) = (email.clone(), pending.browser());
     let outcome = state
         .db(move |conn, state| {
-            verification::verify(
-                conn,
-                &state.keys,
-                &state.settings.accounts,
-                &address,
-                &code,
-                now,
-            )
+            let settings = &state.settings.accounts;
+            verification::verify(conn, &state.keys, settings, &address, &code, &browser, now)
         })
         .await?;
-    let error = match outcome {
+    let settings = &state.settings.accounts;
+    let expired = match outcome {
         VerifyOutcome::Verified(user) => {
             sign_in(&req, user.id, false)?;
             FlashMessage::success("Your email address is verified. Welcome!").send();
@@ -81,41 +77,47 @@ pub async fn create(
             response.add_cookie(&clear_pending_cookie(&state.cookie_names))?;
             return Ok(response);
         }
-        VerifyOutcome::Wrong => "That code is not right. Check the email and try again.",
-        VerifyOutcome::Expired => {
-            "This code has expired or was tried too often. Send yourself a new one."
+        VerifyOutcome::Wrong => {
+            pending.guessed_wrong(settings);
+            false
         }
+        VerifyOutcome::Expired => {
+            pending.guessed_wrong(settings);
+            true
+        }
+        VerifyOutcome::NoCode => pending.guessed_wrong(settings),
     };
-    render(
-        &req,
+    let error = if expired {
+        "This code has expired or was tried too often. Send yourself a new one."
+    } else {
+        "That code is not right. Check the email and try again."
+    };
+    let mut response = render(
         &state,
         page,
+        &pending,
         &email,
         Some(error),
         StatusCode::UNPROCESSABLE_ENTITY,
-    )
+    )?;
+    response.add_cookie(&pending_cookie(&state.keys, &state.cookie_names, &pending)?)?;
+    Ok(response)
 }
 
 pub async fn resend(req: HttpRequest, state: State) -> Result<HttpResponse, AppError> {
-    let Some(email) = pending_address(&req) else {
+    let Some((mut pending, email)) = pending_address(&req) else {
         return Ok(see_other(paths::LOGIN));
     };
     let code = CodeMail::new(&state.mailer, email.as_str(), "")?;
     let now = state.now();
-    let address = email.clone();
+    let (address, browser) = (email.clone(), pending.browser());
     let outcome = state
         .db(move |conn, state| {
-            verification::resend(
-                conn,
-                &state.keys,
-                &state.settings.accounts,
-                &address,
-                &code,
-                now,
-            )
+            let settings = &state.settings.accounts;
+            verification::resend(conn, &state.keys, settings, &address, &code, &browser, now)
         })
         .await?;
-    match outcome {
+    match pending.resent(outcome, &state.settings.accounts, now) {
         ResendOutcome::Sent => FlashMessage::info("We sent you a new code.").send(),
         ResendOutcome::TooSoon(seconds) => FlashMessage::warning(format!(
             "Please wait {seconds} seconds before asking for another code."
@@ -126,30 +128,25 @@ pub async fn resend(req: HttpRequest, state: State) -> Result<HttpResponse, AppE
                 .send();
         }
     }
-    let resend_at = outcome.next_allowed(&state.settings.accounts, now);
-    redirect_to_verify(&state, email.as_str(), resend_at)
-}
-
-/// Seconds until the server takes a request for a new code, from the pending cookie
-/// (0 when it would take one now); the verify page counts down to it.
-fn resend_countdown(req: &HttpRequest, now: NaiveDateTime) -> i64 {
-    pending_resend_at(req).map_or(0, |resend_at| (resend_at - now).num_seconds().max(0))
+    redirect_to_verify(&state, &pending)
 }
 
 fn render(
-    req: &HttpRequest,
     state: &State,
     mut page: Page,
+    pending: &Pending,
     email: &EmailAddress,
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    // The page counts down to when a new code may be asked for.
+    let countdown = pending.countdown(state.now());
     page.insert(
         "code_minutes",
         &state.settings.accounts.code_lifetime.num_minutes(),
     )
     .insert("email", email.as_str())
-    .insert("resend_countdown", &resend_countdown(req, state.now()))
+    .insert("resend_countdown", &countdown)
     .insert("error", &error);
     page.render_with_status("auth/verify.html", status)
 }

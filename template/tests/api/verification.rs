@@ -5,7 +5,8 @@ use futures_util::future::join_all;
 use {{crate_name}}::db::schema::{outbox_messages, verification_codes};
 use {{crate_name}}::models::user;
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::signup::without_tokens;
 
 const EMAIL: &str = "ada@example.com";
 
@@ -303,4 +304,95 @@ fn codes_and_mails(app: &TestApp) -> (i64, i64) {
         .get_result(&mut conn)
         .unwrap();
     (codes, mails)
+}
+
+#[tokio::test]
+async fn a_stranger_verifying_the_same_address_can_neither_use_up_nor_use_the_owners_code() {
+    let app = spawn_app().await;
+    let code = signed_up(&app).await;
+    let stranger = app.new_browser();
+    stranger.signup("Eve", EMAIL, PASSWORD).await;
+
+    for _ in 0..6 {
+        stranger
+            .post_form("/verify", &[("code", &other_code(&code))])
+            .await;
+    }
+    let with_the_right_code = stranger.post_form("/verify", &[("code", &code)]).await;
+    let owner = enter_code(&app, &code).await;
+
+    assert_eq!(
+        with_the_right_code.status(),
+        422,
+        "the stranger was signed in"
+    );
+    assert_eq!(owner.status(), 303, "the stranger used up the owner's code");
+    assert_eq!(owner.headers()["location"], "/dashboard");
+}
+
+#[tokio::test]
+async fn the_verify_pages_answer_alike_for_a_taken_and_a_free_address() {
+    let app = spawn_app().await;
+    app.signed_up_user("taken@example.com").await;
+    let browsers = [
+        (app.new_browser(), "taken@example.com"),
+        (app.new_browser(), "free@example.com"),
+    ];
+    for (browser, email) in &browsers {
+        browser.signup("Eve", email, PASSWORD).await;
+    }
+    // Too soon, six wrong codes, then codes a minute apart up to the hourly cap.
+    let mut steps = vec![Step::Resend];
+    steps.extend([Step::WrongCode; 6]);
+    steps.extend([Step::ResendAMinuteLater; 5]);
+
+    let mut answers: [Vec<String>; 2] = Default::default();
+    for step in steps {
+        if step == Step::ResendAMinuteLater {
+            app.clock.advance(Duration::seconds(61));
+        }
+        for ((browser, email), answers) in browsers.iter().zip(&mut answers) {
+            answers.push(answer(browser, email, step).await);
+        }
+    }
+
+    assert!(
+        answers[1]
+            .iter()
+            .any(|page| page.contains("tried too often"))
+    );
+    assert!(
+        answers[1]
+            .iter()
+            .any(|page| page.contains("too many codes"))
+    );
+    for (taken, free) in answers[0].iter().zip(&answers[1]) {
+        assert_eq!(taken, free);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Resend,
+    WrongCode,
+    ResendAMinuteLater,
+}
+
+/// What `browser`, verifying `email`, sees after `step`: the status, then the page.
+async fn answer(browser: &Browser, email: &str, step: Step) -> String {
+    let response = match step {
+        Step::WrongCode => browser.post_form("/verify", &[("code", "000000")]).await,
+        Step::Resend | Step::ResendAMinuteLater => browser.post_form("/verify/resend", &[]).await,
+    };
+    let status = response.status();
+    // A refused code is answered with the page; a resend with a redirect to it.
+    let page = if status == 422 {
+        response.text().await.unwrap()
+    } else {
+        browser.get("/verify").await.text().await.unwrap()
+    };
+    format!(
+        "{status}\n{}",
+        without_tokens(&page).replace(email, "EMAIL")
+    )
 }

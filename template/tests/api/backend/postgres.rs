@@ -54,8 +54,16 @@ impl Drop for TestDatabase {
     }
 }
 
+/// `TEST_DATABASE_URL`, without TLS unless it asks for it (`sslmode=...`): the test
+/// server is near, and OpenSSL's clean-up as the test binary exits can crash it
+/// (SIGSEGV) while pooled connections of finished tests are still open.
 fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+    let url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+    let mut url = reqwest::Url::parse(&url).expect("TEST_DATABASE_URL is not a URL");
+    if !url.query_pairs().any(|(name, _)| name == "sslmode") {
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    url.to_string()
 }
 
 fn admin_connection(url: &str) -> AdminConnection {
