@@ -131,13 +131,14 @@ fi
 # Proof the scanners got past the CSRF check and reached the handlers: what the app
 # answered to their form posts.
 echo "scan: form posts the app answered, by status:"
-grep -o 'http.method=POST http.route=[^ ]* .*http.status_code=[0-9]*' "$out/app.log" |
-    sed -E 's/http.method=POST http.route=([^ ]*) .*http.status_code=([0-9]*)/\1 \2/' |
+# The request log's lines: request{method=POST route=/login target=... status=422}.
+grep -o 'request{method=POST route=[^ ]* .* status=[0-9]*}' "$out/app.log" |
+    sed -E 's/request\{method=POST route=([^ ]*) .* status=([0-9]*)\}/\1 \2/' |
     sort | uniq -c | sort -rn | sed 's/^/  /'
 echo "scan: admin searches the app answered, by status:"
-grep -o 'http.method=GET http.route=/admin/users .*http.status_code=[0-9]*' "$out/app.log" |
-    sed -E 's/.*http.status_code=([0-9]*)/GET \/admin\/users \1/' | sort | uniq -c | sed 's/^/  /'
-if grep -q 'http.status_code=5' "$out/app.log"; then
+grep -o 'request{method=GET route=/admin/users .* status=[0-9]*}' "$out/app.log" |
+    sed -E 's/.* status=([0-9]*)\}/GET \/admin\/users \1/' | sort | uniq -c | sed 's/^/  /'
+if grep -Eq 'request\{method=[A-Z]+ .* status=5[0-9]{2}\}' "$out/app.log"; then
     echo "  the app answered some request with a 5xx (see $out/app.log)"
     failed=1
 fi

@@ -26,9 +26,11 @@ impl RootSpanBuilder for RequestSpan {
             .uri()
             .path_and_query()
             .map_or("", |target| target.as_str());
+        let route = request.match_pattern();
         tracing::info_span!(
             "request",
             method = %request.method(),
+            route = route.as_deref().unwrap_or("default"),
             target = %target,
             client_ip = client.map(tracing::field::display),
             request_id = request_id.map(tracing::field::display),
