@@ -30,7 +30,7 @@ impl RootSpanBuilder for RequestSpan {
         tracing::info_span!(
             "request",
             method = %request.method(),
-            route = route.as_deref().unwrap_or("default"),
+            route = %route.as_deref().unwrap_or("default"),
             target = %target,
             client_ip = client.map(tracing::field::display),
             request_id = request_id.map(tracing::field::display),
