@@ -11,7 +11,6 @@ use crate::db::schema::trusted_devices as devices;
 #[diesel(table_name = devices)]
 pub struct TrustedDevice {
     pub id: i64,
-    pub user_id: i64,
 }
 
 /// The browser with token hash `token_hash`, if it signed in to user `user_id` before
@@ -79,18 +78,17 @@ pub fn purge_unused(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> Que
 }
 
 /// Counts a wrong password from device `id`, atomically; the failure that reaches
-/// `max_failures` locks the browser until `until` and starts its count again. True
-/// when it locked.
+/// `max_failures` locks the browser until `until` and starts its count again.
 pub fn record_failure(
     conn: &mut DbConn,
     id: i64,
     max_failures: i32,
     until: NaiveDateTime,
-) -> QueryResult<bool> {
+) -> QueryResult<()> {
     diesel::update(devices::table.find(id))
         .set(devices::failed_login_count.eq(devices::failed_login_count + 1))
         .execute(conn)?;
-    let locked = diesel::update(
+    diesel::update(
         devices::table
             .find(id)
             .filter(devices::failed_login_count.ge(max_failures)),
@@ -100,5 +98,5 @@ pub fn record_failure(
         devices::locked_until.eq(until),
     ))
     .execute(conn)?;
-    Ok(locked == 1)
+    Ok(())
 }

@@ -12,7 +12,7 @@ use {{crate_name}}::db::schema::sessions;
 use {{crate_name}}::models::session::purge_expired_sessions;
 
 use crate::helpers::{
-    Browser, PASSWORD, TestApp, path_of, reset_link_in, spawn_app, spawn_app_with,
+    Browser, PASSWORD, TestApp, TestUser, path_of, reset_link_in, spawn_app, spawn_app_with,
 };
 
 const ADA: &str = "ada@example.com";
@@ -148,16 +148,7 @@ async fn a_remembered_session_outlives_12_hours_but_ends_after_14_days() {
     let app = spawn_app().await;
     let ada = app.signed_up_user(ADA).await;
     let browser = app.new_browser();
-    let login = browser
-        .post_form(
-            "/login",
-            &[
-                ("email", &ada.email),
-                ("password", &ada.password),
-                ("remember_me", "1"),
-            ],
-        )
-        .await;
+    let login = remembered_login(&browser, &ada).await;
     assert_eq!(login.status(), 303);
 
     app.clock.advance(Duration::hours(13));
@@ -192,17 +183,7 @@ async fn only_a_remembered_sign_in_keeps_its_cookie_after_the_browser_closes() {
     };
 
     let plain = app.new_browser().login(&ada.email, &ada.password).await;
-    let remembered = app
-        .new_browser()
-        .post_form(
-            "/login",
-            &[
-                ("email", &ada.email),
-                ("password", &ada.password),
-                ("remember_me", "1"),
-            ],
-        )
-        .await;
+    let remembered = remembered_login(&app.new_browser(), &ada).await;
 
     let plain = session_cookie(&plain);
     assert!(
@@ -502,6 +483,20 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
                 .and_then(|rest| rest.strip_prefix('='))
                 .is_some_and(|rest| !rest.starts_with(';') && !rest.is_empty())
         })
+}
+
+/// Signs `user` in from `browser` with "remember me" ticked.
+async fn remembered_login(browser: &Browser, user: &TestUser) -> reqwest::Response {
+    browser
+        .post_form(
+            "/login",
+            &[
+                ("email", &user.email),
+                ("password", &user.password),
+                ("remember_me", "1"),
+            ],
+        )
+        .await
 }
 
 /// The attributes of a `Set-Cookie` line, lower-cased, without the name and value.
