@@ -538,14 +538,10 @@ fn free_port() -> u16 {
         .expect("no free port")
 }
 
-/// The last `lines` lines of a log, each cut to 300 characters (request logs are long),
-/// leaving out the requests for static files, which say nothing.
+/// The last `lines` lines of a log, each cut to 300 characters (request logs are long).
 fn tail(log: &Path, lines: usize) -> String {
     let text = fs::read_to_string(log).unwrap_or_else(|e| format!("(cannot read log: {e})"));
-    let all: Vec<&str> = text
-        .lines()
-        .filter(|line| !line.contains("http.route=/static "))
-        .collect();
+    let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..]
         .iter()
         .map(|line| match line.char_indices().nth(300) {

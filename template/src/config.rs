@@ -17,12 +17,18 @@ use crate::accounts::AccountSettings;
 use crate::db::{self, DatabaseSettings};
 use crate::mail::outbox::RecipientLimits;
 use crate::mail::transport::{self, ProviderSettings};
-use crate::mail::{MailSettings, MailTransport, can_send_as};
+use crate::mail::{MailSettings, MailTransport, can_send_as, local_sender};
 use crate::secret::Secret;
 use crate::sessions::SessionSettings;
 
 /// The shortest session secret accepted; actix-session needs 64 bytes of key material.
 pub const MIN_SESSION_SECRET_BYTES: usize = 64;
+
+/// The product's name when `APP_NAME` is not set: the project's, as a title.
+const DEFAULT_APP_NAME: &str = "{{project-name | title_case}}";
+
+/// The line beside the name on the sign-in pages when `APP_TAGLINE` is not set.
+const DEFAULT_TAGLINE: &str = "Your work, in one secure place.";
 
 /// Which defaults apply and how strict start-up checks are (`APP_ENV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,7 @@ pub struct Settings {
     pub port: u16,
     /// Public URL of the site, without a trailing slash; links in mail are built from it.
     pub base_url: String,
+    pub brand: Brand,
     pub database: DatabaseSettings,
     pub session_secret: Secret,
     pub mail: MailSettings,
@@ -63,6 +70,15 @@ pub struct Settings {
     pub retention: Retention,
     /// Set when no secret was configured and a random one was made for this run.
     pub session_secret_is_ephemeral: bool,
+}
+
+/// What visitors and mail call the product (`APP_NAME`, `APP_TAGLINE`).
+#[derive(Debug, Clone)]
+pub struct Brand {
+    /// In the wordmark, page titles, mail subjects and the default sender's name.
+    pub name: String,
+    /// Beside the name on the sign-in and sign-up pages.
+    pub tagline: String,
 }
 
 /// How many sign-up, login, code and reset attempts one IP address may make: a burst,
@@ -96,6 +112,12 @@ impl fmt::Display for ConfigError {
 }
 
 impl Settings {
+    /// Whether templates are read again for each page and mail: in a development
+    /// build running in development, where an edit should show at the next request.
+    pub fn reload_templates(&self) -> bool {
+        cfg!(debug_assertions) && self.profile == Profile::Development
+    }
+
     /// Whether the site is served over https (`APP_BASE_URL`): cookies are then `Secure`
     /// and `__Host-` prefixed, and browsers are told to insist on https.
     pub fn https(&self) -> bool {
@@ -142,7 +164,9 @@ impl Settings {
             }
             None => format!("http://localhost:{port}"),
         };
-        if production && !base_url.is_empty() && !base_url.starts_with("https://") {
+        if base_url.is_empty() {
+            // Missing in production: said above.
+        } else if production && !base_url.starts_with("https://") {
             env.problem(format!(
                 "APP_BASE_URL={base_url} must start with https:// in production"
             ));
@@ -194,7 +218,15 @@ impl Settings {
             None => (Secret::new(random_secret()), true),
         };
 
-        let mail = env.mail_settings(profile);
+        let brand = Brand {
+            name: env
+                .get("APP_NAME")
+                .unwrap_or_else(|| DEFAULT_APP_NAME.to_owned()),
+            tagline: env
+                .get("APP_TAGLINE")
+                .unwrap_or_else(|| DEFAULT_TAGLINE.to_owned()),
+        };
+        let mail = env.mail_settings(profile, &brand);
 
         let default_cost = if profile == Profile::Test { 4 } else { 12 };
         let bcrypt_cost = env.parse("BCRYPT_COST", default_cost, "a whole number from 4 to 31");
@@ -256,6 +288,7 @@ impl Settings {
             host,
             port,
             base_url,
+            brand,
             database,
             session_secret,
             mail,
@@ -309,7 +342,7 @@ impl Reader<'_> {
         }
     }
 
-    fn mail_settings(&mut self, profile: Profile) -> MailSettings {
+    fn mail_settings(&mut self, profile: Profile, brand: &Brand) -> MailSettings {
         let production = profile == Profile::Production;
         let transport = match self.get("MAIL_TRANSPORT") {
             None if production => MailTransport::Provider,
@@ -337,7 +370,7 @@ impl Reader<'_> {
                 );
                 String::new()
             }
-            None => format!("{} <noreply@localhost>", env!("CARGO_PKG_NAME")),
+            None => local_sender(&brand.name),
         };
         let file_dir = self
             .get("MAIL_FILE_DIR")

@@ -30,3 +30,4 @@ pub mod keys;
 pub mod clock;
 pub mod secret;
 pub mod telemetry;
+pub mod templates;

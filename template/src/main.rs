@@ -55,12 +55,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if settings.session_secret_is_ephemeral {
-        tracing::warn!(
-            "SESSION_SECRET is not set: using a random one, so sessions end when the app restarts"
-        );
-    }
-
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(&settings),
@@ -76,6 +70,11 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.session_secret_is_ephemeral {
+        tracing::warn!(
+            "SESSION_SECRET is not set: using a random one, so sessions end when the app restarts"
+        );
+    }
     migrate(&settings)?;
     let host = settings.host.clone();
     let application = Application::build(settings).await?;

@@ -4,7 +4,6 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_files::Files;
 use actix_identity::IdentityMiddleware;
 use actix_identity::config::LogoutBehavior;
 use actix_session::SessionMiddleware;
@@ -13,10 +12,10 @@ use actix_web::cookie::SameSite;
 use actix_web::dev::Server;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, guard, web};
 use actix_web_flash_messages::FlashMessagesFramework;
 use anyhow::Context as _;
-use tera::Tera;
+use tera::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::accounts::login::DummyHash;
@@ -25,15 +24,16 @@ use crate::config::Settings;
 use crate::db;
 use crate::jobs::Jobs;
 use crate::keys::Keys;
-use crate::mail::Mailer;
+use crate::mail::{Mailer, Site};
 use crate::sessions::DbSessionStore;
+use crate::templates::{self, Templates};
 use crate::web::cookies::CookieNames;
 use crate::web::flash::SessionFlashStore;
 use crate::web::middleware::request_log::RequestSpan;
 use crate::web::middleware::security_headers::security_headers;
 use crate::web::middleware::{csrf, methods, rate_limit, session_cookie};
 use crate::web::state::{AppState, State};
-use crate::web::{self as handlers, MAX_FORM_BYTES, error, paths};
+use crate::web::{self as handlers, MAX_FORM_BYTES, assets, error, paths};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -59,8 +59,16 @@ impl Application {
             TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
 
-        let templates = Tera::new("templates/**/*.html")
-            .context("cannot load the page templates under templates/")?;
+        let mut globals = Context::new();
+        globals.insert("app_name", &settings.brand.name);
+        globals.insert("tagline", &settings.brand.tagline);
+        let reload = settings.reload_templates();
+        let templates = Templates::new(
+            || templates::load(|name| name.ends_with(".html")),
+            reload,
+            globals,
+        )
+        .context("cannot load the page templates under templates/")?;
         let templates = web::Data::new(templates);
         let pool = db::build_pool(&settings.database);
         let cost = settings.bcrypt_cost;
@@ -73,9 +81,13 @@ impl Application {
             keys: Keys::derive(&settings.session_secret),
             cookie_names: CookieNames::new(https),
             mailer: Mailer::new(
-                &settings.base_url,
+                Site {
+                    app_name: &settings.brand.name,
+                    base_url: &settings.base_url,
+                },
                 settings.accounts.code_lifetime,
                 settings.accounts.reset_lifetime,
+                reload,
             )?,
             settings,
             pool,
@@ -118,7 +130,12 @@ impl Application {
                     // thanks to ETag) rather than keep a stale copy after a deploy.
                     web::scope(paths::STATIC)
                         .wrap(DefaultHeaders::new().add((CACHE_CONTROL, "no-cache")))
-                        .service(Files::new("", "static")),
+                        .route(
+                            "/{path:.*}",
+                            web::route()
+                                .guard(guard::Any(guard::Get()).or(guard::Head()))
+                                .to(assets::serve),
+                        ),
                 )
                 .service(
                     web::scope("")

@@ -86,7 +86,7 @@ impl Delivery {
                 tracing::info!(
                     to = %email.to,
                     subject = %email.subject,
-                    "mail not delivered (MAIL_TRANSPORT=log):\n{}",
+                    "development mail, printed here instead of sent (MAIL_TRANSPORT=log):\n\n{}\n",
                     email.text_body
                 );
                 Ok(())

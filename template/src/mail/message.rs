@@ -1,13 +1,11 @@
 //! The mail the application sends, rendered from `templates/emails/`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use tera::{Context, Tera};
 
-/// Where the mail templates live, relative to the working directory (like the pages).
-const TEMPLATE_DIR: &str = "templates/emails";
+use crate::templates::Templates;
 
 /// A message to one person. Each variant has `templates/emails/<kind>.html` and `.txt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +54,7 @@ impl Email {
         }
     }
 
-    fn subject(&self) -> String {
-        let app = env!("CARGO_PKG_NAME");
+    fn subject(&self, app: &str) -> String {
         match self {
             // The code leads so it shows in notifications without opening the mail.
             Self::VerificationCode { code, .. } => {
@@ -79,6 +76,12 @@ pub fn can_address(address: &str) -> bool {
 /// Whether `from` (`Name <address>` or an address) can be the sender of mail.
 pub fn can_send_as(from: &str) -> bool {
     from.parse::<lettre::message::Mailbox>().is_ok()
+}
+
+/// A sender for development: `name` (quoted as needed) at `noreply@localhost`.
+pub fn local_sender(name: &str) -> String {
+    let address = lettre::Address::new("noreply", "localhost").expect("a valid address");
+    lettre::message::Mailbox::new(Some(name.to_owned()), address).to_string()
 }
 
 /// A rendered message, ready for the outbox.
@@ -103,34 +106,51 @@ pub struct MailError {
 }
 
 /// Renders [`Email`]s. Cheap to clone: the templates are shared.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Mailer {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
-    templates: Tera,
+    templates: Templates,
+    app_name: String,
     base_url: String,
     /// Lifetimes the messages state, from the same settings that enforce them.
     code_minutes: i64,
     reset_minutes: i64,
 }
 
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("base_url", &self.inner.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the links in mail lead and what the mail calls the product.
+pub struct Site<'a> {
+    pub app_name: &'a str,
+    pub base_url: &'a str,
+}
+
 impl Mailer {
-    /// Loads the templates under `templates/emails/`. Links point at `base_url`; the
-    /// messages state the lifetimes of codes and reset links that the settings enforce.
+    /// Loads the templates under `templates/emails/` (again for each message with
+    /// `reload`). Links point at the site's `base_url`; the messages state the lifetimes
+    /// of codes and reset links that the settings enforce.
     pub fn new(
-        base_url: &str,
+        site: Site<'_>,
         code_lifetime: chrono::Duration,
         reset_lifetime: chrono::Duration,
+        reload: bool,
     ) -> anyhow::Result<Self> {
-        let templates = load_templates(Path::new(TEMPLATE_DIR))
-            .with_context(|| format!("cannot load the mail templates under {TEMPLATE_DIR}/"))?;
+        let templates = Templates::new(load_templates, reload, Context::new())
+            .context("cannot load the mail templates under templates/emails/")?;
         Ok(Self {
             inner: Arc::new(Inner {
                 templates,
-                base_url: base_url.to_owned(),
+                app_name: site.app_name.to_owned(),
+                base_url: site.base_url.to_owned(),
                 code_minutes: code_lifetime.num_minutes(),
                 reset_minutes: reset_lifetime.num_minutes(),
             }),
@@ -150,7 +170,7 @@ impl Mailer {
         Ok(OutgoingEmail {
             kind: kind.to_owned(),
             to: to.to_owned(),
-            subject: email.subject(),
+            subject: email.subject(&self.inner.app_name),
             text_body: render("txt")?,
             html_body: render("html")?,
         })
@@ -159,7 +179,7 @@ impl Mailer {
     fn context(&self, email: &Email) -> Context {
         let base_url = &self.inner.base_url;
         let mut context = Context::new();
-        context.insert("app_name", env!("CARGO_PKG_NAME"));
+        context.insert("app_name", &self.inner.app_name);
         context.insert("base_url", base_url);
         context.insert("name", email.name());
         context.insert("login_url", &format!("{base_url}/login"));
@@ -187,30 +207,23 @@ impl Mailer {
     }
 }
 
-/// Loads every file in `dir` as `emails/<file name>`: the page templates load this folder
-/// too (under the same names), so `extends "emails/layout.html"` resolves in both.
-/// Tera escapes only the `.html` ones, which is what plain text needs.
-fn load_templates(dir: &Path) -> anyhow::Result<Tera> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if let Some(file_name) = path.file_name().and_then(|name| name.to_str()) {
-            let name = format!("emails/{file_name}");
-            files.push((path.clone(), Some(name)));
-        }
-    }
-    let mut templates = Tera::default();
+/// The templates under `emails/`; the pages load them too, under the same names, so
+/// `extends "emails/layout.html"` resolves in both. Tera escapes only the `.html`
+/// ones, which is what plain text needs. Every kind must have both parts.
+fn load_templates() -> tera::Result<Tera> {
+    let mut templates = crate::templates::load(|name| name.starts_with("emails/"))?;
     templates.set_escape_fn(escape_html);
-    templates.add_template_files(files)?;
-
     let loaded: Vec<&str> = templates.get_template_names().collect();
     let missing: Vec<String> = Email::KINDS
         .iter()
         .flat_map(|kind| [format!("emails/{kind}.html"), format!("emails/{kind}.txt")])
         .filter(|name| !loaded.contains(&name.as_str()))
         .collect();
-    anyhow::ensure!(missing.is_empty(), "missing {}", missing.join(", "));
-    Ok(templates)
+    if missing.is_empty() {
+        Ok(templates)
+    } else {
+        Err(tera::Error::msg(format!("missing {}", missing.join(", "))))
+    }
 }
 
 /// Tera's escaping minus `/`, which it writes as `&#x2F;`: harmless to browsers, but it

@@ -8,6 +8,8 @@ pub mod settings;
 pub mod transport;
 pub mod worker;
 
-pub use message::{Email, MailError, Mailer, OutgoingEmail, can_address, can_send_as};
+pub use message::{
+    Email, MailError, Mailer, OutgoingEmail, Site, can_address, can_send_as, local_sender,
+};
 pub use settings::{MailSettings, MailTransport};
 pub use worker::WorkerHandle;

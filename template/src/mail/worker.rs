@@ -165,6 +165,13 @@ impl Worker {
         let id = message.id;
         match sent {
             Ok(()) => {
+                if message.attempts > 0 {
+                    tracing::info!(
+                        id,
+                        attempts = message.attempts + 1,
+                        "mail delivered after retrying"
+                    );
+                }
                 let marked = db::run_blocking(&self.pool, move |conn| {
                     models::outbox::mark_sent(conn, &message, now)
                 })

@@ -9,12 +9,13 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::FutureExt;
-use tera::{Context, Tera};
+use tera::Context;
 
 use crate::accounts::FlowError;
 use crate::db::DbError;
 use crate::sessions::SessionUser;
 use crate::telemetry::error_chain;
+use crate::templates::Templates;
 use crate::web::auth::signed_in_user;
 use crate::web::middleware::csrf::CsrfToken;
 use crate::web::paths;
@@ -150,8 +151,8 @@ pub fn render_error_page<B: MessageBody + 'static>(
     let status = res.status();
     let page = res
         .request()
-        .app_data::<web::Data<Tera>>()
-        .map(|tera| error_page(tera, status, res.request()))
+        .app_data::<web::Data<Templates>>()
+        .map(|templates| error_page(templates, status, res.request()))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned());
     let (req, mut res) = res.into_parts();
     res.headers_mut().insert(
@@ -168,9 +169,8 @@ pub fn render_error_page<B: MessageBody + 'static>(
 
 /// The page for `status`: its own template when there is one, else the generic page
 /// for its class (400 or 500).
-fn error_page(tera: &Tera, status: StatusCode, req: &HttpRequest) -> String {
+fn error_page(templates: &Templates, status: StatusCode, req: &HttpRequest) -> String {
     let mut context = Context::new();
-    context.insert("app_name", env!("CARGO_PKG_NAME"));
     // The signed-in header needs the CSRF token of its sign-out form, which a request
     // the CSRF check refused never got: such a page shows the signed-out header.
     let extensions = req.extensions();
@@ -185,6 +185,10 @@ fn error_page(tera: &Tera, status: StatusCode, req: &HttpRequest) -> String {
     let fallback = if status.is_server_error() { 500 } else { 400 };
     [status.as_u16(), fallback]
         .iter()
-        .find_map(|code| tera.render(&format!("errors/{code}.html"), &context).ok())
+        .find_map(|code| {
+            templates
+                .render(&format!("errors/{code}.html"), &context)
+                .ok()
+        })
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned())
 }

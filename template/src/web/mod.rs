@@ -12,6 +12,7 @@ use crate::web::middleware::rate_limit::AuthLimit;
 
 pub mod account;
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod client_ip;
 pub mod cookies;
@@ -122,7 +123,9 @@ pub async fn not_found() -> Result<HttpResponse, AppError> {
 mod tests {
     use actix_web::middleware::ErrorHandlers;
     use actix_web::{App, test};
-    use tera::Tera;
+    use tera::Context;
+
+    use crate::templates::{self, Templates};
 
     use super::*;
 
@@ -132,10 +135,13 @@ mod tests {
 
     #[actix_web::test]
     async fn a_panicking_handler_gets_the_500_page_instead_of_a_dropped_connection() {
-        let tera = Tera::new("templates/**/*.html").expect("cannot load the templates");
+        let mut globals = Context::new();
+        globals.insert("app_name", "Test");
+        let templates = Templates::new(|| templates::load(|_| true), false, globals)
+            .expect("cannot load the templates");
         let app = test::init_service(
             App::new()
-                .app_data(web::Data::new(tera))
+                .app_data(web::Data::new(templates))
                 .service(resource("/boom").route(web::get().to(boom)))
                 .wrap(ErrorHandlers::new().default_handler(error::render_error_page)),
         )

@@ -9,15 +9,16 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::{IncomingFlashMessages, Level};
 use anyhow::Context as _;
 use serde::Serialize;
-use tera::{Context, Tera};
+use tera::Context;
 
+use crate::templates::Templates;
 use crate::web::auth::signed_in_user;
 use crate::web::error::AppError;
 use crate::web::middleware::csrf::CsrfToken;
 
 /// A page being put together; extract it in a handler, add values, render.
 pub struct Page {
-    templates: web::Data<Tera>,
+    templates: web::Data<Templates>,
     context: Context,
 }
 
@@ -38,7 +39,7 @@ impl FromRequest for Page {
 
 fn build_page(req: &HttpRequest, payload: &mut Payload) -> Result<Page, AppError> {
     let templates = req
-        .app_data::<web::Data<Tera>>()
+        .app_data::<web::Data<Templates>>()
         .cloned()
         .context("the page templates are not registered")?;
     let CsrfToken(csrf_token) = CsrfToken::from_request(req, payload).into_inner()?;
@@ -55,7 +56,6 @@ fn build_page(req: &HttpRequest, payload: &mut Payload) -> Result<Page, AppError
         })
         .unwrap_or_default();
     let mut context = Context::new();
-    context.insert("app_name", env!("CARGO_PKG_NAME"));
     context.insert("csrf_token", &csrf_token);
     context.insert("flashes", &flashes);
     context.insert("current_user", &signed_in_user(req));

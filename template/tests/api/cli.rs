@@ -188,7 +188,7 @@ async fn serve_starts_with_development_defaults_and_stops_gracefully_on_sigterm(
     let mut app = AppProcess::start(&[("APP_ENV", "development"), ("DATABASE_URL", &database.url)]);
 
     let client = reqwest::Client::new();
-    for path in ["/", "/healthz", "/readyz"] {
+    for path in ["/", "/login", "/static/css/app.css", "/healthz", "/readyz"] {
         let response = client
             .get(format!("{}{path}", app.address))
             .send()
@@ -199,8 +199,28 @@ async fn serve_starts_with_development_defaults_and_stops_gracefully_on_sigterm(
 
     let status = app.terminate(Duration::from_secs(20));
     assert!(status.success(), "exited with {status}");
+    let log = app.log();
     assert!(
-        app.log().iter().any(|line| line.contains("shutting down")),
+        log.iter().any(|line| line.contains("shutting down")),
         "no graceful shutdown in the log"
     );
+    // One line per page; the stylesheet's only at debug level.
+    let requests = |route: &str| {
+        log.iter()
+            .filter(|line| line.contains(&format!("route={route} ")))
+            .count()
+    };
+    assert_eq!(requests("/login"), 1, "{log:#?}");
+    assert_eq!(requests("/static/{path:.*}"), 0, "{log:#?}");
+}
+
+#[tokio::test]
+async fn migrate_says_what_it_did_and_nothing_about_sessions() {
+    let database = TestDatabase::create();
+
+    let output = run(&["migrate"], &database.url, "");
+
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("SESSION_SECRET"), "{stderr}");
 }

@@ -78,6 +78,37 @@ fn production_lists_every_missing_or_weak_setting() {
 }
 
 #[test]
+fn a_missing_base_url_is_one_problem_not_two() {
+    let vars: Vec<_> = production_vars()
+        .into_iter()
+        .filter(|(name, _)| *name != "APP_BASE_URL")
+        .collect();
+
+    let problems = settings_from(&vars).expect_err("production started without a URL");
+
+    let about_url: Vec<_> = problems
+        .iter()
+        .filter(|problem| problem.starts_with("APP_BASE_URL"))
+        .collect();
+    assert_eq!(about_url.len(), 1, "{problems:#?}");
+}
+
+#[test]
+fn the_product_is_called_by_its_app_name() {
+    let default = settings_from(&[]).expect("defaults were refused");
+    let named = settings_from(&[
+        ("APP_NAME", " Acme Cloud "),
+        ("APP_TAGLINE", "Invoices, done."),
+    ])
+    .expect("a name was refused");
+
+    assert_eq!(default.brand.name, "{{project-name | title_case}}");
+    assert_eq!(named.brand.name, "Acme Cloud");
+    assert_eq!(named.brand.tagline, "Invoices, done.");
+    assert_eq!(named.mail.from, "Acme Cloud <noreply@localhost>");
+}
+
+#[test]
 fn production_refuses_the_example_session_secret() {
     let mut vars = production_vars();
     let example = format!("change-me-{}", "x".repeat(64));

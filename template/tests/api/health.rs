@@ -1,4 +1,4 @@
-use crate::helpers::{spawn_app, spawn_app_without_database};
+use crate::helpers::{PASSWORD, spawn_app, spawn_app_with, spawn_app_without_database};
 
 #[tokio::test]
 async fn liveness_answers_ok_even_without_a_database() {
@@ -55,8 +55,71 @@ async fn the_home_page_renders_inside_the_layout() {
     );
     let body = response.text().await.unwrap();
     assert!(body.starts_with("<!doctype html>"));
-    assert!(body.contains(&format!("Welcome to {}", env!("CARGO_PKG_NAME"))));
+    assert!(body.contains(&format!("Welcome to {}", app.settings.brand.name)));
     assert!(body.contains(r#"href="/static/css/app.css""#));
+}
+
+#[tokio::test]
+async fn pages_and_mail_call_the_product_by_app_name() {
+    let app = spawn_app_with(&[
+        ("APP_NAME", "Acme Cloud"),
+        ("APP_TAGLINE", "Invoices, done."),
+    ])
+    .await;
+
+    let home = app.get("/").await.text().await.unwrap();
+    let login = app.get("/login").await.text().await.unwrap();
+    app.signup("Ada", "ada@example.com", PASSWORD).await;
+    let mail = app.wait_for_mail("ada@example.com", "code").await;
+
+    assert!(home.contains("Welcome to Acme Cloud"), "{home}");
+    assert!(
+        login.contains("<title>Sign in · Acme Cloud</title>"),
+        "{login}"
+    );
+    assert!(login.contains("Invoices, done."), "{login}");
+    assert!(
+        mail.subject
+            .ends_with("is your Acme Cloud verification code"),
+        "{}",
+        mail.subject
+    );
+    let sender = mail.header("from").unwrap_or_default();
+    assert!(sender.contains("Acme Cloud"), "{sender}");
+}
+
+#[tokio::test]
+async fn static_files_are_revalidated_by_etag() {
+    let app = spawn_app().await;
+    let first = app.get("/static/css/app.css").await;
+    let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+
+    let again = app
+        .client
+        .get(app.url("/static/css/app.css"))
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
+    let head = app
+        .client
+        .head(app.url("/static/js/app.js"))
+        .send()
+        .await
+        .unwrap();
+    let missing = app.get("/static/css/nothing.css").await;
+    let outside = app.get("/static/..%2F..%2FCargo.toml").await;
+
+    assert_eq!(again.status(), 304);
+    assert_eq!(head.status(), 200);
+    assert!(
+        head.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert_eq!(missing.status(), 404);
+    assert_eq!(outside.status(), 404);
 }
 
 #[tokio::test]

@@ -312,15 +312,18 @@ pub struct AppProcess {
     pub address: String,
     process: Child,
     log: Arc<Mutex<Vec<String>>>,
+    _workdir: TempDir,
 }
 
 impl AppProcess {
-    /// Runs `serve` in the project folder (pages and mail templates are read from
-    /// there) with `APP_PORT=0` and `env`, and waits until it listens.
+    /// Runs `serve` in a folder of its own (the binary finds its pages and mail
+    /// templates wherever it starts) with `APP_PORT=0` and `env`, and waits until it
+    /// listens.
     pub fn start(env: &[(&str, &str)]) -> Self {
+        let workdir = TempDir::new().expect("cannot create a working folder");
         let mut process = Command::new(app_binary())
             .arg("serve")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(workdir.path())
             .env("APP_PORT", "0")
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
@@ -354,6 +357,7 @@ impl AppProcess {
             address,
             process,
             log,
+            _workdir: workdir,
         }
     }
 

@@ -15,7 +15,7 @@ use {{crate_name}}::db::schema::outbox_messages;
 use {{crate_name}}::db::{self, DbConn, DbPool};
 use {{crate_name}}::mail::outbox::{self, Failure};
 use {{crate_name}}::mail::worker::{self, WorkerHandle};
-use {{crate_name}}::mail::{Email, Mailer, OutgoingEmail};
+use {{crate_name}}::mail::{Email, Mailer, OutgoingEmail, Site};
 use {{crate_name}}::models;
 use {{crate_name}}::models::outbox::OutboxMessage;
 
@@ -510,7 +510,11 @@ fn plain_email(to: &str) -> OutgoingEmail {
 /// Renders with the app's templates and settings, but links to [`BASE_URL`].
 fn compose(app: &TestApp, to: &str, email: Email) -> OutgoingEmail {
     let accounts = &app.settings.accounts;
-    Mailer::new(BASE_URL, accounts.code_lifetime, accounts.reset_lifetime)
+    let site = Site {
+        app_name: &app.settings.brand.name,
+        base_url: BASE_URL,
+    };
+    Mailer::new(site, accounts.code_lifetime, accounts.reset_lifetime, false)
         .expect("cannot load the mail templates")
         .compose(to, &email)
         .expect("cannot render the email")

@@ -5,12 +5,13 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage};
-use tracing::Span;
 use tracing::field::Empty;
+use tracing::{Level, Span};
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
 use crate::web::client_ip;
 use crate::web::error::AppError;
+use crate::web::paths;
 use crate::web::state::State;
 
 /// Builds each request's span for `TracingLogger`.
@@ -27,15 +28,28 @@ impl RootSpanBuilder for RequestSpan {
             .path_and_query()
             .map_or("", |target| target.as_str());
         let route = request.match_pattern();
-        tracing::info_span!(
-            "request",
-            method = %request.method(),
-            route = %route.as_deref().unwrap_or("default"),
-            target = %target,
-            client_ip = client.map(tracing::field::display),
-            request_id = request_id.map(tracing::field::display),
-            status = Empty,
-        )
+        let route = route.as_deref().unwrap_or("default");
+        macro_rules! request_span {
+            ($level:expr) => {
+                tracing::span!(
+                    $level,
+                    "request",
+                    method = %request.method(),
+                    route = %route,
+                    target = %target,
+                    client_ip = client.map(tracing::field::display),
+                    request_id = request_id.map(tracing::field::display),
+                    status = Empty,
+                )
+            };
+        }
+        // A page's stylesheet, script and fonts would bury its own line. (`span!`
+        // needs its level as a constant.)
+        if route.starts_with(paths::STATIC) {
+            request_span!(Level::DEBUG)
+        } else {
+            request_span!(Level::INFO)
+        }
     }
 
     /// Records the status. A redirect to login, a 404, a refused form or a 429 is an
