@@ -350,6 +350,9 @@ fn source_in_template(template: &Path, c: Combination, rel: &str) -> Option<Path
         format!("src/db/backend/{}.rs", c.database)
     } else if rel == "tests/api/backend.rs" {
         format!("tests/api/backend/{}.rs", c.database)
+    } else if rel == "Cargo.lock" {
+        let family = if c.mail == "smtp" { "smtp" } else { "api" };
+        format!("locks/{}-{family}.lock", c.database)
     } else {
         rel.to_string()
     };
@@ -509,6 +512,22 @@ fn dependencies_follow_the_chosen_database_and_mail_provider() {
             .and_then(|d| d.as_table())
             .unwrap_or(&empty);
 
+        // The shipped lock: the project as its root, and every dependency pinned (the
+        // matrix's --locked build is the full check).
+        let lock = std::fs::read_to_string(r.root.join("Cargo.lock")).unwrap_or_default();
+        let root = format!("name = \"{}\"\nversion = \"0.1.0\"\n", common::PROJECT_NAME);
+        if !lock.contains(&root) {
+            problems.push(format!("{c}: Cargo.lock does not lock the project itself"));
+        }
+        for krate in deps.keys() {
+            if !lock.contains(&format!("name = \"{krate}\"\n")) {
+                problems.push(format!(
+                    "{c}: Cargo.lock lacks {krate}: refresh template/locks/ with \
+                     MATRIX_UPDATE_LOCKS=1 cargo test --test matrix"
+                ));
+            }
+        }
+
         let mut expect = |present: bool, krate: &str, why: &str| {
             if deps.contains_key(krate) != present {
                 let verb = if present { "lacks" } else { "has" };
@@ -646,9 +665,10 @@ fn option_liquid_stays_in_the_files_customize_md_lists() {
     let mut found = BTreeSet::new();
     let mut problems = vec![];
     let files = read_tree(&template_root()).expect("cannot read template/");
-    for (rel, bytes) in files.iter().filter(|(rel, _)| {
-        !is_verbatim(rel) && !rel.starts_with("node_modules/")
-    }) {
+    for (rel, bytes) in files
+        .iter()
+        .filter(|(rel, _)| !is_verbatim(rel) && !rel.starts_with("node_modules/"))
+    {
         let Ok(text) = std::str::from_utf8(bytes) else {
             continue;
         };

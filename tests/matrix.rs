@@ -27,8 +27,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    Answers, Combination, DATABASES, MAILS, cargo_in, harness_target, matrix_target_dir, progress,
-    render,
+    Answers, Combination, DATABASES, MAILS, PROJECT_NAME, cargo_in, harness_target,
+    matrix_target_dir, progress, render, template_root,
 };
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -38,12 +38,25 @@ const TAIL_LINES: usize = 80;
 const STEPS: [(&str, &[&str]); 3] = [
     // rustfmt colours its diff even into a file unless told not to.
     ("fmt", &["fmt", "--check", "--", "--color=never"]),
+    // --locked: with the Cargo.lock every generated project ships (template/locks/),
+    // and a failure when that no longer fits Cargo.toml.
     (
         "clippy",
-        &["clippy", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--locked",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     ),
-    ("test", &["test"]),
+    ("test", &["test", "--locked"]),
 ];
+
+/// Set to refresh template/locks/: each combination's dependencies are updated to their
+/// newest compatible versions, checked, and its lock file written back.
+const UPDATE_LOCKS: &str = "MATRIX_UPDATE_LOCKS";
 
 #[test]
 fn every_selected_combination_passes_fmt_clippy_and_its_own_tests() {
@@ -222,12 +235,20 @@ fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Dura
         Ok(project) => {
             let _ = fs::remove_dir_all(logs);
             let _ = fs::create_dir_all(logs);
-            for (name, args) in STEPS {
+            let updating = env::var_os(UPDATE_LOCKS).is_some_and(|v| !v.is_empty());
+            let update: (&str, &[&str]) = ("update", &["update"]);
+            let steps = updating.then_some(update).into_iter().chain(STEPS);
+            for (name, args) in steps {
+                let args: Vec<&str> = args
+                    .iter()
+                    .copied()
+                    .filter(|arg| !(updating && *arg == "--locked"))
+                    .collect();
                 progress(&format!("      {:<18} cargo {}", c.name(), args.join(" ")));
                 let log = logs.join(format!("{name}.log"));
                 let mut command = cargo_in(&project, target_dir);
                 command
-                    .args(args)
+                    .args(&args)
                     // A developer's own settings must not reach the generated tests.
                     .env_remove("RUST_LOG")
                     .env_remove("DATABASE_URL");
@@ -243,9 +264,17 @@ fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Dura
                 if let Err(why) = result {
                     let text = fs::read_to_string(&log)
                         .unwrap_or_else(|e| format!("(cannot read log: {e})"));
+                    let stale_lock = if text.contains("--locked was passed") {
+                        format!(
+                            "\nThe Cargo.lock this combination ships no longer fits its Cargo.toml: \
+                             refresh template/locks/ with `{UPDATE_LOCKS}=1 cargo test --test matrix`."
+                        )
+                    } else {
+                        String::new()
+                    };
                     outcome.failures.push((
                         format!(
-                            "`cargo {}` in {} {why}; last {TAIL_LINES} lines of {}:\n{}",
+                            "`cargo {}` in {} {why}; last {TAIL_LINES} lines of {}:\n{}{stale_lock}",
                             args.join(" "),
                             project.display(),
                             log.display(),
@@ -255,11 +284,30 @@ fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Dura
                     ));
                 }
             }
+            if updating && outcome.failures.is_empty() {
+                if let Err(e) = keep_lock(c, &project) {
+                    outcome.failures.push((e, String::new()));
+                }
+            }
         }
     }
     outcome.total = started.elapsed();
     progress(&outcome.summary_line());
     outcome
+}
+
+/// Copies the project's Cargo.lock back to template/locks/, under the name the template
+/// renders (the three HTTP API providers share one).
+fn keep_lock(c: Combination, project: &Path) -> Result<(), String> {
+    let family = if c.mail == "smtp" { "smtp" } else { "api" };
+    let lock = fs::read_to_string(project.join("Cargo.lock"))
+        .map_err(|e| format!("cannot read the Cargo.lock of {c}: {e}"))?;
+    let root = format!("name = \"{PROJECT_NAME}\"\n");
+    let lock = lock.replacen(&root, "name = \"{{project-name}}\"\n", 1);
+    let kept = template_root()
+        .join("locks")
+        .join(format!("{}-{family}.lock", c.database));
+    fs::write(&kept, lock).map_err(|e| format!("cannot write {}: {e}", kept.display()))
 }
 
 /// The admin URL the generated tests get as TEST_DATABASE_URL; SQLite needs none.

@@ -126,6 +126,11 @@ pub fn template_root() -> PathBuf {
 /// first so nothing from an earlier run survives. It must lie outside this checkout:
 /// inside it, cargo would take the rendered project for a member of the harness workspace.
 pub fn render(answers: &Answers, parent: &Path) -> Result<PathBuf, String> {
+    render_as(answers, parent, PROJECT_NAME)
+}
+
+/// Like [`render`], as the project `name`.
+pub fn render_as(answers: &Answers, parent: &Path, name: &str) -> Result<PathBuf, String> {
     set_author_once();
     if parent.exists() {
         fs::remove_dir_all(parent)
@@ -156,7 +161,7 @@ pub fn render(answers: &Answers, parent: &Path) -> Result<PathBuf, String> {
             auto_path: Some("template".into()),
             ..Default::default()
         },
-        name: Some(PROJECT_NAME.into()),
+        name: Some(name.into()),
         silent: true,
         vcs: Some(Vcs::None),
         bin: true,
