@@ -383,6 +383,8 @@ test("admin pages, and destructive actions ask first", async () => {
       "the audit log does not show the administrator's own sign-in",
     );
     await s.check("admin-audit");
+    await open(page, watcher, "/admin/mail");
+    await s.check("admin-mail");
     await open(page, watcher, "/admin/users");
     await s.check("admin-users");
 

@@ -9,7 +9,7 @@ use {{crate_name}}::accounts::name::DisplayName;
 use {{crate_name}}::accounts::password;
 use {{crate_name}}::admin;
 use {{crate_name}}::clock::{Clock, SystemClock};
-use {{crate_name}}::config::Settings;
+use {{crate_name}}::config::{Profile, Settings};
 use {{crate_name}}::db;
 use {{crate_name}}::startup::{self, Application};
 use {{crate_name}}::telemetry;
@@ -27,6 +27,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Fill a development database with demo people, an administrator and audit
+    /// history, so the admin pages have something to show. Refused in production.
+    Seed,
     /// Create an administrator. The password is read from standard input when it is
     /// not a terminal, and asked for (twice) when it is.
     CreateAdmin {
@@ -58,6 +61,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(&settings),
+        Command::Seed => seed(&settings),
         Command::CreateAdmin { email, name } => create_admin(&settings, &email, name.as_deref()),
     };
     match outcome {
@@ -119,6 +123,29 @@ fn create_admin(settings: &Settings, email: &str, name: Option<&str>) -> anyhow:
     db::run_migrations(&mut conn)?;
     let admin = admin::create::create_admin(&mut conn, &email, &name, &hash, SystemClock.now())?;
     println!("Created administrator {} (id {})", admin.email, admin.id);
+    Ok(())
+}
+
+fn seed(settings: &Settings) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        settings.profile != Profile::Production,
+        "seed fills a development database with demo accounts; it does not run with APP_ENV=production"
+    );
+    let hash = password::hash_password(admin::seed::PASSWORD, settings.bcrypt_cost)?;
+    let mut conn = db::connect(&settings.database)?;
+    db::run_migrations(&mut conn)?;
+    match admin::seed::seed(&mut conn, &hash, SystemClock.now())? {
+        admin::seed::Seeded::Users(count) => println!(
+            "Added {count} demo accounts and the administrator {}, all with the password {}",
+            admin::seed::ADMIN_EMAIL,
+            admin::seed::PASSWORD
+        ),
+        admin::seed::Seeded::Already => println!(
+            "The demo accounts are there already: sign in as {} with the password {}",
+            admin::seed::ADMIN_EMAIL,
+            admin::seed::PASSWORD
+        ),
+    }
     Ok(())
 }
 

@@ -32,6 +32,22 @@ pub struct OutboxMessage {
     pub kind: String,
 }
 
+/// What the admin's mail page shows of an unsent message: never its subject or
+/// bodies, which carry codes and links.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct UnsentMessage {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub recipient: String,
+    pub kind: String,
+    pub created_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+    pub attempts: i32,
+    pub failed_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+}
+
 /// The columns a queued message is created with.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = outbox)]
@@ -241,6 +257,67 @@ pub fn count_given_up(conn: &mut DbConn) -> QueryResult<i64> {
         .filter(outbox::failed_at.is_not_null())
         .count()
         .get_result(conn)
+}
+
+/// Up to `limit` messages not sent yet, waiting or given up on, the newest first.
+pub fn list_unsent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<UnsentMessage>> {
+    outbox::table
+        .filter(outbox::sent_at.is_null())
+        .order((outbox::created_at.desc(), outbox::id.desc()))
+        .limit(limit)
+        .select(UnsentMessage::as_select())
+        .load(conn)
+}
+
+/// Unsent message `id`, if there is one.
+pub fn find_unsent(conn: &mut DbConn, id: i64) -> QueryResult<Option<UnsentMessage>> {
+    outbox::table
+        .find(id)
+        .filter(outbox::sent_at.is_null())
+        .select(UnsentMessage::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Unsent message `id`, not held by a worker at `now`.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn idle(id: i64, now: NaiveDateTime) -> _ {
+    outbox::id.eq(id).and(outbox::sent_at.is_null()).and(
+        outbox::locked_until
+            .is_null()
+            .or(outbox::locked_until.le(now)),
+    )
+}
+
+/// Makes unsent message `id` due at `now` with a fresh count of attempts, given up on
+/// or not. False when a worker holds it or its text is forgotten (nothing to send).
+pub fn retry_now(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(
+        outbox::table
+            .filter(idle(id, now))
+            .filter(outbox::text_body.ne("")),
+    )
+    .set((
+        outbox::failed_at.eq(None::<NaiveDateTime>),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Whether message `id` lost its text (given up on over a week ago).
+pub fn text_forgotten(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        outbox::table.find(id).filter(outbox::text_body.eq("")),
+    ))
+    .get_result(conn)
+}
+
+/// Deletes unsent message `id`; false when a worker holds it.
+pub fn discard(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let deleted = diesel::delete(outbox::table.filter(idle(id, now))).execute(conn)?;
+    Ok(deleted == 1)
 }
 
 /// Deletes every message about the user `user_id`.

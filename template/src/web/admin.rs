@@ -156,7 +156,7 @@ impl ActionForm {
 }
 
 /// The administrator behind a request, as the audit log records them.
-fn actor(req: &HttpRequest, admin: AdminUser, state: &State) -> Actor {
+pub fn actor(req: &HttpRequest, admin: AdminUser, state: &State) -> Actor {
     Actor {
         id: admin.0.id,
         email: admin.0.email,

@@ -36,6 +36,39 @@ fn run(args: &[&str], database_url: &str, stdin: &str) -> Output {
 }
 
 #[tokio::test]
+async fn seed_fills_a_development_database_once_with_an_admin_who_can_sign_in() {
+    let app = spawn_app().await;
+
+    let first = run(&["seed"], &app.database.url, "");
+    let second = run(&["seed"], &app.database.url, "");
+
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{said}");
+    assert!(said.contains("Added 40 demo accounts"), "{said}");
+    assert!(String::from_utf8_lossy(&second.stdout).contains("there already"));
+    let login = app.login("admin@example.com", "Demo-Password-2026").await;
+    assert_eq!(login.headers()["location"], "/admin");
+    let directory = app.get("/admin/users").await.text().await.unwrap();
+    assert!(directory.contains("41 users"), "{directory}");
+    let dashboard = app.get("/admin").await.text().await.unwrap();
+    assert!(
+        dashboard.contains(r#"data-stat="total_users">41<"#),
+        "{dashboard}"
+    );
+    let weeks_with_signups = dashboard
+        .split(r#"data-signups=""#)
+        .skip(1)
+        .filter(|rest| !rest.starts_with("0\""))
+        .count();
+    assert!(weeks_with_signups >= 6, "{dashboard}");
+    let audit = app.get("/admin/audit").await.text().await.unwrap();
+    assert!(
+        audit.contains("admin.disable") && audit.contains("login.failure"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
 async fn create_admin_reads_the_password_from_stdin_and_creates_a_verified_admin() {
     let app = spawn_app().await;
 

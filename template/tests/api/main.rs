@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod admin_mail;
 mod backend;
 mod cli;
 mod config;
