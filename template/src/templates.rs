@@ -70,3 +70,52 @@ impl Templates {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Each build renders its own number, so a render shows which build it used.
+    static BUILDS: AtomicUsize = AtomicUsize::new(0);
+
+    fn numbered() -> tera::Result<Tera> {
+        let number = BUILDS.fetch_add(1, Ordering::SeqCst);
+        let mut tera = Tera::default();
+        // Tera's variable syntax, spelled so that cargo-generate's Liquid leaves it alone.
+        let name = ["{", "{ name }}"].concat();
+        tera.add_raw_template("page.html", &format!("build {number}: {name}"))?;
+        Ok(tera)
+    }
+
+    #[test]
+    fn reloading_templates_are_built_again_for_each_render_and_others_once() {
+        let mut globals = Context::new();
+        globals.insert("name", "Acme");
+        let once = Templates::new(numbered, false, globals.clone()).unwrap();
+        let reloading = Templates::new(numbered, true, globals).unwrap();
+        let mut context = Context::new();
+
+        let first = once.render("page.html", &context).unwrap();
+        let second = once.render("page.html", &context).unwrap();
+        let fresh = reloading.render("page.html", &context).unwrap();
+        let fresher = reloading.render("page.html", &context).unwrap();
+        context.insert("name", "Own");
+        let own = once.render("page.html", &context).unwrap();
+
+        assert_eq!(first, second);
+        assert_ne!(fresh, fresher);
+        assert!(first.ends_with(": Acme"), "{first}");
+        assert!(own.ends_with(": Own"), "{own}");
+    }
+
+    #[test]
+    fn every_page_and_mail_template_loads() {
+        let all = load(|_| true).expect("the templates do not load");
+
+        let names: Vec<&str> = all.get_template_names().collect();
+        assert!(names.contains(&"base.html"), "{names:?}");
+        assert!(names.contains(&"emails/layout.txt"), "{names:?}");
+    }
+}
