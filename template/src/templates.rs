@@ -46,6 +46,8 @@ pub struct Templates {
 }
 
 impl Templates {
+    /// Builds the templates with `build` (again at each render if `reload`); every
+    /// render gets `globals`.
     pub fn new(
         build: fn() -> tera::Result<Tera>,
         reload: bool,
