@@ -119,8 +119,9 @@ impl Application {
                     )
                     .build();
             let flash = FlashMessagesFramework::builder(SessionFlashStore).build();
-            // Registered innermost first: a request passes the security headers and the
-            // logger first and the CSRF check last, after the session it needs is loaded.
+            // Middleware runs outermost first: the last `wrap` sees a request first.
+            // Static files get only the outer layers (headers, log, error pages): no
+            // session, identity or CSRF, so no database work and no cookie.
             App::new()
                 .app_data(state.clone())
                 .app_data(templates.clone())
@@ -138,23 +139,25 @@ impl Application {
                         ),
                 )
                 .service(
+                    // Every other path, unknown ones (the 404 page) included: a request
+                    // has its session loaded before the CSRF check that needs it.
                     web::scope("")
                         .wrap(DefaultHeaders::new().add((CACHE_CONTROL, "no-store")))
-                        .configure(|cfg| handlers::routes(cfg, &auth_limit)),
+                        .configure(|cfg| handlers::routes(cfg, &auth_limit))
+                        .default_service(web::to(handlers::not_found))
+                        .wrap(from_fn(csrf::protect))
+                        .wrap(from_fn(error::note_visitor))
+                        // `web::auth::sign_out` renews the session itself, to keep its message.
+                        .wrap(
+                            IdentityMiddleware::builder()
+                                .logout_behavior(LogoutBehavior::DeleteIdentityKeys)
+                                .build(),
+                        )
+                        .wrap(from_fn(session_cookie::note_remembered))
+                        .wrap(flash)
+                        .wrap(session)
+                        .wrap(from_fn(session_cookie::set_lifetime)),
                 )
-                .default_service(web::to(handlers::not_found))
-                .wrap(from_fn(csrf::protect))
-                .wrap(from_fn(error::note_visitor))
-                // `web::auth::sign_out` renews the session itself, to keep its message.
-                .wrap(
-                    IdentityMiddleware::builder()
-                        .logout_behavior(LogoutBehavior::DeleteIdentityKeys)
-                        .build(),
-                )
-                .wrap(from_fn(session_cookie::note_remembered))
-                .wrap(flash)
-                .wrap(session)
-                .wrap(from_fn(session_cookie::set_lifetime))
                 .wrap(from_fn(methods::refuse_trace))
                 .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
                 .wrap(TracingLogger::<RequestSpan>::new())

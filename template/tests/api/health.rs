@@ -1,3 +1,5 @@
+use diesel::RunQueryDsl;
+
 use crate::helpers::{PASSWORD, spawn_app, spawn_app_with, spawn_app_without_database};
 
 #[tokio::test]
@@ -120,6 +122,24 @@ async fn static_files_are_revalidated_by_etag() {
     );
     assert_eq!(missing.status(), 404);
     assert_eq!(outside.status(), 404);
+}
+
+#[tokio::test]
+async fn static_files_are_served_without_the_session_or_the_database() {
+    let app = spawn_app().await;
+    app.signed_up_user("ada@example.com").await;
+    // A signed-in request reads its session from the database: take that table away.
+    let mut conn = app.pool.get().unwrap();
+    diesel::sql_query("DROP TABLE sessions")
+        .execute(&mut conn)
+        .unwrap();
+
+    let asset = app.get("/static/css/app.css").await;
+    let page = app.get("/dashboard").await;
+
+    assert_eq!(asset.status(), 200);
+    assert!(asset.headers().get("set-cookie").is_none());
+    assert_ne!(page.status(), 200, "the dashboard still found its session");
 }
 
 #[tokio::test]
