@@ -79,8 +79,15 @@ impl Delivery {
         })
     }
 
-    /// Sends one message.
-    pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
+    /// Sends one message. `idempotency_key` is the same for every attempt at one queued
+    /// message, so a provider that supports it can drop a second copy (a retry after a
+    /// timeout whose first try did arrive).
+    pub async fn send(
+        &self,
+        from: &Mailbox,
+        email: &OutgoingEmail,
+        idempotency_key: &str,
+    ) -> Result<(), SendError> {
         match self {
             Self::Log => {
                 tracing::info!(
@@ -99,7 +106,7 @@ impl Delivery {
                     .map(drop)
                     .map_err(|error| SendError::Temporary(error.to_string()))
             }
-            Self::Provider(sender) => sender.send(from, email).await,
+            Self::Provider(sender) => sender.send(from, email, idempotency_key).await,
         }
     }
 }

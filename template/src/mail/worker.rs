@@ -158,7 +158,13 @@ impl Worker {
             text_body: message.text_body.clone(),
             html_body: message.html_body.clone(),
         };
-        let sent = tokio::time::timeout(SEND_TIMEOUT, self.delivery.send(&self.from, &email))
+        // The row and when it was queued: unique, and the same at every attempt.
+        let key = format!(
+            "outbox-{}-{}",
+            message.id,
+            message.created_at.and_utc().timestamp_micros()
+        );
+        let sent = tokio::time::timeout(SEND_TIMEOUT, self.delivery.send(&self.from, &email, &key))
             .await
             .unwrap_or_else(|_| Err(SendError::Temporary("sending timed out".to_owned())));
         let now = self.clock.now();

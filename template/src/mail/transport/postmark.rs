@@ -76,8 +76,14 @@ impl Sender {
         })
     }
 
-    /// Sends one message.
-    pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
+    /// Sends one message. Postmark takes no idempotency key: a retry after a timeout
+    /// whose first try did arrive sends a second copy.
+    pub async fn send(
+        &self,
+        from: &Mailbox,
+        email: &OutgoingEmail,
+        _idempotency_key: &str,
+    ) -> Result<(), SendError> {
         let from = from.to_string();
         let request = self
             .client

@@ -76,13 +76,20 @@ impl Sender {
         })
     }
 
-    /// Sends one message.
-    pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
+    /// Sends one message. Resend keeps `idempotency_key` for a day and sends a
+    /// message once however often it is posted with the same key.
+    pub async fn send(
+        &self,
+        from: &Mailbox,
+        email: &OutgoingEmail,
+        idempotency_key: &str,
+    ) -> Result<(), SendError> {
         let from = from.to_string();
         let request = self
             .client
             .post(&self.endpoint)
             .bearer_auth(self.api_key.expose())
+            .header("Idempotency-Key", idempotency_key)
             .json(&ResendEmail {
                 from: &from,
                 to: [&email.to],

@@ -146,8 +146,14 @@ impl Sender {
     }
 
     /// Sends one message. A refused login (530, 534, 535) pauses delivery; any other
-    /// 5xx reply is permanent; anything else is worth a retry.
-    pub async fn send(&self, from: &Mailbox, email: &OutgoingEmail) -> Result<(), SendError> {
+    /// 5xx reply is permanent; anything else is worth a retry. SMTP has no idempotency
+    /// key: a retry after a timeout whose first try did arrive sends a second copy.
+    pub async fn send(
+        &self,
+        from: &Mailbox,
+        email: &OutgoingEmail,
+        _idempotency_key: &str,
+    ) -> Result<(), SendError> {
         let message = delivery::build_message(from, email)?;
         // lettre's own timeout covers connecting, not a server that accepts the
         // connection and then says nothing: bound the whole exchange.

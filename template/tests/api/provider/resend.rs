@@ -1,5 +1,7 @@
 //! Delivery through the Resend API, against a local stand-in that records requests.
 
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
@@ -89,6 +91,45 @@ async fn a_message_the_api_refuses_is_given_up_with_its_reason_kept() {
     assert!(error.contains("422"), "{error}");
     assert!(error.contains("Invalid `to` field."), "{error}");
     assert_eq!(provider.api.received().await.len(), 1, "retried");
+}
+
+#[tokio::test]
+async fn every_attempt_at_a_message_sends_its_idempotency_key_and_other_messages_another() {
+    let provider = TestProvider::start().await;
+    provider.go_down();
+    let app = spawn_app_sending_to(&provider, TestDatabase::create()).await;
+    app.signup("Zoë", "zoe@example.com", PASSWORD).await;
+    let keys_to = |to: &'static str, requests: &[Request]| -> Vec<String> {
+        requests
+            .iter()
+            .filter(|request| json_of(request)["to"] == json!([to]))
+            .map(|request| header_of(request, "idempotency-key").to_owned())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while keys_to("zoe@example.com", &provider.api.received().await).is_empty() {
+        assert!(Instant::now() < deadline, "no attempt reached the API");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    provider.come_back();
+    app.clock.advance(chrono::Duration::hours(1));
+    provider.wait_for_delivery("zoe@example.com").await;
+    app.new_browser()
+        .signup("Ann", "ann@example.com", PASSWORD)
+        .await;
+    provider.wait_for_delivery("ann@example.com").await;
+
+    let received = provider.api.received().await;
+    let zoe = keys_to("zoe@example.com", &received);
+    let ann = keys_to("ann@example.com", &received);
+    assert!(zoe.len() >= 2, "{zoe:?}");
+    assert!(
+        zoe.iter().all(|key| key == &zoe[0] && !key.is_empty()),
+        "{zoe:?}"
+    );
+    assert_eq!(ann.len(), 1);
+    assert_ne!(ann[0], zoe[0]);
 }
 
 /// The Resend API as the app sees it.

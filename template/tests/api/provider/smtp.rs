@@ -191,7 +191,7 @@ async fn a_server_that_never_answers_times_out_and_is_worth_a_retry() {
         html_body: "<p>Hello</p>".to_owned(),
     };
 
-    let sent = tokio::time::timeout(Duration::from_secs(10), sender.send(&from, &email))
+    let sent = tokio::time::timeout(Duration::from_secs(10), sender.send(&from, &email, "key"))
         .await
         .expect("the send did not time out by itself");
 
