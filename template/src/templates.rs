@@ -86,7 +86,7 @@ mod tests {
         let number = BUILDS.fetch_add(1, Ordering::SeqCst);
         let mut tera = Tera::default();
         // Tera's variable syntax, spelled so that cargo-generate's Liquid leaves it alone.
-        let name = ["{", "{ name }}"].concat();
+        let name = ["{", "{ name }", "}"].concat();
         tera.add_raw_template("page.html", &format!("build {number}: {name}"))?;
         Ok(tera)
     }
