@@ -351,8 +351,7 @@ fn source_in_template(template: &Path, c: Combination, rel: &str) -> Option<Path
     } else if rel == "tests/api/backend.rs" {
         format!("tests/api/backend/{}.rs", c.database)
     } else if rel == "Cargo.lock" {
-        let family = if c.mail == "smtp" { "smtp" } else { "api" };
-        format!("locks/{}-{family}.lock", c.database)
+        c.lock_file()
     } else {
         rel.to_string()
     };

@@ -299,14 +299,11 @@ fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Dura
 /// Copies the project's Cargo.lock back to template/locks/, under the name the template
 /// renders (the three HTTP API providers share one).
 fn keep_lock(c: Combination, project: &Path) -> Result<(), String> {
-    let family = if c.mail == "smtp" { "smtp" } else { "api" };
     let lock = fs::read_to_string(project.join("Cargo.lock"))
         .map_err(|e| format!("cannot read the Cargo.lock of {c}: {e}"))?;
     let root = format!("name = \"{PROJECT_NAME}\"\n");
     let lock = lock.replacen(&root, "name = \"{{project-name}}\"\n", 1);
-    let kept = template_root()
-        .join("locks")
-        .join(format!("{}-{family}.lock", c.database));
+    let kept = template_root().join(c.lock_file());
     fs::write(&kept, lock).map_err(|e| format!("cannot write {}: {e}", kept.display()))
 }
 

@@ -18,7 +18,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -245,7 +245,6 @@ fn cargo(project: &Path, target: &Path, args: &[&str]) {
     progress(&format!("recipes: cargo {}", args.join(" ")));
     let output = cargo_in(project, target)
         .args(args)
-        .env_remove("RUSTFLAGS")
         .output()
         .expect("cannot run cargo");
     assert!(
@@ -286,7 +285,7 @@ fn serve_once(binary: &Path, project: &Path, path: &str) -> String {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .expect("no free port");
-    let mut app: Child = Command::new(binary)
+    let mut app = Command::new(binary)
         .arg("serve")
         .current_dir(project)
         .env("APP_PORT", port.to_string())

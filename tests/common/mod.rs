@@ -46,6 +46,13 @@ impl Combination {
         self.to_string()
     }
 
+    /// The lock file under template/locks/ the project ships as Cargo.lock (the three
+    /// HTTP API providers need the same crates); the post hook picks it the same way.
+    pub fn lock_file(&self) -> String {
+        let family = if self.mail == "smtp" { "smtp" } else { "api" };
+        format!("locks/{}-{family}.lock", self.database)
+    }
+
     /// The examples/ values file a user would pass with `--template-values-file`.
     pub fn examples_file(&self) -> PathBuf {
         repo_root()
