@@ -177,7 +177,7 @@ fn paused_reason(pool: &DbPool) -> Option<String> {
 }
 
 /// Recipient and attempts of every message not yet sent.
-fn unsent(pool: &DbPool) -> Vec<(String, i32)> {
+pub fn unsent(pool: &DbPool) -> Vec<(String, i32)> {
     let mut conn = pool.get().expect("cannot connect to the test database");
     outbox_messages::table
         .filter(outbox_messages::sent_at.is_null())
