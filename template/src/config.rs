@@ -14,6 +14,7 @@ use ipnet::IpNet;
 use rand::RngCore;
 
 use crate::accounts::AccountSettings;
+use crate::accounts::hashing::HashingLimits;
 use crate::db::{self, DatabaseSettings};
 use crate::mail::outbox::RecipientLimits;
 use crate::mail::transport::{self, ProviderSettings};
@@ -62,6 +63,7 @@ pub struct Settings {
     pub session_secret: Secret,
     pub mail: MailSettings,
     pub bcrypt_cost: u32,
+    pub hashing: HashingLimits,
     pub sessions: SessionSettings,
     pub accounts: AccountSettings,
     /// Peers whose `X-Forwarded-For` header is believed when finding a client's IP.
@@ -238,6 +240,13 @@ impl Settings {
             ));
         }
 
+        // A core stays free for serving pages while a crowd signs in.
+        let spare_cores = std::thread::available_parallelism().map_or(1, |cores| cores.get() - 1);
+        let hashing = HashingLimits {
+            threads: env.positive("BCRYPT_THREADS", spare_cores.max(1) as i64) as usize,
+            max_wait: Duration::from_secs(env.positive("BCRYPT_QUEUE_SECONDS", 2) as u64),
+        };
+
         let trusted_proxies = env.trusted_proxies();
         if production && trusted_proxies.iter().any(|net| net.prefix_len() == 0) {
             env.problem(
@@ -293,6 +302,7 @@ impl Settings {
             session_secret,
             mail,
             bcrypt_cost,
+            hashing,
             sessions,
             accounts,
             trusted_proxies,

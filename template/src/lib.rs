@@ -27,6 +27,7 @@ pub mod db;
 pub mod keys;
 
 // Leaves: used everywhere, using nothing of the application.
+pub mod assets;
 pub mod clock;
 pub mod secret;
 pub mod telemetry;

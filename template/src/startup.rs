@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_identity::IdentityMiddleware;
 use actix_identity::config::LogoutBehavior;
@@ -18,7 +18,9 @@ use anyhow::Context as _;
 use tera::Context;
 use tracing_actix_web::TracingLogger;
 
+use crate::accounts::hashing::Hashing;
 use crate::accounts::login::DummyHash;
+use crate::assets::Assets;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::db;
@@ -63,16 +65,26 @@ impl Application {
         globals.insert("app_name", &settings.brand.name);
         globals.insert("tagline", &settings.brand.tagline);
         let reload = settings.reload_templates();
+        // In development a rebuilt stylesheet should show at the next request.
+        let assets = if reload {
+            Assets::live(paths::STATIC)
+        } else {
+            Assets::fingerprinted(paths::STATIC)
+        };
         let templates = Templates::new(
             || templates::load(|name| name.ends_with(".html")),
             reload,
             globals,
         )
-        .context("cannot load the page templates under templates/")?;
+        .context("cannot load the page templates under templates/")?
+        .with_function("asset", assets.clone());
+        let assets = web::Data::new(assets);
         let templates = web::Data::new(templates);
         let pool = db::build_pool(&settings.database);
         let cost = settings.bcrypt_cost;
+        let started = Instant::now();
         let dummy_hash = tokio::task::spawn_blocking(move || DummyHash::new(cost)).await??;
+        let hashing = Hashing::new(cost, settings.hashing, started.elapsed());
         let session_store =
             DbSessionStore::new(pool.clone(), Arc::clone(&clock), settings.sessions);
         let auth_limit = rate_limit::auth_limit(settings.rate_limits, &settings.trusted_proxies);
@@ -93,6 +105,7 @@ impl Application {
             pool,
             clock,
             dummy_hash,
+            hashing,
         });
         // Last: nothing after this may fail and leave the jobs running.
         let limiter = auth_limit.limiter();
@@ -127,16 +140,12 @@ impl Application {
                 .app_data(templates.clone())
                 .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
                 .service(
-                    // Not fingerprinted, so browsers must ask again (a cheap 304
-                    // thanks to ETag) rather than keep a stale copy after a deploy.
-                    web::scope(paths::STATIC)
-                        .wrap(DefaultHeaders::new().add((CACHE_CONTROL, "no-cache")))
-                        .route(
-                            "/{path:.*}",
-                            web::route()
-                                .guard(guard::Any(guard::Get()).or(guard::Head()))
-                                .to(assets::serve),
-                        ),
+                    web::scope(paths::STATIC).app_data(assets.clone()).route(
+                        "/{path:.*}",
+                        web::route()
+                            .guard(guard::Any(guard::Get()).or(guard::Head()))
+                            .to(assets::serve),
+                    ),
                 )
                 .service(
                     // Every other path, unknown ones (the 404 page) included: a request

@@ -1,6 +1,6 @@
-//! The files under `templates/` and `static/`. A release build carries them inside the
-//! binary, so it runs from any folder; a debug build reads them from the project folder
-//! at each use, so an edit shows without a rebuild.
+//! The files under `templates/`. A release build carries them inside the binary, so it
+//! runs from any folder; a debug build reads them from the project folder at each use,
+//! so an edit shows without a rebuild.
 
 use std::sync::Arc;
 
@@ -11,11 +11,6 @@ use tera::{Context, Tera};
 #[derive(RustEmbed)]
 #[folder = "templates/"]
 struct TemplateFiles;
-
-/// What `/static/` serves: `static/`.
-#[derive(RustEmbed)]
-#[folder = "static/"]
-pub struct StaticFiles;
 
 /// The templates whose names pass `keep`, under their paths below `templates/`
 /// (`auth/login.html`), so `extends` and `include` find one another.
@@ -43,6 +38,26 @@ pub struct Templates {
     build: fn() -> tera::Result<Tera>,
     reload: bool,
     globals: Arc<Context>,
+    functions: Vec<(&'static str, Function)>,
+}
+
+/// A function templates may call, such as `asset(path=…)`.
+type Function = Arc<dyn tera::Function>;
+
+/// A [`Function`] registered on several builds of the templates.
+struct Shared(Function);
+
+impl tera::Function for Shared {
+    fn call(
+        &self,
+        args: &std::collections::HashMap<String, tera::Value>,
+    ) -> tera::Result<tera::Value> {
+        self.0.call(args)
+    }
+
+    fn is_safe(&self) -> bool {
+        self.0.is_safe()
+    }
 }
 
 impl Templates {
@@ -58,7 +73,20 @@ impl Templates {
             build,
             reload,
             globals: Arc::new(globals),
+            functions: Vec::new(),
         })
+    }
+
+    /// These templates, which may also call `function` by `name`.
+    pub fn with_function(
+        mut self,
+        name: &'static str,
+        function: impl tera::Function + 'static,
+    ) -> Self {
+        let function: Function = Arc::new(function);
+        Arc::make_mut(&mut self.tera).register_function(name, Shared(Arc::clone(&function)));
+        self.functions.push((name, function));
+        self
     }
 
     /// Renders template `name` with the globals and `context`, which wins.
@@ -66,7 +94,11 @@ impl Templates {
         let mut values = (*self.globals).clone();
         values.extend(context.clone());
         if self.reload {
-            (self.build)()?.render(name, &values)
+            let mut tera = (self.build)()?;
+            for (name, function) in &self.functions {
+                tera.register_function(name, Shared(Arc::clone(function)));
+            }
+            tera.render(name, &values)
         } else {
             self.tera.render(name, &values)
         }
@@ -110,6 +142,30 @@ mod tests {
         assert_ne!(fresh, fresher);
         assert!(first.ends_with(": Acme"), "{first}");
         assert!(own.ends_with(": Own"), "{own}");
+    }
+
+    fn calling() -> tera::Result<Tera> {
+        let mut tera = Tera::default();
+        let call = ["{", "{ greet(who=\"Ada\") }", "}"].concat();
+        tera.add_raw_template("page.html", &call)?;
+        Ok(tera)
+    }
+
+    #[test]
+    fn functions_are_there_in_every_build() {
+        let greet = |args: &std::collections::HashMap<String, tera::Value>| {
+            let who = args["who"].as_str().unwrap_or_default();
+            Ok(tera::Value::String(format!("<b>{who}</b>")))
+        };
+        for reload in [false, true] {
+            let templates = Templates::new(calling, reload, Context::new())
+                .unwrap()
+                .with_function("greet", greet);
+
+            let page = templates.render("page.html", &Context::new()).unwrap();
+
+            assert_eq!(page, "&lt;b&gt;Ada&lt;&#x2F;b&gt;", "reload: {reload}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod characters;
 pub mod email;
+pub mod hashing;
 pub mod login;
 pub mod name;
 pub mod password;

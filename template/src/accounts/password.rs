@@ -127,20 +127,10 @@ fn normalized(password: &str) -> Cow<'_, str> {
     }
 }
 
-/// Hashes a password with bcrypt. Slow on purpose: call it on the blocking pool.
+/// Hashes a password with bcrypt. Slow on purpose: call it through
+/// `accounts::hashing::Hashing`, which runs it on the blocking pool.
 pub fn hash_password(password: &str, cost: u32) -> Result<String, bcrypt::BcryptError> {
     bcrypt::hash(normalized(password).as_bytes(), cost)
-}
-
-/// [`hash_password`] on the blocking thread pool, so the async workers keep serving
-/// other requests while bcrypt works.
-pub async fn hash_password_off_thread(password: String, cost: u32) -> anyhow::Result<String> {
-    Ok(actix_web::web::block(move || hash_password(&password, cost)).await??)
-}
-
-/// [`verify_password`] on the blocking thread pool.
-pub async fn verify_password_off_thread(password: String, hash: String) -> anyhow::Result<bool> {
-    Ok(actix_web::web::block(move || verify_password(&password, &hash)).await?)
 }
 
 /// Whether `password` matches a stored bcrypt hash. A hash stored before passwords

@@ -7,9 +7,7 @@ use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 
 use crate::accounts::login::Attempt;
-use crate::accounts::password::{
-    MAX_PASSWORD_BYTES, hash_password_off_thread, verify_password_off_thread,
-};
+use crate::accounts::password::MAX_PASSWORD_BYTES;
 use crate::accounts::password_change::{change_password, record_wrong_password};
 use crate::mail::Email;
 use crate::models::user;
@@ -66,11 +64,13 @@ pub async fn update_password(
         return render(page, &errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let current_ok = form.current_password.expose().len() <= MAX_PASSWORD_BYTES
-        && verify_password_off_thread(
-            form.current_password.into_exposed(),
-            account.password_hash.clone(),
-        )
-        .await?;
+        && state
+            .hashing
+            .verify(
+                form.current_password.into_exposed(),
+                account.password_hash.clone(),
+            )
+            .await?;
     if !current_ok {
         errors.add("current_password", "That is not your current password.");
         let attempt = Attempt {
@@ -91,8 +91,7 @@ pub async fn update_password(
         return render(page, &errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
-    let password_hash =
-        hash_password_off_thread(form.password.into_exposed(), state.settings.bcrypt_cost).await?;
+    let password_hash = state.hashing.hash(form.password.into_exposed()).await?;
     let mail = state.mailer.compose(
         &account.email,
         &Email::PasswordChanged {

@@ -12,6 +12,7 @@ use futures_util::FutureExt;
 use tera::Context;
 
 use crate::accounts::FlowError;
+use crate::accounts::hashing::HashError;
 use crate::db::DbError;
 use crate::sessions::SessionUser;
 use crate::telemetry::error_chain;
@@ -32,6 +33,9 @@ pub enum AppError {
     LoginRequired { next: String },
     #[error("request body too large")]
     PayloadTooLarge,
+    /// Too many password checks queued: come back after `retry_after` seconds.
+    #[error("busy with password work")]
+    Busy { retry_after: u64 },
     #[error("database unavailable")]
     Database(#[from] DbError),
     #[error("template rendering failed")]
@@ -47,6 +51,17 @@ pub enum AppError {
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         Self::Database(DbError::Query(error))
+    }
+}
+
+impl From<HashError> for AppError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy { retry_after } => Self::Busy {
+                retry_after: retry_after.as_secs_f64().ceil() as u64,
+            },
+            error => Self::Internal(error.into()),
+        }
     }
 }
 
@@ -66,6 +81,7 @@ impl ResponseError for AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(DbError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_)
             | Self::Template(_)
@@ -78,6 +94,13 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if let Self::LoginRequired { next } = self {
             return redirect_to_login(next);
+        }
+        if let Self::Busy { retry_after } = self {
+            // The server works as designed: at capacity, it says so at once.
+            tracing::warn!(retry_after, "refused: too many password checks queued");
+            return HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, retry_after.to_string()))
+                .finish();
         }
         let status = self.status_code();
         if status.is_server_error() {

@@ -4,7 +4,6 @@ use actix_identity::Identity;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
-use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::accounts::email::EmailAddress;
@@ -81,13 +80,14 @@ pub async fn create(
     let account = state
         .db(move |conn, _| login::find_account(conn, &lookup))
         .await?;
-    // On the blocking pool, holding no connection: bcrypt is slow on purpose.
+    // Holding no connection: bcrypt is slow on purpose.
     let (checked, password, shared) = (account.clone(), form.password, state.clone());
-    let matched = web::block(move || {
-        login::password_matches(checked.as_ref(), password.expose(), &shared.dummy_hash)
-    })
-    .await
-    .context("the password check was cancelled")?;
+    let matched = state
+        .hashing
+        .run(move || {
+            login::password_matches(checked.as_ref(), password.expose(), &shared.dummy_hash)
+        })
+        .await?;
     let now = state.now();
     let device_token = device::token_of(&req, &state.cookie_names);
     let attempt = Attempt {

@@ -128,6 +128,7 @@ mod tests {
     use actix_web::{App, test};
     use tera::Context;
 
+    use crate::assets::Assets;
     use crate::templates::{self, Templates};
 
     use super::*;
@@ -141,7 +142,8 @@ mod tests {
         let mut globals = Context::new();
         globals.insert("app_name", "Test");
         let templates = Templates::new(|| templates::load(|_| true), false, globals)
-            .expect("cannot load the templates");
+            .expect("cannot load the templates")
+            .with_function("asset", Assets::fingerprinted(paths::STATIC));
         let app = test::init_service(
             App::new()
                 .app_data(web::Data::new(templates))

@@ -7,7 +7,6 @@ use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 
 use crate::accounts::email::EmailAddress;
-use crate::accounts::password::hash_password_off_thread;
 use crate::accounts::password_reset;
 use crate::mail::Email;
 use crate::secret::Secret;
@@ -121,8 +120,7 @@ pub async fn update(
         return render_form(page, &token, &errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
-    let password_hash =
-        hash_password_off_thread(form.password.into_exposed(), state.settings.bcrypt_cost).await?;
+    let password_hash = state.hashing.hash(form.password.into_exposed()).await?;
     let mail = state.mailer.compose(
         &account.email,
         &Email::PasswordChanged {

@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use crate::accounts::email::EmailAddress;
 use crate::accounts::name::DisplayName;
-use crate::accounts::password::hash_password_off_thread;
 use crate::accounts::signup::{self, Registration};
 use crate::accounts::verification::CodeMail;
 use crate::mail::Email;
@@ -61,8 +60,7 @@ pub async fn create(
     };
 
     // Hashed even for an address that has an account, so both take the same time.
-    let password_hash =
-        hash_password_off_thread(form.password.into_exposed(), state.settings.bcrypt_cost).await?;
+    let password_hash = state.hashing.hash(form.password.into_exposed()).await?;
     let code = CodeMail::new(&state.mailer, email.as_str(), name.as_str())?;
     let attempt_mail = state.mailer.compose(
         email.as_str(),

@@ -9,6 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use chrono::NaiveDateTime;
 
+use crate::accounts::hashing::Hashing;
 use crate::accounts::login::DummyHash;
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub cookie_names: CookieNames,
     pub mailer: Mailer,
     pub dummy_hash: DummyHash,
+    /// Every password hash and check goes through it.
+    pub hashing: Hashing,
 }
 
 /// The extractor: a cheap handle on [`AppState`].

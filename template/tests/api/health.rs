@@ -58,7 +58,10 @@ async fn the_home_page_renders_inside_the_layout() {
     let body = response.text().await.unwrap();
     assert!(body.starts_with("<!doctype html>"));
     assert!(body.contains(&format!("Welcome to {}", app.settings.brand.name)));
-    assert!(body.contains(r#"href="/static/css/app.css""#));
+    assert_eq!(
+        linked(&body, r"/static/css/app\.[0-9a-f]{16}\.css").len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -88,6 +91,100 @@ async fn pages_and_mail_call_the_product_by_app_name() {
     );
     let sender = mail.header("from").unwrap_or_default();
     assert!(sender.contains("Acme Cloud"), "{sender}");
+}
+
+/// Every address in `text` that matches `pattern`.
+fn linked(text: &str, pattern: &str) -> Vec<String> {
+    let pattern = regex::Regex::new(pattern).unwrap();
+    pattern
+        .find_iter(text)
+        .map(|found| found.as_str().to_owned())
+        .collect()
+}
+
+const FINGERPRINTED: &str = r"/static/[a-z0-9/._-]+\.[0-9a-f]{16}(\.[a-z0-9]+)?";
+
+#[tokio::test]
+async fn pages_link_assets_by_content_hash_and_browsers_keep_them_for_a_year() {
+    let app = spawn_app().await;
+    let page = app.get("/login").await.text().await.unwrap();
+    let links = linked(&page, FINGERPRINTED);
+    let stylesheet = linked(&page, r"/static/css/app\.[0-9a-f]{16}\.css");
+    let preloaded = linked(&page, r#"/static/fonts/[^"]+"#);
+
+    assert!(
+        links.len() >= 5,
+        "stylesheet, script, icon, fonts: {links:?}"
+    );
+    let css = app.get(&stylesheet[0]).await.text().await.unwrap();
+    let fonts = linked(&css, FINGERPRINTED);
+    assert!(fonts.len() >= 6, "{fonts:?}");
+    for font in &preloaded {
+        assert!(
+            fonts.contains(font),
+            "{font} is preloaded but not what the CSS uses"
+        );
+    }
+    for link in links.iter().chain(&fonts) {
+        let response = app.get(link).await;
+        assert_eq!(response.status(), 200, "{link}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{link}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn text_assets_are_sent_compressed_as_the_browser_accepts() {
+    let app = spawn_app().await;
+    let page = app.get("/login").await.text().await.unwrap();
+    let stylesheet = &linked(&page, r"/static/css/app\.[0-9a-f]{16}\.css")[0];
+    let font = &linked(&page, r#"/static/fonts/[^"]+"#)[0];
+    let fetch = |path: &str, encodings: &str| {
+        app.client
+            .get(app.url(path))
+            .header("accept-encoding", encodings)
+            .send()
+    };
+
+    let plain = app.get(stylesheet).await.bytes().await.unwrap();
+    let brotli = fetch(stylesheet, "gzip, deflate, br, zstd").await.unwrap();
+    let gzip = fetch(stylesheet, "gzip").await.unwrap();
+    let woff2 = fetch(font, "gzip, br").await.unwrap();
+
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(brotli.headers()["vary"], "accept-encoding");
+    let brotli_tag = brotli.headers()["etag"].clone();
+    let compressed = brotli.bytes().await.unwrap();
+    assert!(
+        compressed.len() * 4 < plain.len(),
+        "{} bytes",
+        compressed.len()
+    );
+    let mut unpacked = Vec::new();
+    brotli::BrotliDecompress(&mut &compressed[..], &mut unpacked).unwrap();
+    assert_eq!(unpacked, plain);
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    assert_ne!(gzip.headers()["etag"], brotli_tag);
+    let mut unpacked = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gzip.bytes().await.unwrap()[..]),
+        &mut unpacked,
+    )
+    .unwrap();
+    assert_eq!(unpacked, plain);
+    assert!(woff2.headers().get("content-encoding").is_none());
+    let again = app
+        .client
+        .get(app.url(stylesheet))
+        .header("accept-encoding", "br")
+        .header("if-none-match", brotli_tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
 }
 
 #[tokio::test]

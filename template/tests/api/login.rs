@@ -10,7 +10,7 @@ use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::users;
 use {{crate_name}}::models::{User, user};
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
 use crate::signup::without_tokens;
 
 const EMAIL: &str = "ada@example.com";
@@ -341,5 +341,49 @@ async fn the_device_cookie_is_http_only_lax_and_lasts_a_year() {
         .expect("a sign-in marks the browser as known");
     for attribute in ["httponly", "samesite=lax", "path=/", "max-age=31536000"] {
         assert!(cookie.contains(attribute), "{cookie}");
+    }
+}
+
+#[tokio::test]
+async fn a_crowd_beyond_what_the_password_threads_finish_in_time_is_told_at_once_to_retry() {
+    // One thread, and a second of waiting: a handful of bcrypt-12 checks at most.
+    let app = spawn_app_with(&[
+        ("BCRYPT_COST", "12"),
+        ("BCRYPT_THREADS", "1"),
+        ("BCRYPT_QUEUE_SECONDS", "1"),
+        ("RATE_LIMIT_AUTH_BURST", "100"),
+    ])
+    .await;
+    let token = app.csrf_token().await;
+    let emails: Vec<String> = (0..16).map(|n| format!("crowd{n}@example.com")).collect();
+
+    let attempts = emails.iter().map(|email| {
+        app.client
+            .post(app.url("/login"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", email.as_str()),
+                ("password", PASSWORD),
+            ])
+            .send()
+    });
+    let responses: Vec<reqwest::Response> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(|response| response.expect("request failed"))
+        .collect();
+
+    let checked = responses.iter().filter(|r| r.status() == 422).count();
+    let busy: Vec<&reqwest::Response> = responses.iter().filter(|r| r.status() == 503).collect();
+    assert!(checked >= 1, "no login was checked");
+    assert!(!busy.is_empty(), "nobody was told to come back");
+    assert_eq!(checked + busy.len(), emails.len());
+    for response in busy {
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=10).contains(&retry_after), "{retry_after}");
     }
 }
