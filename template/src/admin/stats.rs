@@ -1,7 +1,7 @@
 //! The numbers on the admin dashboard.
 
 use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime};
-use diesel::QueryResult;
+use diesel::{Connection, QueryResult};
 use serde::Serialize;
 
 use crate::db::DbConn;
@@ -41,8 +41,13 @@ pub struct WeekSignups {
     pub height: i64,
 }
 
-/// Reads every number of the dashboard at `now`.
+/// Reads every number of the dashboard at `now`, in one transaction: the numbers agree
+/// with one another, and SQLite takes its read lock once instead of once a query.
 pub fn dashboard_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stats> {
+    conn.transaction(|conn| read_stats(conn, now))
+}
+
+fn read_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stats> {
     let this_week = start_of_week(now);
     let mut weekly_signups = Vec::new();
     for weeks_ago in (0..CHART_WEEKS).rev() {

@@ -207,7 +207,7 @@ pub fn count_of_kind_since(
             diesel::dsl::count_star(),
             diesel::dsl::max(outbox::created_at),
         ))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Puts message `id` back in the queue until `next_attempt_at`, with `error`, without
@@ -275,7 +275,7 @@ pub fn find_unsent(conn: &mut DbConn, id: i64) -> QueryResult<Option<UnsentMessa
         .find(id)
         .filter(outbox::sent_at.is_null())
         .select(UnsentMessage::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -42,7 +42,7 @@ pub fn find_live_token(
         .filter(password_reset_tokens::used_at.is_null())
         .filter(password_reset_tokens::expires_at.gt(now))
         .select(PasswordResetToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -68,7 +68,7 @@ pub fn find_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<Pas
     password_reset_tokens::table
         .filter(password_reset_tokens::token_hash.eq(token_hash))
         .select(PasswordResetToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

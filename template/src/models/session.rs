@@ -45,7 +45,7 @@ pub fn find_live_session(
         .filter(sessions::idle_expires_at.gt(now))
         .filter(sessions::absolute_expires_at.gt(now))
         .select((Session::as_select(), Option::<User>::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -30,7 +30,7 @@ pub fn find_usable(
                 .or(devices::locked_until.le(now)),
         )
         .select(TrustedDevice::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -53,7 +53,7 @@ pub fn insert_user(conn: &mut DbConn, new_user: &NewUser<'_>) -> QueryResult<Use
         users::table
             .filter(users::email.eq(new_user.email))
             .select(User::as_select())
-            .first(conn)
+            .get_result(conn)
     })
 }
 
@@ -62,7 +62,7 @@ pub fn get_user_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<U
     users::table
         .filter(users::email.eq(email))
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -80,7 +80,7 @@ pub fn get_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
     users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -105,7 +105,7 @@ pub fn record_failed_login(
     users::table
         .find(id)
         .select(users::failed_login_count)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -21,5 +21,5 @@ pub struct UserCounts {
 pub fn get(conn: &mut DbConn) -> QueryResult<UserCounts> {
     user_counts::table
         .select(UserCounts::as_select())
-        .first(conn)
+        .get_result(conn)
 }
