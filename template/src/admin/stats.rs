@@ -42,7 +42,7 @@ pub struct WeekSignups {
 }
 
 /// Reads every number of the dashboard at `now`, in one transaction: the numbers agree
-/// with one another, and SQLite takes its read lock once instead of once a query.
+/// with one another, and the database sets up one read instead of one a query.
 pub fn dashboard_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stats> {
     conn.transaction(|conn| read_stats(conn, now))
 }

@@ -4,9 +4,9 @@
 //! `db::run_blocking`.
 //!
 //! A query that can match one row at most (a unique key, an aggregate) ends in
-//! `get_result`, not `first`: `first` adds `LIMIT ?`, and SQLite prepares a statement
-//! with a bound LIMIT again at every run, which made the session lookup of every
-//! signed-in request cost as much as the rest of the request.
+//! `get_result`, not `first`: `first` adds `LIMIT ?`, and a database may prepare a
+//! statement with a bound LIMIT again at every run (one did, and the session lookup
+//! of every signed-in request cost as much as the rest of the request).
 
 pub mod audit_event;
 pub mod outbox;
