@@ -17,3 +17,14 @@ pub fn is_invisible(c: char) -> bool {
                 | GeneralCategory::ParagraphSeparator
         )
 }
+
+/// Combining marks (accents, dots, strokes): after normalisation (NFC/NFKC) they remain
+/// only where no letter carries them precomposed.
+pub fn is_combining_mark(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::NonspacingMark
+            | GeneralCategory::SpacingMark
+            | GeneralCategory::EnclosingMark
+    )
+}

@@ -4,7 +4,7 @@ use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::accounts::characters::is_invisible;
+use crate::accounts::characters::{is_combining_mark, is_invisible};
 use crate::mail;
 
 /// The longest address a mail server must accept (RFC 5321 path limit).
@@ -73,7 +73,8 @@ fn normalize_email(input: &str) -> Result<String, EmailError> {
             c.is_alphanumeric()
                 || "!#$%&'*+-/=?^_`{|}~.".contains(c)
                 || (!c.is_ascii() && !c.is_whitespace() && !is_invisible(c))
-        });
+        })
+        && !marks_a_plain_letter(local);
     let valid_domain = domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
@@ -87,6 +88,19 @@ fn normalize_email(input: &str) -> Result<String, EmailError> {
     } else {
         Err(EmailError::Invalid)
     }
+}
+
+/// A combining mark on an ASCII character. Normalisation has composed every accented
+/// Latin letter that has a form of its own (`e` + acute is `é`), so what is left on a
+/// plain letter makes it look like another address: `ALİCE` lower-cases to `i` and a
+/// combining dot, shown as `alice`. Marks on the letters of other scripts, which spell
+/// their words with them, stay allowed.
+fn marks_a_plain_letter(local: &str) -> bool {
+    local.chars().next().is_some_and(is_combining_mark)
+        || local
+            .chars()
+            .zip(local.chars().skip(1))
+            .any(|(base, mark)| base.is_ascii() && is_combining_mark(mark))
 }
 
 #[cfg(test)]
@@ -131,10 +145,26 @@ mod tests {
     }
 
     #[test]
+    fn letters_dressed_as_plain_ones_are_refused() {
+        // Lower-cased, the dotted capital I is an `i` with a combining dot: the address
+        // reads as alice@example.com in the admin directory.
+        for input in [
+            "ALİCE@example.com",
+            "ali\u{307}ce@example.com",
+            "bo\u{335}b@example.com",
+            "\u{301}bob@example.com",
+        ] {
+            assert!(normalize_email(input).is_err(), "{input:?} was accepted");
+        }
+    }
+
+    #[test]
     fn everyday_and_international_addresses_are_accepted() {
         for input in [
             "o'brien+news@example.com",
             "zoë@example.com",
+            "zoe\u{308}@example.com",
+            "नमस्ते@example.com",
             "a.b-c_d@mail.example.org",
         ] {
             assert!(normalize_email(input).is_ok(), "{input:?} was refused");
