@@ -13,7 +13,7 @@ use crate::helpers::{
 use crate::provider::TestProvider;
 
 /// Longer than any wait the outbox sets after a first failure.
-const PAST_EVERY_RETRY: Duration = Duration::hours(1);
+pub const PAST_EVERY_RETRY: Duration = Duration::hours(1);
 
 #[tokio::test]
 async fn mail_queued_during_a_provider_outage_is_delivered_exactly_once_after_it() {
@@ -164,7 +164,7 @@ async fn sign_up(address: &str, email: &str) {
 }
 
 /// Why delivery is paused, as recorded on a waiting message.
-fn paused_reason(pool: &DbPool) -> Option<String> {
+pub fn paused_reason(pool: &DbPool) -> Option<String> {
     let mut conn = pool.get().expect("cannot connect to the test database");
     outbox_messages::table
         .filter(outbox_messages::sent_at.is_null())

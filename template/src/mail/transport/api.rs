@@ -43,11 +43,24 @@ pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
+/// Whether an error answer (status and body) refuses our key or account rather than
+/// one message.
+pub type RefusesAccount = fn(StatusCode, &str) -> bool;
+
+/// 401 and 403: what most providers answer to a bad key or a suspended account.
+pub fn refuses_key(status: StatusCode, _body: &str) -> bool {
+    status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN
+}
+
 /// Sends `request` and reads the answer: any 2xx is a delivery; timeouts, lost
-/// connections, 408, 429 and 5xx are worth a retry; 401 and 403 refuse our key or
-/// account, so delivery pauses until it is fixed; any other 4xx is about this message
-/// and will fail the same way next time (a refused address, a malformed message).
-pub async fn send(request: reqwest::RequestBuilder) -> Result<(), SendError> {
+/// connections, 408, 429 and 5xx are worth a retry; answers `refuses_account` picks
+/// are about our key or account, so delivery pauses until it is fixed; any other 4xx
+/// is about this message and will fail the same way next time (a refused address, a
+/// malformed message).
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    refuses_account: RefusesAccount,
+) -> Result<(), SendError> {
     let response = request
         .send()
         .await
@@ -57,11 +70,12 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(), SendError> {
         return Ok(());
     }
     let body = response.text().await.unwrap_or_default();
+    let about_account = refuses_account(status, &body);
     let body: String = body.chars().take(MAX_ERROR_BODY).collect();
     let error = format!("the API answered {status}: {body}");
     if is_temporary(status) {
         Err(SendError::Temporary(error))
-    } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+    } else if about_account {
         Err(SendError::Account(error))
     } else {
         Err(SendError::Permanent(error))
@@ -97,7 +111,7 @@ mod tests {
             .mount(&server)
             .await;
         let client = client(Duration::from_millis(500)).unwrap();
-        send(client.post(server.uri())).await
+        send(client.post(server.uri()), refuses_key).await
     }
 
     #[tokio::test]
@@ -163,7 +177,11 @@ mod tests {
             .port();
         let client = client(Duration::from_millis(500)).unwrap();
 
-        let sent = send(client.post(format!("http://127.0.0.1:{port}/email"))).await;
+        let sent = send(
+            client.post(format!("http://127.0.0.1:{port}/email")),
+            refuses_key,
+        )
+        .await;
 
         assert!(matches!(sent, Err(SendError::Temporary(_))), "{sent:?}");
     }

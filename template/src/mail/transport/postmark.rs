@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use lettre::message::Mailbox;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::api;
 use crate::mail::delivery::SendError;
@@ -99,8 +99,27 @@ impl Sender {
                 // The stream for transactional mail; broadcasts go through another.
                 message_stream: "outbound",
             });
-        api::send(request).await
+        api::send(request, refuses_account).await
     }
+}
+
+/// Postmark's `ErrorCode`s that refuse the sender or the account, not one message
+/// (<https://postmarkapp.com/developer/api/overview#error-codes>): bad token, sender
+/// signature not found or not confirmed, not allowed to send (out of credits), account
+/// pending approval, account may not send. They come with 422, like a bad address.
+const ACCOUNT_ERROR_CODES: [u32; 6] = [10, 400, 401, 405, 412, 413];
+
+fn refuses_account(status: reqwest::StatusCode, body: &str) -> bool {
+    api::refuses_key(status, body)
+        || serde_json::from_str::<PostmarkError>(body)
+            .is_ok_and(|error| ACCOUNT_ERROR_CODES.contains(&error.error_code))
+}
+
+/// The body of an error answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PostmarkError {
+    error_code: u32,
 }
 
 /// The body of `POST /email`.

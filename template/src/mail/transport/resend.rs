@@ -97,7 +97,7 @@ impl Sender {
                 text: &email.text_body,
                 html: &email.html_body,
             });
-        api::send(request).await
+        api::send(request, api::refuses_key).await
     }
 }
 

@@ -112,7 +112,7 @@ impl Sender {
                     },
                 ],
             });
-        api::send(request).await
+        api::send(request, api::refuses_key).await
     }
 }
 

@@ -3,7 +3,7 @@
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
-use crate::delivery::spawn_app_sending_to;
+use crate::delivery::{PAST_EVERY_RETRY, paused_reason, spawn_app_sending_to};
 use crate::helpers::{PASSWORD, TestDatabase, code_in, eventually};
 use crate::mailbox::ReceivedEmail;
 
@@ -93,6 +93,33 @@ async fn a_message_postmark_refuses_is_given_up_with_its_reason_kept() {
     assert!(error.contains("422"), "{error}");
     assert!(error.contains("Invalid 'To' address"), "{error}");
     assert_eq!(provider.api.received().await.len(), 1, "retried");
+}
+
+#[tokio::test]
+async fn an_account_postmark_will_not_send_for_pauses_delivery_and_loses_nothing() {
+    let provider = TestProvider::start().await;
+    let app = spawn_app_sending_to(&provider, TestDatabase::create()).await;
+    // Postmark answers 422 both for one message and for the whole account; its
+    // ErrorCode tells them apart.
+    for (code, reason) in [
+        (401, "Sender signature not confirmed"),
+        (405, "Not allowed to send: you have run out of credits"),
+        (412, "Account is pending approval"),
+    ] {
+        provider
+            .api
+            .refuse(422, json!({"ErrorCode": code, "Message": reason}));
+        let to = format!("user{code}@example.com");
+        app.signup("Zoë", &to, PASSWORD).await;
+
+        eventually("delivery paused", || paused_reason(&app.pool)).await;
+        let row = app.outbox_row(&to).expect("the message is queued");
+        assert_eq!((row.attempts, row.failed_at), (0, None), "{reason}");
+
+        provider.api.accept();
+        app.clock.advance(PAST_EVERY_RETRY);
+        provider.wait_for_delivery(&to).await;
+    }
 }
 
 /// The Postmark API as the app sees it.
