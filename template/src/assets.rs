@@ -7,7 +7,8 @@
 //! `asset` function), browsers keep it for a year without asking again, and a deploy
 //! that changes the file changes its name, so nobody sees a stale copy. Stylesheets are
 //! rewritten to link fonts and images by such names too. Text is also sent compressed
-//! (brotli or gzip, as the browser accepts), compressed once, at its first request.
+//! (brotli or gzip, as the browser accepts), compressed once, at its first request, on
+//! the blocking pool.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -66,7 +67,18 @@ impl Asset {
         self.compress
     }
 
+    /// Whether [`Asset::body`] answers `wanted` without compressing first.
+    pub fn is_ready(&self, wanted: Encoding) -> bool {
+        match wanted {
+            _ if !self.compress => true,
+            Encoding::Identity => true,
+            Encoding::Brotli => self.brotli.get().is_some(),
+            Encoding::Gzip => self.gzip.get().is_some(),
+        }
+    }
+
     /// The body in `wanted` when that is smaller, else as it is; with the encoding used.
+    /// The first call for an encoding compresses the file, which takes a while.
     pub fn body(&self, wanted: Encoding) -> (Encoding, Bytes) {
         let compressed = match wanted {
             _ if !self.compress => None,
@@ -367,6 +379,18 @@ mod tests {
         assert_eq!(text, stylesheet.body(Encoding::Identity).1);
         assert_eq!(stylesheet.body(Encoding::Gzip).0, Encoding::Gzip);
         assert_eq!(font.body(Encoding::Brotli).0, Encoding::Identity);
+    }
+
+    #[test]
+    fn an_encoding_is_ready_once_it_was_asked_for() {
+        let assets = files("body { color: red; }".repeat(100).as_str(), &[0; 64]);
+        let css = assets.find("css/app.css").unwrap().asset;
+        let font = assets.find("fonts/a.woff2").unwrap().asset;
+
+        assert!(!css.is_ready(Encoding::Brotli) && !css.is_ready(Encoding::Gzip));
+        assert!(css.is_ready(Encoding::Identity) && font.is_ready(Encoding::Brotli));
+        css.body(Encoding::Brotli);
+        assert!(css.is_ready(Encoding::Brotli) && !css.is_ready(Encoding::Gzip));
     }
 
     #[test]

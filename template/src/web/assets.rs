@@ -1,6 +1,8 @@
 //! `GET /static/{name}`: the files of `static/` (`crate::assets`), with no session and
 //! no database work.
 
+use std::sync::Arc;
+
 use actix_web::http::header::{
     self, AcceptEncoding, CacheControl, CacheDirective, ContentEncoding, EntityTag, Header,
     HeaderValue, IfNoneMatch,
@@ -26,7 +28,16 @@ pub async fn serve(
     } else {
         Encoding::Identity
     };
-    let (encoding, body) = asset.body(wanted);
+    let (encoding, body) = if asset.is_ready(wanted) {
+        asset.body(wanted)
+    } else {
+        // The first request for an encoding compresses the file, tens of milliseconds
+        // at brotli's best: on the blocking pool, not on a worker other requests share.
+        let compressing = Arc::clone(&asset);
+        web::block(move || compressing.body(wanted))
+            .await
+            .map_err(|error| AppError::Internal(error.into()))?
+    };
     // Each encoding is its own representation, with its own tag.
     let tag = EntityTag::new_strong(match encoding {
         Encoding::Identity => asset.hash().to_owned(),
