@@ -164,6 +164,7 @@ impl Application {
                         )
                         .wrap(from_fn(session_cookie::note_remembered))
                         .wrap(flash)
+                        .wrap(from_fn(error::refuse_unreadable_session))
                         .wrap(session)
                         .wrap(from_fn(session_cookie::set_lifetime)),
                 )

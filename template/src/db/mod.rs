@@ -45,6 +45,18 @@ pub enum DbError {
     Cancelled(#[from] actix_web::error::BlockingError),
 }
 
+impl DbError {
+    /// Whether the database could not be used just now (down, cut off, locked by
+    /// another process), as opposed to a query it refused: worth trying again soon.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Pool(_) => true,
+            Self::Query(error) => backend::is_unavailable(error),
+            Self::Cancelled(_) => false,
+        }
+    }
+}
+
 /// Builds the pool without connecting: the application starts even while the
 /// database is down, and `/readyz` reports it.
 pub fn build_pool(settings: &DatabaseSettings) -> DbPool {

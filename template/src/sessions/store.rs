@@ -16,6 +16,7 @@ use crate::keys::{random_token, token_hash};
 use crate::models::User;
 use crate::models::session::{self, NewSession};
 use crate::sessions::SessionSettings;
+use crate::telemetry::error_chain;
 
 type SessionState = HashMap<String, String>;
 
@@ -25,6 +26,8 @@ const IDENTITY_KEY: &str = "actix_identity.user_id";
 pub const REMEMBER_ME_KEY: &str = "remember_me";
 /// The signed-in user, read together with the session and never written back.
 pub const USER_KEY: &str = "user";
+/// Marks a session the database could not give back (it is out); never stored.
+pub const UNREADABLE_KEY: &str = "unreadable";
 /// Activity is recorded at most this often, so a busy user costs one write a minute.
 const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
@@ -111,8 +114,19 @@ impl SessionStore for DbSessionStore {
             }
             Ok(found)
         })
-        .await
-        .map_err(|error| LoadError::Other(anyhow!(error)))?;
+        .await;
+        let found = match found {
+            Ok(found) => found,
+            // actix-session would answer a failed load with a bare 500 that the error
+            // pages never see. A session marked unreadable reaches
+            // `web::error::refuse_unreadable_session` instead: the 503 page.
+            Err(error) if error.is_unavailable() => {
+                tracing::error!(error = %error_chain(&error), "cannot read the session");
+                let marker = HashMap::from([(UNREADABLE_KEY.to_owned(), "true".to_owned())]);
+                return Ok(Some(marker));
+            }
+            Err(error) => return Err(LoadError::Other(anyhow!(error))),
+        };
 
         let Some((row, user)) = found else {
             return Ok(None);
@@ -166,11 +180,20 @@ impl SessionStore for DbSessionStore {
         let key_hash = token_hash(session_key.as_ref());
         let (user_id, state) = stored_state(session_state.clone())
             .map_err(|error| UpdateError::Serialization(anyhow!(error)))?;
-        let updated = db::run_blocking(&self.pool, move |conn| {
+        let updated = match db::run_blocking(&self.pool, move |conn| {
             session::update_session_state(conn, &key_hash, user_id, &state)
         })
         .await
-        .map_err(|error| UpdateError::Other(anyhow!(error)))?;
+        {
+            Ok(updated) => updated,
+            // The page is done; failing it now would give a bare 500 (actix-session's)
+            // for a change such as a flash message read, which then shows once more.
+            Err(error) if error.is_unavailable() => {
+                tracing::error!(error = %error_chain(&error), "cannot save the session");
+                return Ok(session_key);
+            }
+            Err(error) => return Err(UpdateError::Other(anyhow!(error))),
+        };
         if updated == 1 {
             return Ok(session_key);
         }
@@ -209,6 +232,7 @@ impl SessionStore for DbSessionStore {
 /// The user id and the JSON to store, without the user loaded alongside.
 fn stored_state(mut state: SessionState) -> Result<(Option<i64>, String), serde_json::Error> {
     state.remove(USER_KEY);
+    state.remove(UNREADABLE_KEY);
     let user_id = match state.get(IDENTITY_KEY) {
         Some(value) => serde_json::from_str::<String>(value)?.parse().ok(),
         None => None,

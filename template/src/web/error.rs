@@ -2,6 +2,7 @@
 
 use std::panic::AssertUnwindSafe;
 
+use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -15,6 +16,7 @@ use crate::accounts::FlowError;
 use crate::accounts::hashing::HashError;
 use crate::db::DbError;
 use crate::sessions::SessionUser;
+use crate::sessions::store::UNREADABLE_KEY;
 use crate::telemetry::error_chain;
 use crate::templates::Templates;
 use crate::web::auth::signed_in_user;
@@ -36,8 +38,11 @@ pub enum AppError {
     /// Too many password checks queued: come back after `retry_after` seconds.
     #[error("busy with password work")]
     Busy { retry_after: u64 },
-    #[error("database unavailable")]
+    #[error("database error")]
     Database(#[from] DbError),
+    /// The visitor's session could not be read: the database is out.
+    #[error("session store unavailable")]
+    SessionStoreUnavailable,
     #[error("template rendering failed")]
     Template(#[from] tera::Error),
     #[error("mail could not be composed")]
@@ -81,8 +86,8 @@ impl ResponseError for AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(DbError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_)
             | Self::Template(_)
             | Self::Mail(_)
@@ -103,12 +108,44 @@ impl ResponseError for AppError {
                 .finish();
         }
         let status = self.status_code();
-        if status.is_server_error() {
+        // The session store logged its own failure, with the cause.
+        if status.is_server_error() && !matches!(self, Self::SessionStoreUnavailable) {
             tracing::error!(error = %error_chain(self), "request failed");
         }
         // The body is replaced by the styled page in `render_error_page`.
-        HttpResponse::build(status).finish()
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // The database is out: browsers and clients may try again shortly.
+            response.insert_header((
+                header::RETRY_AFTER,
+                DATABASE_RETRY_AFTER_SECONDS.to_string(),
+            ));
+        }
+        response.finish()
     }
+}
+
+/// What a 503 for an unusable database asks clients to wait before trying again.
+const DATABASE_RETRY_AFTER_SECONDS: u64 = 5;
+
+/// A session the store could not read (the database is out) ends here, before any
+/// handler, with the 503 page; see `sessions::store::UNREADABLE_KEY`.
+pub async fn refuse_unreadable_session(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let unreadable = req
+        .get_session()
+        .get::<bool>(UNREADABLE_KEY)
+        .ok()
+        .flatten()
+        .is_some();
+    if unreadable {
+        return Ok(req.error_response(AppError::SessionStoreUnavailable));
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }
 
 /// Sends a visitor to the login page, which returns them to `next` afterwards.

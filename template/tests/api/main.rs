@@ -16,6 +16,7 @@ mod login;
 mod mail;
 mod mailbox;
 mod migrations;
+mod outage;
 mod password_reset;
 mod provider;
 mod security;

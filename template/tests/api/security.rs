@@ -375,7 +375,7 @@ async fn error_pages_keep_the_signed_in_header_and_sign_out_works_from_them() {
 
 /// The response is the app's page for `status`: in the layout, saying what happened,
 /// linking home, revealing nothing of the app's insides, and never cached.
-async fn assert_error_page(response: reqwest::Response, status: u16) {
+pub async fn assert_error_page(response: reqwest::Response, status: u16) {
     assert_eq!(response.status().as_u16(), status);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let page = response.text().await.unwrap();

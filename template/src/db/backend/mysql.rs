@@ -29,6 +29,26 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     DbConn::establish(url)
 }
 
+/// Whether `error` says the server could not be reached or the connection broke,
+/// rather than that the query was wrong. The client library's codes (2002, 2006,
+/// 2013) reach diesel as messages only.
+pub fn is_unavailable(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            ["Lost connection", "gone away", "Can't connect"]
+                .iter()
+                .any(|sign| message.contains(sign))
+        }
+        _ => false,
+    }
+}
+
 /// Runs `work` in a transaction that will write; not for use inside another
 /// transaction. READ COMMITTED: each statement sees what committed before it, so a
 /// check made after taking a lock sees the work of the transaction that held it

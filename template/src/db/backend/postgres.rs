@@ -28,6 +28,19 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     DbConn::establish(url)
 }
 
+/// Whether `error` says the server could not be reached or the connection broke,
+/// rather than that the query was wrong.
+pub fn is_unavailable(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
+}
+
 /// Runs `work` in a transaction that will write; not for use inside another
 /// transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>

@@ -28,6 +28,18 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     Ok(conn)
 }
 
+/// Whether `error` says the database is locked by another process beyond the busy
+/// timeout, rather than that the query was wrong.
+pub fn is_unavailable(error: &diesel::result::Error) -> bool {
+    match error {
+        diesel::result::Error::DatabaseError(_, info) => {
+            let message = info.message();
+            message.contains("database is locked") || message.contains("database is busy")
+        }
+        _ => false,
+    }
+}
+
 /// Runs `work` in a transaction that will write; not for use inside another
 /// transaction. It takes the write lock up front (`BEGIN IMMEDIATE`): a transaction
 /// that reads first and writes later could otherwise fail with "database is locked"

@@ -31,3 +31,40 @@ impl TestDatabase {
 pub fn wait_for_lock_waiters(_conn: &mut {{crate_name}}::db::DbConn, _waiters: i64) {
     std::thread::sleep(std::time::Duration::from_millis(300));
 }
+
+/// Makes the database unusable for the app and usable again: SQLite's version of an
+/// outage is a database another process keeps locked.
+pub struct Outage {
+    url: String,
+    holder: std::sync::Mutex<Option<diesel::SqliteConnection>>,
+}
+
+impl Outage {
+    /// Under a write lock, reads go on (write-ahead log); only writes fail.
+    pub const READS_FAIL: bool = false;
+
+    pub fn around(database: &mut TestDatabase) -> Self {
+        Self {
+            url: database.url.clone(),
+            holder: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Another connection takes the write lock and keeps it: every write waits for
+    /// the busy timeout, then fails.
+    pub fn begin(&self) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut holder =
+            diesel::SqliteConnection::establish(&self.url).expect("cannot open the database");
+        holder
+            .batch_execute("BEGIN EXCLUSIVE")
+            .expect("cannot lock the database");
+        *self.holder.lock().unwrap() = Some(holder);
+    }
+
+    /// Drops the connection, and its lock with it.
+    pub fn end(&self) {
+        self.holder.lock().unwrap().take();
+    }
+}

@@ -1,0 +1,41 @@
+//! The database goes away and comes back: visitors get the "temporarily unavailable"
+//! page, never a 500, and the app recovers by itself.
+
+use std::time::{Duration, Instant};
+
+use crate::backend::{Outage, TestDatabase};
+use crate::helpers::{PASSWORD, spawn_app_on};
+use crate::security::assert_error_page;
+
+#[tokio::test]
+async fn while_the_database_is_out_pages_answer_503_and_work_again_after_it() {
+    let mut database = TestDatabase::create();
+    let outage = Outage::around(&mut database);
+    let app = spawn_app_on(database, &[]).await;
+    app.signed_up_user("ann@example.com").await;
+    let visitor = app.new_browser();
+    visitor.get("/login").await;
+
+    outage.begin();
+    let login = visitor.login("ann@example.com", PASSWORD).await;
+    let retry_after = login.headers().get("retry-after").cloned();
+    assert_error_page(login, 503).await;
+    assert!(retry_after.is_some(), "no Retry-After");
+    let dashboard = app.get("/dashboard").await;
+    if Outage::READS_FAIL {
+        // The session itself cannot be read.
+        assert!(dashboard.headers().contains_key("retry-after"));
+        assert_error_page(dashboard, 503).await;
+    } else {
+        assert_eq!(dashboard.status(), 200);
+    }
+    outage.end();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.get("/dashboard").await.status() != 200 {
+        assert!(Instant::now() < deadline, "the dashboard did not come back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login = visitor.login("ann@example.com", PASSWORD).await;
+    assert_eq!(login.status(), 303);
+}

@@ -1,0 +1,71 @@
+//! A TCP proxy between the app and its database server, to cut the line and mend it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+pub struct TcpProxy {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    cuts: watch::Sender<u64>,
+}
+
+impl TcpProxy {
+    /// Listens on a free local port and forwards every connection to `target`. It runs
+    /// on a thread of its own: the tests connect through it from blocking code too.
+    pub fn start(target: String) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("cannot bind the proxy");
+        listener
+            .set_nonblocking(true)
+            .expect("cannot make the proxy's socket non-blocking");
+        let port = listener.local_addr().expect("no local address").port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let (cuts, _) = watch::channel(0);
+        let proxy = Self { port, cut, cuts };
+        let (cut, cuts) = (Arc::clone(&proxy.cut), proxy.cuts.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("cannot start the proxy's runtime");
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("cannot listen");
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if cut.load(Ordering::SeqCst) {
+                        // Dropped at once: the server "closed the connection".
+                        continue;
+                    }
+                    let target = target.clone();
+                    let mut cut_off = cuts.subscribe();
+                    tokio::spawn(async move {
+                        let Ok(mut server) = TcpStream::connect(&target).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            _ = cut_off.changed() => {}
+                        }
+                    });
+                }
+            })
+        });
+        proxy
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Ends every connection through the proxy and refuses new ones.
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.cuts.send_modify(|cuts| *cuts += 1);
+    }
+
+    /// Lets connections through again.
+    pub fn mend(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
