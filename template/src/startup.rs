@@ -168,6 +168,7 @@ impl Application {
                         .wrap(session)
                         .wrap(from_fn(session_cookie::set_lifetime)),
                 )
+                .wrap(from_fn(methods::head_as_get))
                 .wrap(from_fn(methods::refuse_trace))
                 .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
                 .wrap(TracingLogger::<RequestSpan>::new())

@@ -265,3 +265,37 @@ async fn unknown_pages_get_the_404_page_in_the_layout() {
     assert!(body.contains("Page not found"));
     assert!(body.contains(r#"<a href="/">Back to the home page</a>"#));
 }
+
+#[tokio::test]
+async fn head_gets_what_get_gets_without_the_body() {
+    let app = spawn_app().await;
+
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/",
+        "/login",
+        "/dashboard",
+        "/no-such-page",
+    ] {
+        let get = app.get(path).await;
+        let head = app
+            .client
+            .head(app.url(path))
+            .send()
+            .await
+            .expect("HEAD failed");
+
+        assert_eq!(head.status(), get.status(), "{path}");
+        for header in ["content-type", "location", "cache-control"] {
+            assert_eq!(
+                head.headers().get(header),
+                get.headers().get(header),
+                "{path}: {header}"
+            );
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}: a body");
+    }
+    let logout = app.client.head(app.url("/logout")).send().await.unwrap();
+    assert_eq!(logout.status(), 405, "POST only");
+}

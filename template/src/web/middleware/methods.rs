@@ -1,4 +1,4 @@
-//! Methods the app never answers.
+//! Methods answered for every route: HEAD like GET, TRACE never.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -19,4 +19,17 @@ pub async fn refuse_trace(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_boxed_body)
+}
+
+/// HEAD is GET without the body (RFC 9110): load balancers and uptime checkers ask
+/// with it. Routed as GET; actix-http still sends no body, as it knows the request
+/// came as HEAD.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
 }
