@@ -69,6 +69,9 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` header is believed when finding a client's IP.
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limits: RateLimitSettings,
+    /// How long a form's body may take to arrive (`REQUEST_BODY_TIMEOUT_SECONDS`,
+    /// default 10): a client trickling it in holds a connection no longer.
+    pub request_body_timeout: Duration,
     pub retention: Retention,
     /// Set when no secret was configured and a random one was made for this run.
     pub session_secret_is_ephemeral: bool,
@@ -261,6 +264,8 @@ impl Settings {
                 env.positive("RATE_LIMIT_AUTH_REFILL_SECONDS", 6) as u64
             ),
         };
+        let request_body_timeout =
+            Duration::from_secs(env.positive("REQUEST_BODY_TIMEOUT_SECONDS", 10) as u64);
         let sessions = SessionSettings {
             idle_timeout: chrono::Duration::minutes(env.positive("SESSION_IDLE_MINUTES", 30)),
             absolute_timeout: chrono::Duration::hours(env.positive("SESSION_MAX_HOURS", 12)),
@@ -307,6 +312,7 @@ impl Settings {
             accounts,
             trusted_proxies,
             rate_limits,
+            request_body_timeout,
             retention,
             session_secret_is_ephemeral,
         })

@@ -35,6 +35,8 @@ pub enum AppError {
     LoginRequired { next: String },
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("request body too slow")]
+    RequestTimeout,
     /// Too many password checks queued: come back after `retry_after` seconds.
     #[error("busy with password work")]
     Busy { retry_after: u64 },
@@ -86,6 +88,7 @@ impl ResponseError for AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Busy { .. } | Self::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_)

@@ -2,6 +2,8 @@
 //! response, per-IP rate limits, malformed requests and the error pages.
 //! SECURITY.md lists, item by item, the tests that show each behaviour.
 
+use std::time::Duration;
+
 use diesel::prelude::*;
 use diesel::sql_query;
 use reqwest::Method;
@@ -534,4 +536,27 @@ async fn expected_outcomes_are_not_logged_as_errors_and_the_log_names_the_real_c
         assert!(line.contains("127.0.0.1"), "{line}");
         assert!(!line.contains("203.0.113.66"), "{line}");
     }
+}
+
+#[tokio::test]
+async fn a_form_whose_body_trickles_in_is_cut_off_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app_with(&[("REQUEST_BODY_TIMEOUT_SECONDS", "1")]).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+
+    // 100 bytes promised, 6 sent, and then nothing.
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail="
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut answer))
+        .await
+        .expect("no answer: the connection is held open");
+
+    let answer = String::from_utf8_lossy(&answer[..read.unwrap()]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }

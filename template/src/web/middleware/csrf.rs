@@ -6,6 +6,8 @@
 //! to the database. Cross-site requests are also refused by their `Origin` and
 //! `Sec-Fetch-Site` headers.
 
+use std::time::Duration;
+
 use actix_session::SessionExt;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};
@@ -79,7 +81,7 @@ pub async fn protect(
         let refusal = if is_cross_site(req.request(), &state.settings.base_url) {
             Some(actix_web::Error::from(AppError::Forbidden))
         } else {
-            match submitted_token(&mut req).await {
+            match submitted_token(&mut req, state.settings.request_body_timeout).await {
                 Ok(Some(token)) if keys.csrf_token_matches(&nonce, &token) => None,
                 Ok(_) => Some(AppError::Forbidden.into()),
                 Err(error) => Some(error),
@@ -139,8 +141,12 @@ fn is_cross_site(req: &HttpRequest, base_url: &str) -> bool {
 }
 
 /// The token from the header, or from the urlencoded form body. The body is read
-/// and put back, so the handler still sees it.
-async fn submitted_token(req: &mut ServiceRequest) -> Result<Option<String>, actix_web::Error> {
+/// (within `timeout`, so a client trickling it in holds no connection) and put back,
+/// so the handler still sees it.
+async fn submitted_token(
+    req: &mut ServiceRequest,
+    timeout: Duration,
+) -> Result<Option<String>, actix_web::Error> {
     if let Some(token) = req.headers().get(HEADER) {
         return Ok(token.to_str().ok().map(str::to_owned));
     }
@@ -148,15 +154,9 @@ async fn submitted_token(req: &mut ServiceRequest) -> Result<Option<String>, act
         return Ok(None);
     }
     let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > MAX_FORM_BYTES {
-            return Err(AppError::PayloadTooLarge.into());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body: Bytes = body.freeze();
+    let body = tokio::time::timeout(timeout, read_form(&mut payload))
+        .await
+        .map_err(|_| AppError::RequestTimeout)??;
     let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
         .ok()
         .and_then(|fields| {
@@ -166,4 +166,16 @@ async fn submitted_token(req: &mut ServiceRequest) -> Result<Option<String>, act
         });
     req.set_payload(Payload::from(body));
     Ok(token)
+}
+
+async fn read_form(payload: &mut Payload) -> Result<Bytes, actix_web::Error> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > MAX_FORM_BYTES {
+            return Err(AppError::PayloadTooLarge.into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
