@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::db::DbConn;
 use crate::mail;
-use crate::models::{outbox, user, user_counts};
+use crate::models::{daily_user_counts, outbox, user, user_counts};
 
 /// Weeks in the sign-up chart, this one included.
 pub const CHART_WEEKS: i64 = 8;
@@ -49,10 +49,22 @@ pub fn dashboard_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Sta
 
 fn read_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stats> {
     let this_week = start_of_week(now);
+    let chart_starts = this_week - Duration::weeks(CHART_WEEKS - 1);
+    let recent = now - RECENT;
+    // The kept counts are whole days; "recent" starts within a day, so the users who
+    // last signed in during the rest of that day are counted from their rows.
+    let first_whole_day = recent.date() + Duration::days(1);
+    let days = daily_user_counts::since(conn, chart_starts.date().min(recent.date()))?;
+
     let mut weekly_signups = Vec::new();
     for weeks_ago in (0..CHART_WEEKS).rev() {
         let starts = this_week - Duration::weeks(weeks_ago);
-        let signups = user::count_created_between(conn, starts, starts + Duration::weeks(1))?;
+        let week = starts.date()..(starts + Duration::weeks(1)).date();
+        let signups = days
+            .iter()
+            .filter(|day| week.contains(&day.day))
+            .map(|day| day.signups)
+            .sum();
         weekly_signups.push(WeekSignups {
             label: starts.format("%b %-d").to_string(),
             signups,
@@ -65,12 +77,19 @@ fn read_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stats> {
             .filter(|busiest| *busiest > 0)
             .map_or(0, |busiest| week.signups * 100 / busiest);
     }
+    let recently_active =
+        user::count_signed_in_between(conn, recent, first_whole_day.and_time(NaiveTime::MIN))?
+            + days
+                .iter()
+                .filter(|day| day.day >= first_whole_day)
+                .map(|day| day.last_sign_ins)
+                .sum::<i64>();
 
     let counts = user_counts::get(conn)?;
     Ok(Stats {
         total_users: counts.total,
         active_users: counts.active,
-        recently_active: user::count_signed_in_since(conn, now - RECENT)?,
+        recently_active,
         signups_this_week: weekly_signups.last().map_or(0, |week| week.signups),
         weekly_signups,
         unsent_mail: outbox::count_unsent(conn)?,

@@ -31,6 +31,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Sign-ups and latest sign-ins per day, kept exact by triggers on `users`.
+    daily_user_counts (day) {
+        day -> Date,
+        signups -> BigInt,
+        last_sign_ins -> BigInt,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> BigInt,
         key_hash -> Text,

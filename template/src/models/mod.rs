@@ -9,6 +9,7 @@
 //! of every signed-in request cost as much as the rest of the request).
 
 pub mod audit_event;
+pub mod daily_user_counts;
 pub mod outbox;
 pub mod password_reset;
 pub mod session;

@@ -250,23 +250,15 @@ pub fn purge_unverified(
     diesel::delete(users::table.filter(users::id.eq_any(ids))).execute(conn)
 }
 
-/// Users who signed up in `[from, to)`.
-pub fn count_created_between(
+/// Users whose latest sign-in is in `[from, to)`.
+pub fn count_signed_in_between(
     conn: &mut DbConn,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<i64> {
     users::table
-        .filter(users::created_at.ge(from))
-        .filter(users::created_at.lt(to))
-        .count()
-        .get_result(conn)
-}
-
-/// Users who signed in at `since` or later.
-pub fn count_signed_in_since(conn: &mut DbConn, since: NaiveDateTime) -> QueryResult<i64> {
-    users::table
-        .filter(users::last_login_at.ge(since))
+        .filter(users::last_login_at.ge(from))
+        .filter(users::last_login_at.lt(to))
         .count()
         .get_result(conn)
 }

@@ -1,20 +1,23 @@
 //! The admin area: the dashboard's numbers and the user directory.
 
+use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::thread;
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use {{crate_name}}::admin::actions::{self, Action, Actor, Refusal};
+use {{crate_name}}::admin::stats;
 use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::{
-    outbox_messages, password_reset_tokens, sessions, users, verification_codes,
+    daily_user_counts, outbox_messages, password_reset_tokens, sessions, users, verification_codes,
 };
 use {{crate_name}}::db::{self, DatabaseSettings};
 use {{crate_name}}::mail::OutgoingEmail;
 use {{crate_name}}::mail::outbox;
 use {{crate_name}}::models::user::{self, NewUser};
+use {{crate_name}}::models::user_search::{Filter, Sort, UserQuery, search_users};
 
 use crate::backend::wait_for_lock_waiters;
 use crate::helpers::{PASSWORD, TestApp, eventually, spawn_app};
@@ -391,6 +394,227 @@ async fn a_search_matching_over_a_thousand_says_more_and_still_finds_rare_users(
             .unwrap();
         assert_eq!(emails_in(&page), ["z.rare@example.com"], "{rare}");
     }
+}
+
+#[tokio::test]
+async fn the_kept_daily_counts_follow_sign_ups_sign_ins_and_deletions() {
+    let app = admin_app().await;
+    let (bob, carol) = (app.new_browser(), app.new_browser());
+    app.signed_up_user_in(&bob, "bob@example.com").await;
+    app.signed_up_user_in(&carol, "carol@example.com").await;
+    let now = app.clock.now();
+    seed(
+        &app,
+        "old@example.com",
+        "Old",
+        now - Duration::days(45),
+        Seed {
+            last_login: Some(now - Duration::days(31)),
+            ..Seed::default()
+        },
+    );
+    for (browser, email) in [(&bob, "bob@example.com"), (&carol, "carol@example.com")] {
+        browser.logout().await;
+        assert_eq!(
+            browser.login(email, PASSWORD).await.status(),
+            303,
+            "{email}"
+        );
+    }
+    // The next day Bob's latest sign-in moves to it, and a second one that day does not.
+    app.clock.advance(Duration::days(1));
+    for _ in 0..2 {
+        bob.logout().await;
+        assert_eq!(bob.login("bob@example.com", PASSWORD).await.status(), 303);
+    }
+    app.signed_up_user_in(&app.new_browser(), "dan@example.com")
+        .await;
+    let signup = app
+        .new_browser()
+        .signup("Eve", "eve@example.com", PASSWORD)
+        .await;
+    assert_eq!(signup.status(), 303);
+    // Two days later the administrator signs in again and deletes Carol.
+    app.clock.advance(Duration::days(2));
+    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
+    let carol_id = user_id(&app, "carol@example.com");
+    assert_eq!(act(&app, carol_id, "delete").await.status(), 303);
+
+    assert_eq!(kept_days(&app), days_counted_from_rows(&app));
+    // Around every boundary of the chart's weeks and of "within 30 days".
+    let now = app.clock.now();
+    let mut conn = app.pool.get().unwrap();
+    let rows: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = users::table
+        .select((users::created_at, users::last_login_at))
+        .load(&mut conn)
+        .unwrap();
+    // Whole microseconds, as the database keeps them: the comparisons here and there agree.
+    let now = chrono::DateTime::from_timestamp_micros(now.and_utc().timestamp_micros())
+        .unwrap()
+        .naive_utc();
+    let sweep = (-24 * 10..24 * 70)
+        .step_by(5)
+        .map(|hours| now + Duration::hours(hours));
+    // Exactly 30 days after each sign-in, and a microsecond later.
+    let boundaries = rows.iter().filter_map(|(_, last)| *last).flat_map(|last| {
+        let at = last + Duration::days(30);
+        [at, at + Duration::microseconds(1)]
+    });
+    for at in sweep.chain(boundaries) {
+        let stats = stats::dashboard_stats(&mut conn, at).unwrap();
+        let recently_active = rows
+            .iter()
+            .filter(|(_, last)| last.is_some_and(|last| last >= at - Duration::days(30)))
+            .count() as i64;
+        let this_week = stats::start_of_week(at);
+        let weekly: Vec<i64> = (0..stats::CHART_WEEKS)
+            .rev()
+            .map(|weeks_ago| {
+                let starts = this_week - Duration::weeks(weeks_ago);
+                let ends = starts + Duration::weeks(1);
+                rows.iter()
+                    .filter(|(created, _)| (starts..ends).contains(created))
+                    .count() as i64
+            })
+            .collect();
+        let shown: Vec<i64> = stats.weekly_signups.iter().map(|w| w.signups).collect();
+        assert_eq!(stats.recently_active, recently_active, "at {at}");
+        assert_eq!(shown, weekly, "at {at}");
+    }
+}
+
+#[tokio::test]
+async fn the_search_finds_what_a_plain_like_finds_as_users_change() {
+    let app = admin_app().await;
+    let now = app.clock.now();
+    for (email, name) in [
+        ("ada.lovelace@example.com", "Ada Lovelace"),
+        ("grace@example.com", "Grace Hopper"),
+        ("z.rare@example.com", "Zebedee Quill"),
+        ("elodie@example.com", "ÉLODIE Dupont"),
+        ("repeat@example.com", "Aaaa Aaaa"),
+        ("al@example.com", "Al"),
+    ] {
+        seed(&app, email, name, now, Seed::default());
+    }
+    let texts = [
+        "lovelace",
+        "LACE",
+        "ada",
+        "zebedee q",
+        "ee",
+        "a",
+        "@ex",
+        "aaa",
+        "aaaa a",
+        "élodie",
+        "elodie",
+        "dupont",
+        "xyz",
+        "e q",
+        "brewster",
+        "zq@",
+        "quill@ex",
+        "al",
+        "al@",
+    ];
+    assert_search_is_a_plain_like(&app, &texts);
+
+    let mut conn = app.pool.get().unwrap();
+    let grace = user_id(&app, "grace@example.com");
+    diesel::update(users::table.find(grace))
+        .set(users::name.eq("Grace Brewster Hopper"))
+        .execute(&mut conn)
+        .unwrap();
+    let rare = user_id(&app, "z.rare@example.com");
+    diesel::update(users::table.find(rare))
+        .set(users::email.eq("zq@example.com"))
+        .execute(&mut conn)
+        .unwrap();
+    let ada = user_id(&app, "ada.lovelace@example.com");
+    user::delete_user(&mut conn, ada).unwrap();
+    drop(conn);
+
+    assert_search_is_a_plain_like(&app, &texts);
+    for (text, expected) in [
+        ("brewster", vec!["grace@example.com"]),
+        ("zq@", vec!["zq@example.com"]),
+        ("z.rare", vec![]),
+        ("ada.lovelace", vec![]),
+    ] {
+        let mut conn = app.pool.get().unwrap();
+        assert_eq!(searched(&mut conn, text), expected, "{text}");
+    }
+}
+
+/// Asserts that the directory finds exactly what a LIKE over every row finds, for each text.
+fn assert_search_is_a_plain_like(app: &TestApp, texts: &[&str]) {
+    diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
+    let mut conn = app.pool.get().unwrap();
+    for text in texts {
+        let pattern = format!("%{}%", text.to_lowercase());
+        let liked: Vec<String> = users::table
+            .filter(
+                users::email
+                    .like(&pattern)
+                    .or(lower(users::name).like(&pattern)),
+            )
+            .order(users::email.asc())
+            .select(users::email)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(searched(&mut conn, text), liked, "{text}");
+    }
+}
+
+/// The emails the directory shows for `text`, A to Z.
+fn searched(conn: &mut db::DbConn, text: &str) -> Vec<String> {
+    let query = UserQuery {
+        text: text.to_owned(),
+        filter: Filter::All,
+        sort: Sort::Email,
+        page: 1,
+    };
+    search_users(conn, &query)
+        .unwrap()
+        .users
+        .into_iter()
+        .map(|user| user.email)
+        .collect()
+}
+
+/// Sign-ups and latest sign-ins per day, as kept, leaving out days down to nothing.
+fn kept_days(app: &TestApp) -> BTreeMap<NaiveDate, (i64, i64)> {
+    let mut conn = app.pool.get().unwrap();
+    daily_user_counts::table
+        .select((
+            daily_user_counts::day,
+            daily_user_counts::signups,
+            daily_user_counts::last_sign_ins,
+        ))
+        .load::<(NaiveDate, i64, i64)>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, signups, sign_ins)| (*signups, *sign_ins) != (0, 0))
+        .map(|(day, signups, sign_ins)| (day, (signups, sign_ins)))
+        .collect()
+}
+
+/// The same, counted from the users' rows.
+fn days_counted_from_rows(app: &TestApp) -> BTreeMap<NaiveDate, (i64, i64)> {
+    let mut conn = app.pool.get().unwrap();
+    let rows: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = users::table
+        .select((users::created_at, users::last_login_at))
+        .load(&mut conn)
+        .unwrap();
+    let mut days = BTreeMap::new();
+    for (created, last_sign_in) in rows {
+        days.entry(created.date()).or_insert((0, 0)).0 += 1;
+        if let Some(last_sign_in) = last_sign_in {
+            days.entry(last_sign_in.date()).or_insert((0, 0)).1 += 1;
+        }
+    }
+    days
 }
 
 #[tokio::test]

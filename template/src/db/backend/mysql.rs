@@ -1,5 +1,5 @@
-//! What only MySQL/MariaDB does: the connection type, the development database's address
-//! and row locks.
+//! What only MySQL/MariaDB does: the connection type, the development database's address,
+//! row locks and the user directory's search index.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -94,23 +94,75 @@ pub fn lock_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
     Ok(i64::try_from(admins.len()).expect("fewer admins than i64::MAX"))
 }
 
+/// A search uses at most this many of its text's three-character sequences: more
+/// rarely narrow the candidates further, and each is one more join to plan and run.
+const MAX_SEARCH_TRIGRAMS: usize = 12;
+
 /// The ids of the users whose email or name may contain `text`, when an index can
 /// say so cheaply; `None` means "look through the table" (`models::user_search`
 /// filters the candidates exactly either way).
 ///
-/// MySQL has no index for a substring search: it reads the table, which stops as
-/// soon as a page is full for a common text and reads it all for a rare one.
+/// MySQL has no index for a substring search, so the `user_search_trigrams` table is
+/// one: the candidates are the users who have every three-character sequence of
+/// `text`. The planner estimates each sequence's users from the index and reads the
+/// rarest one's, looking each up in the others', so a rare text costs a few thousand
+/// index lookups instead of a read of the whole table. Text under three characters,
+/// or matching more than `limit` users, is `None`: reading the table in page order
+/// finds the matches of a common text at once.
 pub fn user_search_candidates(
-    _conn: &mut DbConn,
-    _text: &str,
-    _limit: i64,
+    conn: &mut DbConn,
+    text: &str,
+    limit: i64,
 ) -> QueryResult<Option<Vec<i64>>> {
-    Ok(None)
+    #[derive(QueryableByName)]
+    struct Candidate {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        user_id: i64,
+    }
+
+    // Lower-cased as the search's LIKE pattern is.
+    let chars: Vec<char> = text.to_lowercase().chars().collect();
+    let mut trigrams: Vec<String> = Vec::new();
+    for window in chars.windows(3) {
+        let trigram: String = window.iter().collect();
+        if !trigrams.contains(&trigram) {
+            trigrams.push(trigram);
+        }
+    }
+    let Some(last) = trigrams.len().checked_sub(1) else {
+        return Ok(None);
+    };
+    if trigrams.len() > MAX_SEARCH_TRIGRAMS {
+        // Spread over the whole text, its first and last sequence included.
+        trigrams = (0..MAX_SEARCH_TRIGRAMS)
+            .map(|n| trigrams[n * last / (MAX_SEARCH_TRIGRAMS - 1)].clone())
+            .collect();
+    }
+    let mut sql = String::from("SELECT t0.user_id FROM user_search_trigrams AS t0");
+    for n in 1..trigrams.len() {
+        sql.push_str(&format!(
+            " JOIN user_search_trigrams AS t{n} ON t{n}.user_id = t0.user_id AND t{n}.trigram = ?"
+        ));
+    }
+    sql.push_str(" WHERE t0.trigram = ? LIMIT ?");
+    let mut query = diesel::sql_query(sql).into_boxed();
+    for trigram in trigrams[1..].iter().chain(&trigrams[..1]) {
+        query = query.bind::<diesel::sql_types::Text, _>(trigram.clone());
+    }
+    let found: Vec<Candidate> = query
+        .bind::<diesel::sql_types::BigInt, _>(limit + 1)
+        .load(conn)?;
+    Ok((found.len() as i64 <= limit).then(|| {
+        found
+            .into_iter()
+            .map(|candidate| candidate.user_id)
+            .collect()
+    }))
 }
 
 /// After a bulk load: fresh index statistics, as InnoDB recalculates them in the background.
 pub fn refresh_statistics(conn: &mut DbConn) -> QueryResult<()> {
-    diesel::sql_query("ANALYZE TABLE users")
+    diesel::sql_query("ANALYZE TABLE users, user_search_trigrams")
         .execute(conn)
         .map(drop)
 }

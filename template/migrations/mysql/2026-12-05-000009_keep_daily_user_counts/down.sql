@@ -1,0 +1,4 @@
+DROP TRIGGER daily_user_counts_after_update;
+DROP TRIGGER daily_user_counts_after_delete;
+DROP TRIGGER daily_user_counts_after_insert;
+DROP TABLE daily_user_counts;

@@ -1,0 +1,4 @@
+DROP TRIGGER user_search_trigrams_after_update;
+DROP TRIGGER user_search_trigrams_after_insert;
+DROP TABLE user_search_positions;
+DROP TABLE user_search_trigrams;

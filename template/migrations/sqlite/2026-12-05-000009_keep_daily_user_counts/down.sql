@@ -1,0 +1,5 @@
+DROP TRIGGER daily_user_counts_after_sign_in;
+DROP TRIGGER daily_user_counts_after_signup_update;
+DROP TRIGGER daily_user_counts_after_delete;
+DROP TRIGGER daily_user_counts_after_insert;
+DROP TABLE daily_user_counts;
