@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::{DEFAULT_PORT, TestDatabase};
+
 pub struct TcpProxy {
     port: u16,
     cut: Arc<AtomicBool>,
@@ -67,5 +69,36 @@ impl TcpProxy {
     /// Lets connections through again.
     pub fn mend(&self) {
         self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Cuts the app off its database server and lets it back, with a proxy in between.
+pub struct Outage {
+    proxy: TcpProxy,
+}
+
+impl Outage {
+    /// Reads fail during an outage too (the session of a signed-in visitor).
+    pub const READS_FAIL: bool = true;
+
+    /// Sends `database`'s connections through a proxy that can cut them.
+    pub fn around(database: &mut TestDatabase) -> Self {
+        let mut url = reqwest::Url::parse(&database.url).expect("the database URL is not a URL");
+        let host = url.host_str().expect("the database URL has no host");
+        let target = format!("{host}:{}", url.port().unwrap_or(DEFAULT_PORT));
+        let proxy = TcpProxy::start(target);
+        url.set_port(Some(proxy.port()))
+            .expect("cannot set the port");
+        database.url = url.to_string();
+        Self { proxy }
+    }
+
+    /// The server is gone: open connections break, new ones are refused.
+    pub fn begin(&self) {
+        self.proxy.cut();
+    }
+
+    pub fn end(&self) {
+        self.proxy.mend();
     }
 }

@@ -7,9 +7,13 @@ use diesel::sql_query;
 #[path = "tcp_proxy.rs"]
 mod tcp_proxy;
 
+pub use tcp_proxy::Outage;
+
 type AdminConnection = MysqlConnection;
 const DEFAULT_ADMIN_URL: &str = "mysql://root@127.0.0.1:3306/mysql";
 const UNREACHABLE_URL: &str = "mysql://root@127.0.0.1:1/unreachable";
+/// The server's port when the URL names none.
+const DEFAULT_PORT: u16 = 3306;
 const SERVER: &str = "MariaDB/MySQL";
 
 /// A database created for one test on the server at `TEST_DATABASE_URL` and
@@ -95,40 +99,5 @@ fn wait_for_count(conn: &mut {{crate_name}}::db::DbConn, query: &str, at_least: 
             "{at_least} connections never waited for a lock"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// Cuts the app off its database server and lets it back, with a proxy in between.
-pub struct Outage {
-    proxy: tcp_proxy::TcpProxy,
-}
-
-impl Outage {
-    /// Reads fail during an outage too (the session of a signed-in visitor).
-    pub const READS_FAIL: bool = true;
-
-    /// Sends `database`'s connections through a proxy that can cut them.
-    pub fn around(database: &mut TestDatabase) -> Self {
-        let mut url = reqwest::Url::parse(&database.url).expect("the database URL is not a URL");
-        let target = format!(
-            "{}:{}",
-            url.host_str().expect("the database URL has no host"),
-            url.port_or_known_default()
-                .expect("the database URL has no port")
-        );
-        let proxy = tcp_proxy::TcpProxy::start(target);
-        url.set_port(Some(proxy.port()))
-            .expect("cannot set the port");
-        database.url = url.to_string();
-        Self { proxy }
-    }
-
-    /// The server is gone: open connections break, new ones are refused.
-    pub fn begin(&self) {
-        self.proxy.cut();
-    }
-
-    pub fn end(&self) {
-        self.proxy.mend();
     }
 }
