@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use {{crate_name}}::admin::stats::dashboard_stats;
 use {{crate_name}}::db::schema::{audit_events, outbox_messages, users};
-use {{crate_name}}::db::{self, DatabaseSettings, DbConn};
+use {{crate_name}}::db::{self, DatabaseSettings, DbConn, Timeouts};
 use {{crate_name}}::models::user::NewUser;
 use {{crate_name}}::models::user_search::{Filter, Sort, UserQuery, search_users};
 
@@ -32,7 +32,11 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
-    let settings = DatabaseSettings { url, pool_size: 2 };
+    let settings = DatabaseSettings {
+        url,
+        pool_size: 2,
+        timeouts: Timeouts::default(),
+    };
     db::migrate(&settings)?;
     let pool = db::build_pool(&settings);
     let mut conn = pool.get()?;

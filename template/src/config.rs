@@ -191,6 +191,12 @@ impl Settings {
                 None => db::DEFAULT_DEVELOPMENT_URL.to_owned(),
             },
             pool_size: env.parse("DATABASE_POOL_SIZE", 10, "a whole number above 0"),
+            timeouts: db::Timeouts {
+                lock: Duration::from_secs(env.positive("DATABASE_LOCK_TIMEOUT_SECONDS", 5) as u64),
+                statement: Duration::from_secs(
+                    env.positive("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30) as u64,
+                ),
+            },
         };
         if database.pool_size == 0 {
             env.problem("DATABASE_POOL_SIZE must be above 0");

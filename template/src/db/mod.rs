@@ -32,6 +32,27 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
+    pub timeouts: Timeouts,
+}
+
+/// How long one statement may take, so a stuck query never holds a pooled connection
+/// (and its visitor) for minutes: waiting for a lock another transaction holds
+/// (`DATABASE_LOCK_TIMEOUT_SECONDS`, default 5), and running in all
+/// (`DATABASE_STATEMENT_TIMEOUT_SECONDS`, default 30; for a database server, not for one
+/// that runs inside the app's process). Past either, the request gets the 503 page.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub lock: Duration,
+    pub statement: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            lock: Duration::from_secs(5),
+            statement: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Everything that can go wrong while talking to the database.
@@ -46,8 +67,9 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Whether the database could not be used just now (down, cut off, locked by
-    /// another process), as opposed to a query it refused: worth trying again soon.
+    /// Whether the database could not be used just now (down, cut off, a lock held
+    /// past the lock timeout, a statement past its time), as opposed to a query it
+    /// refused: worth trying again soon.
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Pool(_) => true,
@@ -65,7 +87,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> DbPool {
         .max_size(settings.pool_size)
         .min_idle(Some(1))
         .connection_timeout(CHECKOUT_TIMEOUT);
-    backend::customize_pool(builder).build_unchecked(manager)
+    backend::customize_pool(builder, settings.timeouts).build_unchecked(manager)
 }
 
 /// Applies the migrations that have not run yet and returns their versions.

@@ -995,8 +995,8 @@ async fn two_admins_removing_each_other_at_once_leave_one_admin() {
         // A third transaction holds the admin rows, so both actions start, read their
         // target, and then wait for the guard's lock together.
         let pool = db::build_pool(&DatabaseSettings {
-            url: app.settings.database.url.clone(),
             pool_size: 3,
+            ..app.settings.database.clone()
         });
         let (held, release) = (mpsc::channel(), mpsc::channel::<()>());
         let mut holder = pool.get().unwrap();

@@ -1,10 +1,11 @@
-//! The database goes away and comes back: visitors get the "temporarily unavailable"
-//! page, never a 500, and the app recovers by itself.
+//! The database goes away and comes back, or keeps a request waiting: visitors get the
+//! "temporarily unavailable" page, never a 500 or an endless wait, and the app
+//! recovers by itself.
 
 use std::time::{Duration, Instant};
 
-use crate::backend::{Outage, TestDatabase};
-use crate::helpers::{PASSWORD, spawn_app_on};
+use crate::backend::{Outage, RowLock, TestDatabase};
+use crate::helpers::{PASSWORD, spawn_app_on, spawn_app_with};
 use crate::security::assert_error_page;
 
 #[tokio::test]
@@ -36,6 +37,30 @@ async fn while_the_database_is_out_pages_answer_503_and_work_again_after_it() {
         assert!(Instant::now() < deadline, "the dashboard did not come back");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let login = visitor.login("ann@example.com", PASSWORD).await;
+    assert_eq!(login.status(), 303);
+}
+
+#[tokio::test]
+async fn a_request_kept_waiting_for_a_lock_past_the_lock_timeout_gets_503() {
+    let app = spawn_app_with(&[("DATABASE_LOCK_TIMEOUT_SECONDS", "1")]).await;
+    app.signed_up_user("ann@example.com").await;
+    let visitor = app.new_browser();
+    visitor.get("/login").await;
+
+    let lock = RowLock::on_user(&app.database.url, "ann@example.com");
+    // Well past the one second allowed: without it the sign-in would wait as long as
+    // the lock is held.
+    let login = tokio::time::timeout(
+        Duration::from_secs(4),
+        visitor.login("ann@example.com", PASSWORD),
+    )
+    .await
+    .expect("the sign-in waited for the lock beyond its timeout");
+    assert!(login.headers().contains_key("retry-after"));
+    assert_error_page(login, 503).await;
+    drop(lock);
+
     let login = visitor.login("ann@example.com", PASSWORD).await;
     assert_eq!(login.status(), 303);
 }

@@ -3,8 +3,9 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{Builder, ConnectionManager};
+use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection};
 
+use crate::db::Timeouts;
 use crate::db::schema::{user_counts, users};
 
 /// A connection to the application's database.
@@ -17,11 +18,40 @@ pub const DEFAULT_DEVELOPMENT_URL: &str = concat!(
     "_development"
 );
 
-/// The pool needs no per-connection setup.
+/// Every pooled connection gets the time limits of its statements.
 pub fn customize_pool(
     builder: Builder<ConnectionManager<DbConn>>,
+    timeouts: Timeouts,
 ) -> Builder<ConnectionManager<DbConn>> {
-    builder
+    builder.connection_customizer(Box::new(StatementLimits(timeouts)))
+}
+
+#[derive(Debug)]
+struct StatementLimits(Timeouts);
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for StatementLimits {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        let Timeouts { lock, statement } = self.0;
+        // Whole seconds, at least one; MariaDB limits every statement, MySQL only
+        // reads (and names the setting in milliseconds).
+        let lock = lock.as_secs().max(1);
+        conn.batch_execute(&format!(
+            "SET SESSION innodb_lock_wait_timeout = {lock}, lock_wait_timeout = {lock};"
+        ))
+        .and_then(|()| {
+            conn.batch_execute(&format!(
+                "SET SESSION max_statement_time = {}",
+                statement.as_secs_f64()
+            ))
+            .or_else(|_| {
+                conn.batch_execute(&format!(
+                    "SET SESSION max_execution_time = {}",
+                    statement.as_millis()
+                ))
+            })
+        })
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 /// Opens a single connection, outside any pool.
@@ -29,9 +59,9 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     DbConn::establish(url)
 }
 
-/// Whether `error` says the server could not be reached or the connection broke,
-/// rather than that the query was wrong. The client library's codes (2002, 2006,
-/// 2013) reach diesel as messages only.
+/// Whether `error` says the server could not be reached, the connection broke or a
+/// time limit ended the statement, rather than that the query was wrong. The codes
+/// (2002, 2006, 2013, 1205, 1969, 3024) reach diesel as messages only.
 pub fn is_unavailable(error: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match error {
@@ -41,9 +71,16 @@ pub fn is_unavailable(error: &diesel::result::Error) -> bool {
         ) => true,
         Error::DatabaseError(_, info) => {
             let message = info.message();
-            ["Lost connection", "gone away", "Can't connect"]
-                .iter()
-                .any(|sign| message.contains(sign))
+            [
+                "Lost connection",
+                "gone away",
+                "Can't connect",
+                "Lock wait timeout exceeded",
+                "max_statement_time exceeded",
+                "maximum statement execution time exceeded",
+            ]
+            .iter()
+            .any(|sign| message.contains(sign))
         }
         _ => false,
     }

@@ -1,9 +1,11 @@
 //! What only PostgreSQL does: the connection type, the development database's address
 //! and row locks.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{Builder, ConnectionManager};
+use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection};
 
+use crate::db::Timeouts;
 use crate::db::schema::{user_counts, users};
 
 /// A connection to the application's database.
@@ -16,11 +18,27 @@ pub const DEFAULT_DEVELOPMENT_URL: &str = concat!(
     "_development"
 );
 
-/// The pool needs no per-connection setup.
+/// Every pooled connection gets the time limits of its statements.
 pub fn customize_pool(
     builder: Builder<ConnectionManager<DbConn>>,
+    timeouts: Timeouts,
 ) -> Builder<ConnectionManager<DbConn>> {
-    builder
+    builder.connection_customizer(Box::new(StatementLimits(timeouts)))
+}
+
+#[derive(Debug)]
+struct StatementLimits(Timeouts);
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for StatementLimits {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        let Timeouts { lock, statement } = self.0;
+        conn.batch_execute(&format!(
+            "SET lock_timeout = {}; SET statement_timeout = {};",
+            lock.as_millis(),
+            statement.as_millis()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 /// Opens a single connection, outside any pool.
@@ -28,17 +46,22 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     DbConn::establish(url)
 }
 
-/// Whether `error` says the server could not be reached or the connection broke,
-/// rather than that the query was wrong.
+/// Whether `error` says the server could not be reached, the connection broke or a
+/// time limit ended the statement, rather than that the query was wrong.
 pub fn is_unavailable(error: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
-    matches!(
-        error,
+    match error {
         Error::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _
-        )
-    )
+            _,
+        ) => true,
+        // SQLSTATE 55P03 and 57014, which diesel does not name.
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            message.contains("due to lock timeout") || message.contains("due to statement timeout")
+        }
+        _ => false,
+    }
 }
 
 /// Runs `work` in a transaction that will write; not for use inside another

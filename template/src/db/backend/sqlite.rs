@@ -1,10 +1,13 @@
 //! What only SQLite does: the connection type, per-connection pragmas, the write lock
 //! taken up front, and the full-text index behind the admin search.
 
+use std::time::Duration;
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection};
 
+use crate::db::Timeouts;
 use crate::db::schema::users;
 
 /// A connection to the application's database.
@@ -13,23 +16,28 @@ pub type DbConn = SqliteConnection;
 /// Used when `DATABASE_URL` is not set outside production: a file under `data/`.
 pub const DEFAULT_DEVELOPMENT_URL: &str = "data/development.db";
 
-/// Every pooled connection gets the pragmas.
+/// Every pooled connection gets the pragmas; a writer waits `timeouts.lock` for
+/// another's write to end. (No statement timeout: queries run in this process.)
 pub fn customize_pool(
     builder: Builder<ConnectionManager<DbConn>>,
+    timeouts: Timeouts,
 ) -> Builder<ConnectionManager<DbConn>> {
-    builder.connection_customizer(Box::new(SqlitePragmas))
+    builder.connection_customizer(Box::new(SqlitePragmas {
+        busy_timeout: timeouts.lock,
+    }))
 }
 
 /// Opens a single connection, outside any pool, with the pool's pragmas.
 pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     create_parent_dir(url);
     let mut conn = SqliteConnection::establish(url)?;
-    apply_pragmas(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+    apply_pragmas(&mut conn, Timeouts::default().lock)
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
 }
 
-/// Whether `error` says the database is locked by another process beyond the busy
-/// timeout, rather than that the query was wrong.
+/// Whether `error` says another connection held the write lock past the lock timeout
+/// (SQLite's busy timeout), rather than that the query was wrong.
 pub fn is_unavailable(error: &diesel::result::Error) -> bool {
     match error {
         diesel::result::Error::DatabaseError(_, info) => {
@@ -101,11 +109,13 @@ pub fn user_search_candidates(
 
 /// SQLite settings that hold per connection, so every pooled connection gets them.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    busy_timeout: Duration,
+}
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        apply_pragmas(conn).map_err(diesel::r2d2::Error::QueryError)
+        apply_pragmas(conn, self.busy_timeout).map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -113,11 +123,12 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 /// switching to WAL takes a lock too, and fails at once when another process (a second
 /// instance, `migrate`) opens the same new file at the same moment. WAL lets readers
 /// work while a write is in progress; SQLite enforces foreign keys only when asked.
-fn apply_pragmas(conn: &mut SqliteConnection) -> QueryResult<()> {
-    conn.batch_execute(
-        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+fn apply_pragmas(conn: &mut SqliteConnection, busy_timeout: Duration) -> QueryResult<()> {
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
          PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-    )
+        busy_timeout.as_millis()
+    ))
 }
 
 /// SQLite creates the file but not its folder (`data/` on a fresh checkout).

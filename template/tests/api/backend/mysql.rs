@@ -4,10 +4,10 @@
 use diesel::prelude::*;
 use diesel::sql_query;
 
-#[path = "tcp_proxy.rs"]
-mod tcp_proxy;
+#[path = "database_server.rs"]
+mod database_server;
 
-pub use tcp_proxy::Outage;
+pub use database_server::{Outage, RowLock};
 
 type AdminConnection = MysqlConnection;
 const DEFAULT_ADMIN_URL: &str = "mysql://root@127.0.0.1:3306/mysql";

@@ -68,3 +68,22 @@ impl Outage {
         self.holder.lock().unwrap().take();
     }
 }
+
+/// Another connection's write lock on the whole database (SQLite locks no single row),
+/// until dropped.
+pub struct RowLock {
+    _holder: diesel::SqliteConnection,
+}
+
+impl RowLock {
+    pub fn on_user(url: &str, _email: &str) -> Self {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut holder =
+            diesel::SqliteConnection::establish(url).expect("cannot open the database");
+        holder
+            .batch_execute("BEGIN EXCLUSIVE")
+            .expect("cannot lock the database");
+        Self { _holder: holder }
+    }
+}

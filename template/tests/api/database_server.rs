@@ -1,10 +1,15 @@
-//! A TCP proxy between the app and its database server, to cut the line and mend it.
+//! What a database server lets tests do to the app: cut the line between them (a TCP
+//! proxy) and hold a row lock from another client.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use diesel::prelude::*;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+
+use {{crate_name}}::db::schema::users;
+use {{crate_name}}::db::{self, DbConn};
 
 use super::{DEFAULT_PORT, TestDatabase};
 
@@ -100,5 +105,26 @@ impl Outage {
 
     pub fn end(&self) {
         self.proxy.mend();
+    }
+}
+
+/// Another client's transaction holding a user's row, until dropped.
+pub struct RowLock {
+    _holder: DbConn,
+}
+
+impl RowLock {
+    pub fn on_user(url: &str, email: &str) -> Self {
+        let mut holder = db::establish(url).expect("cannot connect to the test database");
+        holder
+            .begin_test_transaction()
+            .expect("cannot start a transaction");
+        users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .for_update()
+            .load::<i64>(&mut holder)
+            .expect("cannot lock the row");
+        Self { _holder: holder }
     }
 }
