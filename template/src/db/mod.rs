@@ -73,7 +73,12 @@ impl DbError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Pool(_) => true,
-            Self::Query(error) => backend::is_unavailable(error),
+            Self::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                use diesel::result::DatabaseErrorKind::{ClosedConnection, UnableToSendCommand};
+                matches!(kind, ClosedConnection | UnableToSendCommand)
+                    || backend::is_unavailable(info.message())
+            }
+            Self::Query(_) => false,
             Self::Cancelled(_) => false,
         }
     }

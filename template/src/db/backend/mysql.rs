@@ -59,31 +59,20 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     DbConn::establish(url)
 }
 
-/// Whether `error` says the server could not be reached, the connection broke or a
-/// time limit ended the statement, rather than that the query was wrong. The codes
+/// Whether an error's `message` says the server could not be reached, the connection
+/// broke or a time limit ended the statement, rather than that it was wrong: the codes
 /// (2002, 2006, 2013, 1205, 1969, 3024) reach diesel as messages only.
-pub fn is_unavailable(error: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match error {
-        Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        ) => true,
-        Error::DatabaseError(_, info) => {
-            let message = info.message();
-            [
-                "Lost connection",
-                "gone away",
-                "Can't connect",
-                "Lock wait timeout exceeded",
-                "max_statement_time exceeded",
-                "maximum statement execution time exceeded",
-            ]
-            .iter()
-            .any(|sign| message.contains(sign))
-        }
-        _ => false,
-    }
+pub fn is_unavailable(message: &str) -> bool {
+    [
+        "Lost connection",
+        "gone away",
+        "Can't connect",
+        "Lock wait timeout exceeded",
+        "max_statement_time exceeded",
+        "maximum statement execution time exceeded",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
 }
 
 /// Runs `work` in a transaction that will write; not for use inside another

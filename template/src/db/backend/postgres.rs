@@ -46,22 +46,10 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     DbConn::establish(url)
 }
 
-/// Whether `error` says the server could not be reached, the connection broke or a
-/// time limit ended the statement, rather than that the query was wrong.
-pub fn is_unavailable(error: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match error {
-        Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        ) => true,
-        // SQLSTATE 55P03 and 57014, which diesel does not name.
-        Error::DatabaseError(_, info) => {
-            let message = info.message();
-            message.contains("due to lock timeout") || message.contains("due to statement timeout")
-        }
-        _ => false,
-    }
+/// Whether an error's `message` says a time limit ended the statement (SQLSTATE
+/// 55P03 and 57014, which diesel does not name), rather than that it was wrong.
+pub fn is_unavailable(message: &str) -> bool {
+    message.contains("due to lock timeout") || message.contains("due to statement timeout")
 }
 
 /// Runs `work` in a transaction that will write; not for use inside another

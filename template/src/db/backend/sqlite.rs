@@ -36,16 +36,10 @@ pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     Ok(conn)
 }
 
-/// Whether `error` says another connection held the write lock past the lock timeout
-/// (SQLite's busy timeout), rather than that the query was wrong.
-pub fn is_unavailable(error: &diesel::result::Error) -> bool {
-    match error {
-        diesel::result::Error::DatabaseError(_, info) => {
-            let message = info.message();
-            message.contains("database is locked") || message.contains("database is busy")
-        }
-        _ => false,
-    }
+/// Whether an error's `message` says another connection held the write lock past the
+/// lock timeout (SQLite's busy timeout), rather than that the query was wrong.
+pub fn is_unavailable(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database is busy")
 }
 
 /// Runs `work` in a transaction that will write; not for use inside another
