@@ -14,6 +14,10 @@ use {{crate_name}}::db;
 use {{crate_name}}::startup::{self, Application};
 use {{crate_name}}::telemetry;
 
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {

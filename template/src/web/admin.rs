@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::verification::ResendOutcome;
 use crate::admin::actions::{self, Action, Actor, Refusal, Resent};
-use crate::admin::stats::{self, CHART_WEEKS};
+use crate::admin::stats::{self, CHART_WEEKS, WeekSignups};
 use crate::models::audit_event;
 use crate::models::user_search::{self, Filter, Sort, UserQuery};
 use crate::web::auth::AdminUser;
@@ -29,9 +29,50 @@ pub async fn show(
     let stats = state
         .db(move |conn, _| stats::dashboard_stats(conn, now))
         .await?;
-    page.insert("stats", &stats);
-    page.insert("chart_weeks", &CHART_WEEKS);
+    let bars: Vec<ChartBar> = stats
+        .weekly_signups
+        .iter()
+        .zip(0..)
+        .map(|(week, index)| ChartBar::new(week, index))
+        .collect();
+    page.insert("stats", &stats)
+        .insert("chart_weeks", &CHART_WEEKS)
+        .insert("chart_width", &(CHART_WEEKS * ChartBar::WIDTH))
+        .insert("bars", &bars);
     page.render("admin/index.html")
+}
+
+/// A week's bar in the sign-up chart, placed in the SVG's units. Placed here, not in
+/// the template: Tera's arithmetic took an eighth of the page's time.
+#[derive(Serialize)]
+struct ChartBar<'a> {
+    week: &'a WeekSignups,
+    /// The bar's left edge.
+    left: i64,
+    /// The middle of the week's column, where its labels go.
+    middle: i64,
+    /// The bar's top; the count sits just above it.
+    top: i64,
+    count_baseline: i64,
+}
+
+impl<'a> ChartBar<'a> {
+    /// Each week's column.
+    const WIDTH: i64 = 40;
+    /// Where every bar starts; the tallest is 100 high.
+    const BASELINE: i64 = 119;
+
+    fn new(week: &'a WeekSignups, index: i64) -> Self {
+        let column = index * Self::WIDTH;
+        let top = Self::BASELINE - week.height;
+        Self {
+            week,
+            left: column + 6,
+            middle: column + Self::WIDTH / 2,
+            top,
+            count_baseline: top - 4,
+        }
+    }
 }
 
 /// The directory's query string; anything missing takes its default.

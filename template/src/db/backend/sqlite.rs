@@ -18,13 +18,17 @@ pub const DEFAULT_DEVELOPMENT_URL: &str = "data/development.db";
 
 /// Every pooled connection gets the pragmas; a writer waits `timeouts.lock` for
 /// another's write to end. (No statement timeout: queries run in this process.)
+/// No test at checkout: a connection is an open file that no server can drop, and
+/// the test (a `SELECT 1` that SQLite parses anew each time) cost every request.
 pub fn customize_pool(
     builder: Builder<ConnectionManager<DbConn>>,
     timeouts: Timeouts,
 ) -> Builder<ConnectionManager<DbConn>> {
-    builder.connection_customizer(Box::new(SqlitePragmas {
-        busy_timeout: timeouts.lock,
-    }))
+    builder
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(SqlitePragmas {
+            busy_timeout: timeouts.lock,
+        }))
 }
 
 /// Opens a single connection, outside any pool, with the pool's pragmas.
