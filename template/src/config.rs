@@ -86,12 +86,17 @@ pub struct Brand {
     pub tagline: String,
 }
 
-/// How many sign-up, login, code and reset attempts one IP address may make: a burst,
-/// then one more each `refill` (`RATE_LIMIT_AUTH_BURST`, `RATE_LIMIT_AUTH_REFILL_SECONDS`).
+/// How many sign-up, login, code and reset attempts one IP address may make. In each
+/// instance's memory: a burst, then one more each `refill` (`RATE_LIMIT_AUTH_BURST`,
+/// `RATE_LIMIT_AUTH_REFILL_SECONDS`). In the database, shared by every instance:
+/// `window_limit` in each fixed `window` (`RATE_LIMIT_AUTH_WINDOW_LIMIT`,
+/// `RATE_LIMIT_AUTH_WINDOW_SECONDS`, at most a day).
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimitSettings {
     pub auth_burst: u32,
     pub auth_refill: Duration,
+    pub auth_window: chrono::Duration,
+    pub auth_window_limit: i64,
 }
 
 /// How long the purge keeps what is no longer in use (`jobs::purge_expired`).
@@ -263,12 +268,21 @@ impl Settings {
                  own address and escape the rate limits; list your proxies' addresses",
             );
         }
-        // Ten attempts at once, then one every six seconds: ten a minute, sustained.
+        // Ten attempts at once, then one every six seconds: ten a minute, sustained. The
+        // shared budget allows as many over ten minutes, however many instances run.
+        let auth_window = env.positive("RATE_LIMIT_AUTH_WINDOW_SECONDS", 600);
+        if auth_window > 86_400 {
+            env.problem(format!(
+                "RATE_LIMIT_AUTH_WINDOW_SECONDS={auth_window} must be at most 86400 (a day)"
+            ));
+        }
         let rate_limits = RateLimitSettings {
             auth_burst: env.positive("RATE_LIMIT_AUTH_BURST", 10) as u32,
             auth_refill: Duration::from_secs(
                 env.positive("RATE_LIMIT_AUTH_REFILL_SECONDS", 6) as u64
             ),
+            auth_window: chrono::Duration::seconds(auth_window.min(86_400)),
+            auth_window_limit: env.positive("RATE_LIMIT_AUTH_WINDOW_LIMIT", 100),
         };
         let request_body_timeout =
             Duration::from_secs(env.positive("REQUEST_BODY_TIMEOUT_SECONDS", 10) as u64);

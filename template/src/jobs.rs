@@ -12,7 +12,8 @@ use crate::config::Retention;
 use crate::db::{self, DbConn, DbPool};
 use crate::mail::{self, MailSettings, WorkerHandle};
 use crate::models::{
-    audit_event, outbox, password_reset, session, trusted_device, user, verification_code,
+    audit_event, outbox, password_reset, rate_limit, session, trusted_device, user,
+    verification_code,
 };
 use crate::telemetry::error_chain;
 
@@ -21,6 +22,9 @@ const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 /// Expired codes and reset links only matter to forensics, and only for a day.
 const KEEP_EXPIRED: Age = Age::days(1);
+/// Windows of the shared rate limit last a day at most: by two days after its start,
+/// a window has been over for a day.
+const KEEP_RATE_LIMIT_WINDOWS: Age = Age::days(2);
 /// Long enough to answer "did my mail go out?" for a week; mail given up on keeps its
 /// text as long, for an administrator to look into.
 const KEEP_SENT_MAIL: Age = Age::days(7);
@@ -63,9 +67,9 @@ impl Jobs {
     }
 }
 
-/// Deletes what can no longer be used at `now`: ended sessions, codes and reset links
-/// a day after they expired, the records of mail sent a week ago (and the text of mail
-/// given up on), accounts never verified and audit entries past their `retention`.
+/// Deletes what can no longer be used at `now`: ended sessions, codes, reset links and
+/// rate-limit windows a day after they ended, the records of mail sent a week ago (and the text of mail given up on), accounts never
+/// verified and audit entries past their `retention`.
 /// Returns how many sessions ended.
 pub fn purge_expired(
     conn: &mut DbConn,
@@ -75,6 +79,7 @@ pub fn purge_expired(
     let sessions = session::purge_expired_sessions(conn, now)?;
     verification_code::purge_expired_codes(conn, now - KEEP_EXPIRED)?;
     password_reset::purge_expired_tokens(conn, now - KEEP_EXPIRED)?;
+    rate_limit::purge_before(conn, now - KEEP_RATE_LIMIT_WINDOWS)?;
     in_batches(|limit| outbox::purge_sent(conn, now - KEEP_SENT_MAIL, limit))?;
     in_batches(|limit| outbox::forget_given_up(conn, now - KEEP_SENT_MAIL, limit))?;
     in_batches(|limit| user::purge_unverified(conn, now - retention.unverified_accounts, limit))?;

@@ -121,6 +121,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rate_limit_hits (bucket, window_start) {
+        bucket -> Text,
+        window_start -> Timestamp,
+        hits -> BigInt,
+    }
+}
+
 diesel::joinable!(verification_codes -> users (user_id));
 diesel::joinable!(trusted_devices -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));

@@ -12,6 +12,7 @@ pub mod audit_event;
 pub mod daily_user_counts;
 pub mod outbox;
 pub mod password_reset;
+pub mod rate_limit;
 pub mod session;
 pub mod trusted_device;
 pub mod user;

@@ -37,6 +37,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("request body too slow")]
     RequestTimeout,
+    /// Over the auth budget every instance shares: come back after `retry_after` seconds.
+    #[error("too many attempts")]
+    TooManyRequests { retry_after: i64 },
     /// Too many password checks queued: come back after `retry_after` seconds.
     #[error("busy with password work")]
     Busy { retry_after: u64 },
@@ -89,6 +92,7 @@ impl ResponseError for AppError {
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Busy { .. } | Self::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_)
@@ -107,6 +111,12 @@ impl ResponseError for AppError {
             // The server works as designed: at capacity, it says so at once.
             tracing::warn!(retry_after, "refused: too many password checks queued");
             return HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, retry_after.to_string()))
+                .finish();
+        }
+        if let Self::TooManyRequests { retry_after } = self {
+            // An expected outcome, in the request's log line like the in-process limit's.
+            return HttpResponse::TooManyRequests()
                 .insert_header((header::RETRY_AFTER, retry_after.to_string()))
                 .finish();
         }

@@ -8,7 +8,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, Resource, web};
 
 use crate::web::error::AppError;
-use crate::web::middleware::rate_limit::AuthLimit;
+use crate::web::middleware::rate_limit::{self, AuthLimit};
 
 pub mod account;
 pub mod admin;
@@ -39,31 +39,37 @@ pub mod verification;
 pub const MAX_FORM_BYTES: usize = 32 * 1024;
 
 /// Every route of the application. The forms that check a secret or send mail share
-/// one per-IP budget, `auth_limit`.
+/// one per-IP budget: `auth_limit` in this instance, and the one in the database.
 pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
+    // The in-process limit outermost: it turns a flood away before the database.
     let limited = || Governor::new(auth_limit);
+    let shared = || from_fn(rate_limit::shared_budget);
     cfg.service(resource(paths::HOME).route(web::get().to(home::show)))
         .service(resource(paths::HEALTHZ).route(web::get().to(health::live)))
         .service(resource(paths::READYZ).route(web::get().to(health::ready)))
         .service(
             resource(paths::SIGNUP)
+                .wrap(shared())
                 .wrap(limited())
                 .route(web::get().to(signup::new))
                 .route(web::post().to(signup::create)),
         )
         .service(
             resource(paths::VERIFY)
+                .wrap(shared())
                 .wrap(limited())
                 .route(web::get().to(verification::new))
                 .route(web::post().to(verification::create)),
         )
         .service(
             resource(paths::VERIFY_RESEND)
+                .wrap(shared())
                 .wrap(limited())
                 .route(web::post().to(verification::resend)),
         )
         .service(
             resource(paths::LOGIN)
+                .wrap(shared())
                 .wrap(limited())
                 .route(web::get().to(login::new))
                 .route(web::post().to(login::create)),
@@ -71,12 +77,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         .service(resource(paths::LOGOUT).route(web::post().to(login::delete)))
         .service(
             resource(paths::FORGOT_PASSWORD)
+                .wrap(shared())
                 .wrap(limited())
                 .route(web::get().to(password_resets::new))
                 .route(web::post().to(password_resets::create)),
         )
         .service(
             resource(paths::RESET_PASSWORD)
+                .wrap(shared())
                 .wrap(limited())
                 .route(web::get().to(password_resets::edit))
                 .route(web::post().to(password_resets::update)),
@@ -84,6 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         .service(resource(paths::DASHBOARD).route(web::get().to(dashboard::show)))
         .service(
             resource(paths::ACCOUNT_PASSWORD)
+                .wrap(shared())
                 .wrap(limited())
                 .route(web::get().to(account::edit_password))
                 .route(web::post().to(account::update_password)),

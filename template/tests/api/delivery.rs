@@ -146,6 +146,38 @@ async fn an_instance_killed_mid_queue_loses_no_mail() {
     }
 }
 
+#[tokio::test]
+async fn two_instances_working_on_one_queue_deliver_each_message_once() {
+    let provider = TestProvider::start().await;
+    let app = spawn_app_sending_to(&provider, TestDatabase::create()).await;
+    let other = app.another_instance().await;
+    let recipients: Vec<String> = (0..12).map(|i| format!("user{i}@example.com")).collect();
+
+    // Signed up on both at once, so both workers find mail in the queue together.
+    let sign_ups = recipients.iter().enumerate().map(|(i, to)| {
+        let address = if i % 2 == 0 {
+            &app.address
+        } else {
+            &other.address
+        };
+        sign_up(address, to)
+    });
+    futures_util::future::join_all(sign_ups).await;
+
+    for to in &recipients {
+        provider.wait_for_delivery(to).await;
+    }
+    eventually("every message marked sent", || {
+        unsent(&app.pool).is_empty().then_some(())
+    })
+    .await;
+    // A second delivery would have had time to arrive.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for to in &recipients {
+        assert_eq!(provider.delivered_to(to).len(), 1, "{to}");
+    }
+}
+
 /// Starts the application on `database`, delivering mail through `provider` the way it
 /// does in production.
 pub async fn spawn_app_sending_to(provider: &TestProvider, database: TestDatabase) -> TestApp {

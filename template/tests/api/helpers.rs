@@ -51,6 +51,19 @@ impl TestApp {
         Browser::new(&self.address)
     }
 
+    /// Another instance of the app on the same database and mail folder, with a clock
+    /// of its own, as behind a load balancer. Runs until the test ends.
+    pub async fn another_instance(&self) -> Instance {
+        let clock = ManualClock::new();
+        let application =
+            Application::build_with_clock(self.settings.clone(), Arc::new(clock.clone()))
+                .await
+                .expect("the second instance failed to build");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped(std::future::pending()));
+        Instance { address, clock }
+    }
+
     /// Signs up, reads the code from the mail and enters it: a verified, signed-in user.
     pub async fn signed_up_user(&self, email: &str) -> TestUser {
         self.signed_up_user_in(&self.browser, email).await
@@ -137,7 +150,21 @@ pub struct Browser {
     pub client: reqwest::Client,
 }
 
+/// A second instance of a [`TestApp`]; see [`TestApp::another_instance`].
+pub struct Instance {
+    pub address: String,
+    pub clock: ManualClock,
+}
+
 impl Browser {
+    /// The same browser, cookies and all, talking to the instance at `address`.
+    pub fn on(&self, address: &str) -> Self {
+        Self {
+            address: address.to_owned(),
+            client: self.client.clone(),
+        }
+    }
+
     pub fn new(address: &str) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -294,6 +321,10 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
         // Tests post forms from one address far faster than any person; the rate limit
         // tests set their own.
         ("RATE_LIMIT_AUTH_BURST".to_owned(), "100000".to_owned()),
+        (
+            "RATE_LIMIT_AUTH_WINDOW_LIMIT".to_owned(),
+            "100000".to_owned(),
+        ),
     ]);
     for (name, value) in overrides {
         vars.insert((*name).to_owned(), (*value).to_owned());
@@ -303,7 +334,7 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
 
 /// The compiled application binary, for tests of the command line.
 pub fn app_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_{{project-name}}"))
+    PathBuf::from(env!("CARGO_BIN_EXE_demo-app"))
 }
 
 /// The app's own binary serving on a free port, for tests of the process itself: its

@@ -11,6 +11,7 @@ mod csrf;
 mod delivery;
 mod health;
 mod helpers;
+mod instances;
 mod jobs;
 mod login;
 mod mail;

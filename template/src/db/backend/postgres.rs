@@ -1,12 +1,13 @@
 //! What only PostgreSQL does: the connection type, the development database's address
 //! and row locks.
 
+use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection};
 
 use crate::db::Timeouts;
-use crate::db::schema::{user_counts, users};
+use crate::db::schema::{rate_limit_hits, user_counts, users};
 
 /// A connection to the application's database.
 pub type DbConn = PgConnection;
@@ -69,6 +70,25 @@ pub fn lock_user_row(conn: &mut DbConn, id: i64) -> QueryResult<()> {
         .find(id)
         .select(users::id)
         .for_update()
+        .execute(conn)
+        .map(drop)
+}
+/// Counts one more attempt from `bucket` in the window starting at `window_start`
+/// (the window's row made on its first).
+pub fn add_rate_limit_hit(
+    conn: &mut DbConn,
+    bucket: &str,
+    window_start: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(rate_limit_hits::table)
+        .values((
+            rate_limit_hits::bucket.eq(bucket),
+            rate_limit_hits::window_start.eq(window_start),
+            rate_limit_hits::hits.eq(1),
+        ))
+        .on_conflict((rate_limit_hits::bucket, rate_limit_hits::window_start))
+        .do_update()
+        .set(rate_limit_hits::hits.eq(rate_limit_hits::hits + 1))
         .execute(conn)
         .map(drop)
 }

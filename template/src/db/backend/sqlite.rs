@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection};
 
 use crate::db::Timeouts;
-use crate::db::schema::users;
+use crate::db::schema::{rate_limit_hits, users};
 
 /// A connection to the application's database.
 pub type DbConn = SqliteConnection;
@@ -62,6 +63,25 @@ where
 /// transaction at a time, from its start.
 pub fn lock_user_row(_conn: &mut DbConn, _id: i64) -> QueryResult<()> {
     Ok(())
+}
+/// Counts one more attempt from `bucket` in the window starting at `window_start`
+/// (the window's row made on its first).
+pub fn add_rate_limit_hit(
+    conn: &mut DbConn,
+    bucket: &str,
+    window_start: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(rate_limit_hits::table)
+        .values((
+            rate_limit_hits::bucket.eq(bucket),
+            rate_limit_hits::window_start.eq(window_start),
+            rate_limit_hits::hits.eq(1),
+        ))
+        .on_conflict((rate_limit_hits::bucket, rate_limit_hits::window_start))
+        .do_update()
+        .set(rate_limit_hits::hits.eq(rate_limit_hits::hits + 1))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Inside a `write_transaction`: the number of active administrators, which cannot

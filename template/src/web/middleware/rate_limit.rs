@@ -1,5 +1,7 @@
 //! Per-IP limits on the forms that guess or cost: sign-up, login, codes, resets and
-//! the password change.
+//! the password change. Two of them: actix-governor in each instance's memory, which
+//! costs nothing and turns a flood away first; then a budget in the database that
+//! every instance shares, so running more instances gives no client more attempts.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,14 +12,19 @@ use actix_governor::governor::middleware::NoOpMiddleware;
 use actix_governor::{
     GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
 };
-use actix_web::dev::ServiceRequest;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::RETRY_AFTER;
-use actix_web::{HttpResponse, HttpResponseBuilder};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use ipnet::IpNet;
 
 use crate::config::RateLimitSettings;
+use crate::models::rate_limit;
 use crate::web::client_ip;
+use crate::web::error::AppError;
+use crate::web::state::State;
 
 /// The limiter's configuration, shared by every worker so an IP has one budget.
 pub type AuthLimit = GovernorConfig<ClientIpKey, NoOpMiddleware<QuantaInstant>>;
@@ -66,4 +73,44 @@ impl KeyExtractor for ClientIpKey {
             .insert_header((RETRY_AFTER, seconds.max(1)))
             .finish()
     }
+}
+
+/// The budget every instance shares, for a POST the in-process limit let through: one
+/// upsert per attempt, counted per client (as above) and fixed window. Over it, 429
+/// with `Retry-After` up to the window's end.
+pub async fn shared_budget(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if req.method() == Method::POST
+        && let Err(refusal) = count_attempt(&req).await
+    {
+        // A response, not an error: the layers outside still add their headers.
+        return Ok(req
+            .into_response(refusal.error_response())
+            .map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Counts the request's attempt; refuses it when over the budget (or the database is out).
+async fn count_attempt(req: &ServiceRequest) -> Result<(), AppError> {
+    let state = State::of(req.request())?;
+    let limits = state.settings.rate_limits;
+    let client = client_ip::of_request(req.request(), &state.settings.trusted_proxies);
+    let bucket = format!("auth {}", client_ip::limit_key(client));
+    let now = state.now();
+    let window = rate_limit::window_start(now, limits.auth_window);
+    let hits = state
+        .db(move |conn, _| rate_limit::count_hit(conn, &bucket, window))
+        .await?;
+    if hits > limits.auth_window_limit {
+        let left = (window + limits.auth_window - now).num_milliseconds();
+        // Rounded up: a retry a moment early would be refused again.
+        let retry_after = ((left + 999) / 1000).max(1);
+        return Err(AppError::TooManyRequests { retry_after });
+    }
+    Ok(())
 }
