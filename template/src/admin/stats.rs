@@ -26,6 +26,8 @@ pub struct Stats {
     pub weekly_signups: Vec<WeekSignups>,
     /// Queued and not yet delivered.
     pub unsent_mail: i64,
+    /// How long the message waiting longest has waited, e.g. "12 min".
+    pub oldest_unsent_wait: Option<String>,
     /// Given up on: a permanent error or too many attempts.
     pub failed_mail: i64,
     /// Why delivery is paused, when the provider refuses our account or credentials.
@@ -86,17 +88,34 @@ fn read_stats(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stats> {
                 .sum::<i64>();
 
     let counts = user_counts::get(conn)?;
+    let (unsent_mail, oldest_unsent) = outbox::count_unsent(conn)?;
     Ok(Stats {
         total_users: counts.total,
         active_users: counts.active,
         recently_active,
         signups_this_week: weekly_signups.last().map_or(0, |week| week.signups),
         weekly_signups,
-        unsent_mail: outbox::count_unsent(conn)?,
+        unsent_mail,
+        oldest_unsent_wait: oldest_unsent.map(|queued| waited(now - queued)),
         failed_mail: outbox::count_given_up(conn)?,
         mail_paused: outbox::latest_unsent_error(conn)?
             .and_then(|error| error.strip_prefix(mail::outbox::PAUSED).map(str::to_owned)),
     })
+}
+
+/// A wait in the largest units that matter: "under a minute", "12 min", "3 h 5 min",
+/// "2 days".
+fn waited(wait: Duration) -> String {
+    let minutes = wait.num_minutes();
+    match minutes {
+        ..1 => "under a minute".to_owned(),
+        1..60 => format!("{minutes} min"),
+        60..1440 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => match wait.num_days() {
+            1 => "1 day".to_owned(),
+            days => format!("{days} days"),
+        },
+    }
 }
 
 /// Monday, 00:00 UTC, of the week `now` falls in.
@@ -124,5 +143,36 @@ mod tests {
 
         assert_eq!(start_of_week(saturday), monday);
         assert_eq!(start_of_week(monday), monday);
+    }
+
+    #[test]
+    fn waits_are_told_in_the_largest_units_that_matter() {
+        let told: Vec<String> = [
+            0,
+            59,
+            60,
+            12 * 60,
+            185 * 60,
+            1439 * 60,
+            86_400,
+            3 * 86_400 + 7,
+        ]
+        .into_iter()
+        .map(|seconds| waited(Duration::seconds(seconds)))
+        .collect();
+
+        assert_eq!(
+            told,
+            [
+                "under a minute",
+                "under a minute",
+                "1 min",
+                "12 min",
+                "3 h 5 min",
+                "23 h 59 min",
+                "1 day",
+                "3 days"
+            ]
+        );
     }
 }

@@ -92,6 +92,8 @@ diesel::table! {
         failed_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         kind -> Text,
+        claim_token -> Nullable<Text>,
+        priority -> SmallInt,
     }
 }
 

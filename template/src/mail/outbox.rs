@@ -1,16 +1,22 @@
 //! The outbox: mail is written in the same transaction as the change that causes it
 //! and sent later by the worker, so a crash or a provider outage loses nothing.
 //!
-//! Rows are claimed with a lease (`locked_until`) taken by a conditional update, which
-//! every supported database applies atomically: of two instances claiming one row, one
-//! updates it and the other sees no row changed. A worker that dies mid-send holds its
-//! rows only until the lease runs out. This module holds the policy (lease, backoff);
-//! the queries are in `models::outbox`.
+//! A worker claims one message at a time, right before sending it, with a lease
+//! (`locked_until`) taken by a conditional update, which every supported database
+//! applies atomically: of two instances claiming one row, one updates it and the other
+//! sees no row changed. A worker that dies mid-send holds its message only until the
+//! lease runs out. Each lease carries a random token that the outcome (sent, failed,
+//! paused) must name: a worker that outlived its lease (a frozen process, a clock far
+//! behind the others) records nothing over the worker that took the message over.
+//! Instances' clocks must agree within `LEASE` less the send timeout (four minutes),
+//! which any synchronised clock does. This module holds the policy (lease, order,
+//! backoff); the queries are in `models::outbox`.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
 use crate::db::DbConn;
+use crate::keys::random_token;
 use crate::mail::message::OutgoingEmail;
 use crate::models;
 use crate::models::outbox::{NewOutboxMessage, OutboxMessage};
@@ -19,6 +25,11 @@ use crate::models::outbox::{NewOutboxMessage, OutboxMessage};
 /// take (transports time out after seconds), so a live worker never loses a message to
 /// another, while a dead worker's messages are picked up a few minutes later.
 pub const LEASE: Duration = Duration::minutes(5);
+
+/// Kinds that carry a code or a link that expires: sent before every other kind, so a
+/// backlog of notices never delays one past its use. A new kind of that sort belongs
+/// here.
+pub const URGENT_KINDS: &[&str] = &["verification_code", "password_reset"];
 
 /// Attempts before a message is given up on. With the backoff below, the last one comes
 /// three to four hours after the first: long enough to ride out a provider outage.
@@ -37,6 +48,8 @@ pub enum Failure {
     RetryAt(NaiveDateTime),
     /// Given up on (dead letter): a permanent error or the last attempt.
     GaveUp,
+    /// Nothing recorded: the lease had run out and another worker holds the message.
+    LeaseLost,
 }
 
 /// Queues `email` for delivery. Call it inside the transaction that makes the change
@@ -59,6 +72,11 @@ pub fn enqueue(
             created_at: now,
             next_attempt_at: now,
             attempts: 0,
+            priority: if URGENT_KINDS.contains(&email.kind.as_str()) {
+                0
+            } else {
+                1
+            },
         },
     )
 }
@@ -94,14 +112,11 @@ pub fn enqueue_within_limits(
     Ok(true)
 }
 
-/// Takes up to `limit` due messages for this worker until `now + LEASE`, oldest first.
-/// Run it outside a transaction: each claim must commit on its own.
-pub fn claim_due(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    limit: i64,
-) -> QueryResult<Vec<OutboxMessage>> {
-    models::outbox::lease_due(conn, now, now + LEASE, limit)
+/// Claims the next due message for this worker until `now + LEASE`, under a token of
+/// its own; none when nothing is due. Run it outside a transaction: the claim must
+/// commit on its own.
+pub fn claim_next(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<OutboxMessage>> {
+    models::outbox::lease_next(conn, now, now + LEASE, &random_token(16))
 }
 
 /// Records a failed delivery: retried later with exponential backoff and jitter, or
@@ -114,18 +129,18 @@ pub fn record_failure(
     now: NaiveDateTime,
 ) -> QueryResult<Failure> {
     let attempts = message.attempts + 1;
-    let failure = if permanent || attempts >= MAX_ATTEMPTS {
-        Failure::GaveUp
+    let (failure, next_attempt_at, failed_at) = if permanent || attempts >= MAX_ATTEMPTS {
+        (Failure::GaveUp, message.next_attempt_at, Some(now))
     } else {
-        Failure::RetryAt(now + with_jitter(retry_delay(attempts)))
-    };
-    let (next_attempt_at, failed_at) = match failure {
-        Failure::RetryAt(at) => (at, None),
-        Failure::GaveUp => (message.next_attempt_at, Some(now)),
+        let at = now + with_jitter(retry_delay(attempts));
+        (Failure::RetryAt(at), at, None)
     };
     let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
-    models::outbox::record_failed_attempt(conn, message, next_attempt_at, failed_at, &error)?;
-    Ok(failure)
+    if models::outbox::record_failed_attempt(conn, message, next_attempt_at, failed_at, &error)? {
+        Ok(failure)
+    } else {
+        Ok(Failure::LeaseLost)
+    }
 }
 
 /// How long delivery waits after the provider refused our account or credentials:
@@ -138,20 +153,20 @@ pub const PAUSED: &str = "paused: ";
 
 /// The provider refused our account or credentials while `message` was sent: it is
 /// tried again after [`PAUSE`], without counting as an attempt, as it was never
-/// judged; returns when.
+/// judged; returns when (none when the lease had run out and another worker holds it).
 pub fn pause(
     conn: &mut DbConn,
     message: &OutboxMessage,
     error: &str,
     now: NaiveDateTime,
-) -> QueryResult<NaiveDateTime> {
+) -> QueryResult<Option<NaiveDateTime>> {
     let next_attempt_at = now + PAUSE;
     let error: String = format!("{PAUSED}{error}")
         .chars()
         .take(MAX_ERROR_CHARS)
         .collect();
-    models::outbox::postpone(conn, message.id, next_attempt_at, &error)?;
-    Ok(next_attempt_at)
+    let postponed = models::outbox::postpone(conn, message, next_attempt_at, &error)?;
+    Ok(postponed.then_some(next_attempt_at))
 }
 
 /// The wait after failed attempt number `attempts`: 30 s, 1 min, 2 min, ... up to 1 h.

@@ -18,9 +18,6 @@ use crate::models;
 use crate::models::outbox::OutboxMessage;
 use crate::telemetry::error_chain;
 
-/// Messages claimed per poll. Small, so a stopping worker has little to hand back.
-const BATCH_SIZE: i64 = 20;
-
 /// The longest one send may take. Well inside [`outbox::LEASE`], so no other instance
 /// takes over a message while it is still being sent.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,8 +32,8 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Lets the message being sent finish, hands back the rest of the batch, and waits
-    /// for the worker to exit.
+    /// Lets the message being sent finish and waits for the worker to exit. It holds
+    /// no other message: each is claimed only as its turn comes.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         if let Err(error) = self.task.await {
@@ -90,11 +87,18 @@ impl Worker {
                 _ = ticks.tick() => {}
                 _ = self.stopped.changed() => break,
             }
+            // Every due message, each claimed as its turn comes; a delivery that says
+            // stop (a refused account, an outcome that could not be recorded) waits
+            // for the next poll.
+            while !self.stop_requested()
+                && let Some(message) = self.claim().await
+            {
+                if !self.deliver(message).await {
+                    break;
+                }
+            }
             if self.stop_requested() {
                 break;
-            }
-            if let Some(messages) = self.claim().await {
-                self.deliver_all(messages).await;
             }
         }
     }
@@ -104,19 +108,17 @@ impl Worker {
         *self.stopped.borrow() || self.stopped.has_changed().is_err()
     }
 
-    async fn claim(&mut self) -> Option<Vec<OutboxMessage>> {
+    /// The next due message, claimed; none when nothing is due or the database is out.
+    async fn claim(&mut self) -> Option<OutboxMessage> {
         let now = self.clock.now();
-        let claimed = db::run_blocking(&self.pool, move |conn| {
-            outbox::claim_due(conn, now, BATCH_SIZE)
-        })
-        .await;
+        let claimed = db::run_blocking(&self.pool, move |conn| outbox::claim_next(conn, now)).await;
         match claimed {
-            Ok(messages) => {
+            Ok(message) => {
                 if self.database_down {
                     tracing::info!("mail worker: the database is reachable again");
                     self.database_down = false;
                 }
-                Some(messages)
+                message
             }
             Err(error) => {
                 if !self.database_down {
@@ -128,28 +130,8 @@ impl Worker {
         }
     }
 
-    /// Sends the batch in order. It stops, handing the rest back, when asked to stop,
-    /// when the provider refuses our account (the rest would be refused too), and when
-    /// an outcome cannot be recorded (sending on would risk sending mail twice).
-    async fn deliver_all(&self, messages: Vec<OutboxMessage>) {
-        let mut messages = messages.into_iter();
-        while let Some(message) = messages.next() {
-            let mut unsent = Vec::new();
-            if self.stop_requested() {
-                unsent.push(message.id);
-            } else if self.deliver(message).await {
-                continue;
-            }
-            unsent.extend(messages.map(|message| message.id));
-            if !unsent.is_empty() {
-                self.release(unsent).await;
-            }
-            return;
-        }
-    }
-
-    /// Sends one message and records what became of it; false when the batch should
-    /// stop here.
+    /// Sends one message and records what became of it; false when the worker should
+    /// send no more until the next poll.
     async fn deliver(&self, message: OutboxMessage) -> bool {
         let email = OutgoingEmail {
             kind: message.kind.clone(),
@@ -182,12 +164,21 @@ impl Worker {
                     models::outbox::mark_sent(conn, &message, now)
                 })
                 .await;
-                if let Err(error) = marked {
-                    // The lease runs out and the message goes again: better twice than never.
-                    tracing::error!(id, error = %error_chain(&error), "mail sent but not marked as sent");
-                    return false;
+                match marked {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        tracing::warn!(
+                            id,
+                            "mail sent after its lease ran out: another worker may send it too"
+                        );
+                        true
+                    }
+                    Err(error) => {
+                        // The lease runs out and the message goes again: better twice than never.
+                        tracing::error!(id, error = %error_chain(&error), "mail sent but not marked as sent");
+                        false
+                    }
                 }
-                true
             }
             Err(SendError::Account(reason)) => {
                 let paused = db::run_blocking(&self.pool, {
@@ -196,10 +187,15 @@ impl Worker {
                 })
                 .await;
                 match paused {
-                    Ok(until) => tracing::error!(
+                    Ok(Some(until)) => tracing::error!(
                         error = %reason,
                         retry_at = %until,
                         "mail delivery paused: the provider refused our account or credentials"
+                    ),
+                    Ok(None) => tracing::error!(
+                        error = %reason,
+                        "mail delivery paused: the provider refused our account or credentials \
+                         (the message's lease had run out)"
                     ),
                     Err(error) => tracing::error!(
                         error = %reason,
@@ -224,6 +220,10 @@ impl Worker {
                         tracing::error!(id, error = %send_error, "mail delivery failed; giving up");
                         true
                     }
+                    Ok(Failure::LeaseLost) => {
+                        tracing::warn!(id, error = %send_error, "mail delivery failed after its lease ran out; another worker holds it");
+                        true
+                    }
                     Err(error) => {
                         tracing::error!(
                             id,
@@ -235,15 +235,6 @@ impl Worker {
                     }
                 }
             }
-        }
-    }
-
-    async fn release(&self, ids: Vec<i64>) {
-        let released =
-            db::run_blocking(&self.pool, move |conn| models::outbox::release(conn, &ids)).await;
-        if let Err(error) = released {
-            // Harmless: the leases run out on their own.
-            tracing::warn!(error = %error_chain(&error), "mail worker: cannot release its claims");
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     /// What it is: the template it was rendered from (`password_reset`, say).
     pub kind: String,
+    /// Names the lease `locked_until` ends: an outcome is recorded only under the lease
+    /// it was sent under.
+    pub claim_token: Option<String>,
 }
 
 /// What the admin's mail page shows of an unsent message: never its subject or
@@ -61,6 +64,8 @@ pub struct NewOutboxMessage<'a> {
     pub created_at: NaiveDateTime,
     pub next_attempt_at: NaiveDateTime,
     pub attempts: i32,
+    /// 0 goes before 1: short-lived codes and links before notices.
+    pub priority: i16,
 }
 
 /// Queues a message.
@@ -71,50 +76,64 @@ pub fn insert(conn: &mut DbConn, message: &NewOutboxMessage<'_>) -> QueryResult<
     Ok(())
 }
 
-/// Takes up to `limit` due messages, oldest first, holding them until `until`.
-/// Run it outside a transaction: each claim must commit on its own.
-pub fn lease_due(
+/// Takes the next due message (urgent first, then the longest waiting), holding it
+/// until `until` under `token`; none when nothing is due. Run it outside a transaction:
+/// the claim must commit on its own.
+pub fn lease_next(
     conn: &mut DbConn,
     now: NaiveDateTime,
     until: NaiveDateTime,
-    limit: i64,
-) -> QueryResult<Vec<OutboxMessage>> {
-    let candidates: Vec<i64> = outbox::table
-        .filter(due(now))
-        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
-        .limit(limit)
-        .select(outbox::id)
-        .load(conn)?;
-
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for id in candidates {
+    token: &str,
+) -> QueryResult<Option<OutboxMessage>> {
+    loop {
+        let Some(id) = outbox::table
+            .filter(due(now))
+            .order((
+                outbox::priority.asc(),
+                outbox::next_attempt_at.asc(),
+                outbox::id.asc(),
+            ))
+            .select(outbox::id)
+            .first::<i64>(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
         // Repeating the due condition makes the update a compare-and-set: it changes
         // nothing if another worker claimed (or sent) the row since the select.
         let updated = diesel::update(outbox::table.find(id).filter(due(now)))
-            .set(outbox::locked_until.eq(until))
+            .set((
+                outbox::locked_until.eq(until),
+                outbox::claim_token.eq(token),
+            ))
             .execute(conn)?;
         if updated == 1 {
-            claimed.push(id);
+            return outbox::table
+                .find(id)
+                .select(OutboxMessage::as_select())
+                .get_result(conn)
+                .map(Some);
         }
     }
-    if claimed.is_empty() {
-        return Ok(Vec::new());
-    }
-    outbox::table
-        .filter(outbox::id.eq_any(claimed))
-        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
-        .select(OutboxMessage::as_select())
-        .load(conn)
+}
+
+/// The message's row while `message`'s lease is still the one on it.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn still_claimed<'a>(message: &'a OutboxMessage) -> _ {
+    let id: i64 = message.id;
+    let token: Option<&'a str> = message.claim_token.as_deref();
+    outbox::table.find(id).filter(outbox::claim_token.eq(token))
 }
 
 /// Records a successful delivery. The bodies are dropped: they carry codes and reset
-/// links, which should not outlive their purpose in the database.
+/// links, which should not outlive their purpose in the database. False when the
+/// lease had run out and another worker holds the message now.
 pub fn mark_sent(
     conn: &mut DbConn,
     message: &OutboxMessage,
     now: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(outbox::table.find(message.id))
+) -> QueryResult<bool> {
+    diesel::update(still_claimed(message))
         .set((
             outbox::sent_at.eq(now),
             outbox::attempts.eq(message.attempts + 1),
@@ -123,9 +142,10 @@ pub fn mark_sent(
             outbox::subject.eq(""),
             outbox::text_body.eq(""),
             outbox::html_body.eq(""),
+            outbox::claim_token.eq(None::<String>),
         ))
-        .execute(conn)?;
-    Ok(())
+        .execute(conn)
+        .map(|updated| updated == 1)
 }
 
 /// Blanks the subject and bodies of up to `limit` messages given up on before
@@ -147,37 +167,26 @@ pub fn forget_given_up(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> 
 }
 
 /// Records a failed attempt: the attempt count, when to try next (or when it was given
-/// up on) and why; the lease is released.
+/// up on) and why; the lease is released. False when the lease had run out and another
+/// worker holds the message now.
 pub fn record_failed_attempt(
     conn: &mut DbConn,
     message: &OutboxMessage,
     next_attempt_at: NaiveDateTime,
     failed_at: Option<NaiveDateTime>,
     error: &str,
-) -> QueryResult<()> {
-    diesel::update(outbox::table.find(message.id))
+) -> QueryResult<bool> {
+    diesel::update(still_claimed(message))
         .set((
             outbox::attempts.eq(message.attempts + 1),
             outbox::next_attempt_at.eq(next_attempt_at),
             outbox::failed_at.eq(failed_at),
             outbox::last_error.eq(error),
             outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::claim_token.eq(None::<String>),
         ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Gives back claimed messages that were not attempted (the worker is stopping), so
-/// another instance need not wait for the lease to run out.
-pub fn release(conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
-    diesel::update(
-        outbox::table
-            .filter(outbox::id.eq_any(ids))
-            .filter(outbox::sent_at.is_null()),
-    )
-    .set(outbox::locked_until.eq(None::<NaiveDateTime>))
-    .execute(conn)?;
-    Ok(())
+        .execute(conn)
+        .map(|updated| updated == 1)
 }
 
 /// Deletes the records of messages sent before `before`. Given-up messages stay until
@@ -210,22 +219,23 @@ pub fn count_of_kind_since(
         .get_result(conn)
 }
 
-/// Puts message `id` back in the queue until `next_attempt_at`, with `error`, without
-/// counting an attempt.
+/// Puts the claimed `message` back in the queue until `next_attempt_at`, with `error`,
+/// without counting an attempt. False when the lease had run out meanwhile.
 pub fn postpone(
     conn: &mut DbConn,
-    id: i64,
+    message: &OutboxMessage,
     next_attempt_at: NaiveDateTime,
     error: &str,
-) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id))
+) -> QueryResult<bool> {
+    diesel::update(still_claimed(message))
         .set((
             outbox::next_attempt_at.eq(next_attempt_at),
             outbox::last_error.eq(error),
             outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::claim_token.eq(None::<String>),
         ))
-        .execute(conn)?;
-    Ok(())
+        .execute(conn)
+        .map(|updated| updated == 1)
 }
 
 /// The error recorded on the waiting message due last: the latest word on why mail
@@ -242,12 +252,16 @@ pub fn latest_unsent_error(conn: &mut DbConn) -> QueryResult<Option<String>> {
         .flatten())
 }
 
-/// Messages still to be sent: not sent and not given up on.
-pub fn count_unsent(conn: &mut DbConn) -> QueryResult<i64> {
+/// Messages still to be sent (not sent and not given up on), and when the one waiting
+/// longest was queued.
+pub fn count_unsent(conn: &mut DbConn) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     outbox::table
         .filter(outbox::sent_at.is_null())
         .filter(outbox::failed_at.is_null())
-        .count()
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
         .get_result(conn)
 }
 

@@ -78,6 +78,16 @@ async fn the_dashboard_counts_users_weekly_signups_and_mail() {
         Seed::default(),
     );
     queue_mail(&app, "later@example.com", now + Duration::days(1), None);
+    {
+        // Queued three hours ago, to be tried again tomorrow.
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(
+            outbox_messages::table.filter(outbox_messages::recipient.eq("later@example.com")),
+        )
+        .set(outbox_messages::created_at.eq(now - Duration::minutes(185)))
+        .execute(&mut conn)
+        .unwrap();
+    }
     queue_mail(&app, "refused@example.com", now, Some(now));
     let admin_signed_in_recently = {
         let mut conn = app.pool.get().unwrap();
@@ -103,6 +113,10 @@ async fn the_dashboard_counts_users_weekly_signups_and_mail() {
     assert_eq!(stat(&page, "recently_active"), 1 + admin_signed_in_recently);
     assert_eq!(stat(&page, "signups_this_week"), 4);
     assert_eq!(stat(&page, "unsent_mail"), 1);
+    assert!(
+        page.contains(r#"<span data-stat="oldest_unsent_wait">3 h 5 min</span>"#),
+        "{page}"
+    );
     assert_eq!(stat(&page, "failed_mail"), 1);
     assert_eq!(bars(&page), [0, 0, 0, 0, 2, 0, 0, 4]);
 }

@@ -35,6 +35,7 @@ fn given_up(app: &TestApp, to: &str, text: &str) -> i64 {
             // Not due: the worker leaves it alone until it is given up on below.
             next_attempt_at: now + Duration::days(1),
             attempts: 0,
+            priority: 0,
         },
     )
     .unwrap();

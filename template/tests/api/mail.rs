@@ -226,14 +226,14 @@ async fn a_claimed_message_is_neither_claimed_again_nor_sent_while_its_lease_hol
     let claimed = db::run_blocking(&app.pool, move |conn| {
         conn.transaction(|conn| {
             outbox::enqueue(conn, None, &held, now)?;
-            outbox::claim_due(conn, now, 10)
+            outbox::claim_next(conn, now)
         })
     })
     .await
     .expect("cannot claim");
-    assert_eq!(claimed.len(), 1);
+    assert!(claimed.is_some());
 
-    let second_claim = db::run_blocking(&app.pool, move |conn| outbox::claim_due(conn, now, 10))
+    let second_claim = db::run_blocking(&app.pool, move |conn| outbox::claim_next(conn, now))
         .await
         .expect("cannot claim");
     // Anything the worker could take, it would have sent before this later message.
@@ -244,7 +244,7 @@ async fn a_claimed_message_is_neither_claimed_again_nor_sent_while_its_lease_hol
     .await;
     wait_for_email(app.mail_dir.path(), "later@example.com").await;
 
-    assert!(second_claim.is_empty(), "claimed twice: {second_claim:?}");
+    assert!(second_claim.is_none(), "claimed twice: {second_claim:?}");
     assert!(emails_to(app.mail_dir.path(), "held@example.com").is_empty());
     let row = outbox_row(&app.pool, "held@example.com").await;
     assert_eq!(row.sent_at, None);
@@ -259,7 +259,7 @@ async fn a_message_whose_lease_ran_out_is_delivered_by_another_worker() {
     db::run_blocking(&app.pool, move |conn| {
         conn.transaction(|conn| {
             outbox::enqueue(conn, None, &orphan, now)?;
-            outbox::claim_due(conn, now, 10)
+            outbox::claim_next(conn, now)
         })
     })
     .await
@@ -288,7 +288,67 @@ fn mail_queued_in_a_rolled_back_transaction_is_never_sent() {
     });
 
     assert!(rolled_back.is_err());
-    assert!(outbox::claim_due(conn, T0, 10).unwrap().is_empty());
+    assert!(outbox::claim_next(conn, T0).unwrap().is_none());
+}
+
+#[test]
+fn a_worker_that_outlived_its_lease_records_nothing_over_the_one_that_took_over() {
+    let outbox = QuietOutbox::create();
+    let conn = &mut outbox.connect();
+    outbox::enqueue(conn, None, &plain_email("ann@example.com"), T0).unwrap();
+    let first = claim_one(conn, T0);
+    // The first worker froze mid-send; the lease ran out and a second took over.
+    let later = T0 + outbox::LEASE + chrono::Duration::seconds(1);
+    let second = claim_one(conn, later);
+
+    let stale_sent = models::outbox::mark_sent(conn, &first, later).unwrap();
+    let stale_failure = outbox::record_failure(conn, &first, "timed out", false, later).unwrap();
+    let stale_pause = outbox::pause(conn, &first, "401", later).unwrap();
+
+    assert!(!stale_sent);
+    assert_eq!(stale_failure, Failure::LeaseLost);
+    assert_eq!(stale_pause, None);
+    let row = only_row(conn);
+    assert_eq!((row.sent_at, row.attempts, row.last_error), (None, 0, None));
+    assert_eq!(row.claim_token, second.claim_token);
+    assert_ne!(first.claim_token, second.claim_token);
+    assert!(models::outbox::mark_sent(conn, &second, later).unwrap());
+    assert_eq!(only_row(conn).sent_at, Some(later));
+}
+
+#[test]
+fn codes_and_reset_links_go_before_notices_that_waited_longer() {
+    let outbox = QuietOutbox::create();
+    let conn = &mut outbox.connect();
+    let notice = OutgoingEmail {
+        kind: "password_changed".to_owned(),
+        ..plain_email("notice@example.com")
+    };
+    let code = OutgoingEmail {
+        kind: "verification_code".to_owned(),
+        ..plain_email("code@example.com")
+    };
+    let reset = OutgoingEmail {
+        kind: "password_reset".to_owned(),
+        ..plain_email("reset@example.com")
+    };
+    outbox::enqueue(conn, None, &notice, T0).unwrap();
+    outbox::enqueue(conn, None, &code, T0 + chrono::Duration::seconds(1)).unwrap();
+    outbox::enqueue(conn, None, &reset, T0 + chrono::Duration::seconds(2)).unwrap();
+
+    let now = T0 + chrono::Duration::seconds(3);
+    let order: Vec<String> = std::iter::from_fn(|| outbox::claim_next(conn, now).unwrap())
+        .map(|message| message.recipient)
+        .collect();
+
+    assert_eq!(
+        order,
+        [
+            "code@example.com",
+            "reset@example.com",
+            "notice@example.com"
+        ]
+    );
 }
 
 #[test]
@@ -299,7 +359,7 @@ fn failed_deliveries_are_retried_later_with_growing_delays() {
 
     let first = claim_one(conn, T0);
     let first_retry = retry_time(outbox::record_failure(conn, &first, "refused", false, T0));
-    let too_early = outbox::claim_due(conn, first_retry - chrono::Duration::seconds(1), 10);
+    let too_early = outbox::claim_next(conn, first_retry - chrono::Duration::seconds(1));
     let second = claim_one(conn, first_retry);
     let second_retry = retry_time(outbox::record_failure(
         conn,
@@ -313,7 +373,7 @@ fn failed_deliveries_are_retried_later_with_growing_delays() {
     let first_wait = (first_retry - T0).num_seconds();
     let second_wait = (second_retry - first_retry).num_seconds();
     assert!((30..=37).contains(&first_wait), "{first_wait} s");
-    assert!(too_early.unwrap().is_empty());
+    assert!(too_early.unwrap().is_none());
     assert_eq!(second.attempts, 1);
     assert_eq!(second.last_error.as_deref(), Some("refused"));
     assert!((60..=75).contains(&second_wait), "{second_wait} s");
@@ -323,6 +383,7 @@ fn retry_time(failure: QueryResult<Failure>) -> NaiveDateTime {
     match failure.expect("cannot record the failure") {
         Failure::RetryAt(at) => at,
         Failure::GaveUp => panic!("given up instead of retried"),
+        Failure::LeaseLost => panic!("the lease was lost"),
     }
 }
 
@@ -349,7 +410,7 @@ fn a_message_is_given_up_after_the_last_attempt() {
         1
     );
     let far_future = now + chrono::Duration::days(365);
-    assert!(outbox::claim_due(conn, far_future, 10).unwrap().is_empty());
+    assert!(outbox::claim_next(conn, far_future).unwrap().is_none());
     let row = only_row(conn);
     assert_eq!(row.attempts, outbox::MAX_ATTEMPTS);
     assert_eq!(row.failed_at, Some(now));
@@ -367,7 +428,7 @@ fn a_permanent_failure_is_given_up_at_once() {
 
     assert_eq!(failure, Failure::GaveUp);
     let far_future = T0 + chrono::Duration::days(365);
-    assert!(outbox::claim_due(conn, far_future, 10).unwrap().is_empty());
+    assert!(outbox::claim_next(conn, far_future).unwrap().is_none());
     let row = only_row(conn);
     assert_eq!(row.attempts, 1);
     assert_eq!(row.failed_at, Some(T0));
@@ -386,11 +447,11 @@ fn records_of_sent_mail_are_purged_after_a_while_but_given_up_mail_is_kept() {
         outbox::enqueue(conn, None, &plain_email(to), T0).unwrap();
     }
     let week = chrono::Duration::days(7);
-    for message in outbox::claim_due(conn, T0, 10).unwrap() {
+    while let Some(message) = outbox::claim_next(conn, T0).unwrap() {
         match message.recipient.as_str() {
-            "old@example.com" => models::outbox::mark_sent(conn, &message, T0).unwrap(),
+            "old@example.com" => assert!(models::outbox::mark_sent(conn, &message, T0).unwrap()),
             "recent@example.com" => {
-                models::outbox::mark_sent(conn, &message, T0 + week).unwrap();
+                assert!(models::outbox::mark_sent(conn, &message, T0 + week).unwrap());
             }
             _ => {
                 outbox::record_failure(conn, &message, "550", true, T0).unwrap();
@@ -478,9 +539,13 @@ impl QuietOutbox {
 }
 
 fn claim_one(conn: &mut DbConn, now: NaiveDateTime) -> OutboxMessage {
-    let mut claimed = outbox::claim_due(conn, now, 10).expect("cannot claim");
-    assert_eq!(claimed.len(), 1, "expected one due message at {now}");
-    claimed.remove(0)
+    let claimed = outbox::claim_next(conn, now).expect("cannot claim");
+    let message = claimed.unwrap_or_else(|| panic!("expected a due message at {now}"));
+    assert!(
+        outbox::claim_next(conn, now).unwrap().is_none(),
+        "expected one due message at {now}"
+    );
+    message
 }
 
 fn only_row(conn: &mut DbConn) -> OutboxMessage {
