@@ -72,9 +72,21 @@ pub struct Settings {
     /// How long a form's body may take to arrive (`REQUEST_BODY_TIMEOUT_SECONDS`,
     /// default 10): a client trickling it in holds a connection no longer.
     pub request_body_timeout: Duration,
+    pub shutdown: ShutdownSettings,
     pub retention: Retention,
     /// Set when no secret was configured and a random one was made for this run.
     pub session_secret_is_ephemeral: bool,
+}
+
+/// How the app stops on SIGTERM: `/readyz` answers 503 for `notice` while the app goes
+/// on serving, so load balancers take it out of rotation first
+/// (`SHUTDOWN_NOTICE_SECONDS`; default 5 in production, 0 otherwise); then it finishes
+/// in-flight requests. The whole stop, the mail worker's included, takes at most
+/// `timeout` (`SHUTDOWN_TIMEOUT_SECONDS`, default 25: inside an orchestrator's usual 30).
+#[derive(Debug, Clone, Copy)]
+pub struct ShutdownSettings {
+    pub notice: Duration,
+    pub timeout: Duration,
 }
 
 /// What visitors and mail call the product (`APP_NAME`, `APP_TAGLINE`).
@@ -286,6 +298,22 @@ impl Settings {
         };
         let request_body_timeout =
             Duration::from_secs(env.positive("REQUEST_BODY_TIMEOUT_SECONDS", 10) as u64);
+        let shutdown_timeout = env.positive("SHUTDOWN_TIMEOUT_SECONDS", 25) as u64;
+        let shutdown_notice: u64 = env.parse(
+            "SHUTDOWN_NOTICE_SECONDS",
+            if production { 5 } else { 0 },
+            "a whole number of seconds",
+        );
+        if shutdown_notice >= shutdown_timeout {
+            env.problem(format!(
+                "SHUTDOWN_NOTICE_SECONDS={shutdown_notice} must be less than \
+                 SHUTDOWN_TIMEOUT_SECONDS={shutdown_timeout}: requests need time to finish"
+            ));
+        }
+        let shutdown = ShutdownSettings {
+            notice: Duration::from_secs(shutdown_notice.min(shutdown_timeout.saturating_sub(1))),
+            timeout: Duration::from_secs(shutdown_timeout),
+        };
         let sessions = SessionSettings {
             idle_timeout: chrono::Duration::minutes(env.positive("SESSION_IDLE_MINUTES", 30)),
             absolute_timeout: chrono::Duration::hours(env.positive("SESSION_MAX_HOURS", 12)),
@@ -333,6 +361,7 @@ impl Settings {
             trusted_proxies,
             rate_limits,
             request_body_timeout,
+            shutdown,
             retention,
             session_secret_is_ephemeral,
         })

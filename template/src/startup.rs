@@ -2,7 +2,8 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use actix_identity::IdentityMiddleware;
 use actix_identity::config::LogoutBehavior;
@@ -37,14 +38,12 @@ use crate::web::middleware::{csrf, methods, rate_limit, session_cookie};
 use crate::web::state::{AppState, State};
 use crate::web::{self as handlers, MAX_FORM_BYTES, assets, error, paths};
 
-/// How long in-flight requests get to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 /// A bound, ready-to-run server.
 pub struct Application {
     port: u16,
     server: Server,
     jobs: Jobs,
+    state: State,
 }
 
 impl Application {
@@ -106,6 +105,7 @@ impl Application {
             clock,
             dummy_hash,
             hashing,
+            stopping: AtomicBool::new(false),
         });
         // Last: nothing after this may fail and leave the jobs running.
         let limiter = auth_limit.limiter();
@@ -120,6 +120,8 @@ impl Application {
             },
         )?;
 
+        let shutdown = state.settings.shutdown;
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
             let session =
                 SessionMiddleware::builder(session_store.clone(), state.keys.cookies.clone())
@@ -176,12 +178,18 @@ impl Application {
                 .wrap(security_headers(https))
         })
         .listen(listener)?
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        // The notice comes first, then the drain: together, the whole timeout.
+        .shutdown_timeout((shutdown.timeout - shutdown.notice).as_secs())
         // Signals are handled in `run_until_stopped`, so Ctrl-C is graceful too.
         .disable_signals()
         .run();
 
-        Ok(Self { port, server, jobs })
+        Ok(Self {
+            port,
+            server,
+            jobs,
+            state: app_state,
+        })
     }
 
     /// The port the server listens on.
@@ -189,21 +197,51 @@ impl Application {
         self.port
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then stops within `SHUTDOWN_TIMEOUT_SECONDS`:
+    /// `/readyz` fails at once while pages are still served for the notice, then
+    /// in-flight requests finish; the mail worker stops meanwhile, after the message it
+    /// is sending (cut off at the timeout: its lease runs out and it goes again).
     /// `main` passes [`shutdown_signal`]; tests pass their own trigger.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let handle = self.server.handle();
-        tokio::spawn(async move {
+        let Self {
+            server,
+            jobs,
+            state,
+            ..
+        } = self;
+        let handle = server.handle();
+        let settings = state.settings.shutdown;
+        let signalled = state.clone();
+        let stopper = tokio::spawn(async move {
             shutdown.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            handle.stop(true).await;
+            state.stopping.store(true, Ordering::Relaxed);
+            tracing::info!(
+                notice_seconds = settings.notice.as_secs(),
+                "shutting down: /readyz answers 503, then in-flight requests finish"
+            );
+            let http = async {
+                tokio::time::sleep(settings.notice).await;
+                handle.stop(true).await;
+            };
+            let mail = tokio::time::timeout(settings.timeout, jobs.stop());
+            if tokio::join!(http, mail).1.is_err() {
+                tracing::warn!(
+                    "the mail worker was still sending at the shutdown timeout; that message \
+                     goes again once its lease runs out"
+                );
+            }
         });
-        let served = self.server.await;
-        // Requests have finished, so no new mail can be queued: stop the jobs last.
-        self.jobs.stop().await;
+        let served = server.await;
+        // Stopped by the signal: wait for the mail worker. Stopped by a failure: no
+        // signal will come, and ending the runtime ends the jobs.
+        if signalled.stopping.load(Ordering::Relaxed) {
+            let _ = stopper.await;
+        } else {
+            stopper.abort();
+        }
         served
     }
 }

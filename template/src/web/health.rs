@@ -1,5 +1,6 @@
 //! Probes for load balancers and orchestrators.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::HttpResponse;
@@ -17,8 +18,12 @@ pub async fn live() -> HttpResponse {
     probe_response(HttpResponse::Ok(), "ok")
 }
 
-/// Readiness: the database answers, so requests can be served.
+/// Readiness: the database answers, so requests can be served; and the app is not
+/// stopping (see `ShutdownSettings`).
 pub async fn ready(state: State) -> HttpResponse {
+    if state.stopping.load(Ordering::Relaxed) {
+        return probe_response(HttpResponse::ServiceUnavailable(), "shutting down");
+    }
     match db::check_ready(&state.pool, READY_TIMEOUT).await {
         Ok(()) => probe_response(HttpResponse::Ok(), "ready"),
         Err(error) => {

@@ -4,6 +4,7 @@
 use std::future::{Ready, ready};
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub dummy_hash: DummyHash,
     /// Every password hash and check goes through it.
     pub hashing: Hashing,
+    /// Set when the app has been told to stop: `/readyz` answers 503 from then on.
+    pub stopping: AtomicBool,
 }
 
 /// The extractor: a cheap handle on [`AppState`].

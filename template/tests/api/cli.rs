@@ -216,6 +216,38 @@ async fn production_refuses_to_start_with_one_line_per_problem() {
 }
 
 #[tokio::test]
+async fn on_sigterm_readyz_fails_first_while_pages_are_served_then_the_app_stops() {
+    let database = TestDatabase::create();
+    let mut app = AppProcess::start(&[
+        ("APP_ENV", "development"),
+        ("DATABASE_URL", &database.url),
+        ("SHUTDOWN_NOTICE_SECONDS", "3"),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "6"),
+    ]);
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{}{path}", app.address)).send();
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+
+    app.send_sigterm();
+    let mut readyz = get("/readyz").await.unwrap();
+    for _ in 0..50 {
+        if readyz.status() == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        readyz = get("/readyz").await.unwrap();
+    }
+
+    assert_eq!(readyz.status(), 503);
+    assert_eq!(readyz.text().await.unwrap(), "shutting down");
+    // Out of rotation, not out of service: the notice is not over yet.
+    assert_eq!(get("/login").await.unwrap().status(), 200);
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    let status = app.wait(Duration::from_secs(10));
+    assert!(status.success(), "exited with {status}");
+}
+
+#[tokio::test]
 async fn serve_starts_with_development_defaults_and_stops_gracefully_on_sigterm() {
     let database = TestDatabase::create();
     let mut app = AppProcess::start(&[("APP_ENV", "development"), ("DATABASE_URL", &database.url)]);

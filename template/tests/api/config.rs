@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::time::Duration;
 
 use {{crate_name}}::config::{Profile, Settings};
 use {{crate_name}}::mail::MailTransport;
@@ -37,6 +38,8 @@ fn development_needs_no_settings_at_all() {
     assert!(settings.session_secret_is_ephemeral);
     assert!(settings.session_secret.expose().len() >= 64);
     assert_eq!(settings.bcrypt_cost, 12);
+    // Ctrl-C stops a development server at once.
+    assert_eq!(settings.shutdown.notice, Duration::ZERO);
 }
 
 #[test]
@@ -47,6 +50,24 @@ fn a_complete_production_configuration_is_accepted() {
     assert_eq!(settings.base_url, "https://example.com");
     assert_eq!(settings.mail.transport, MailTransport::Provider);
     assert!(!settings.session_secret_is_ephemeral);
+    assert_eq!(settings.shutdown.notice, Duration::from_secs(5));
+    assert_eq!(settings.shutdown.timeout, Duration::from_secs(25));
+}
+
+#[test]
+fn a_shutdown_notice_that_leaves_no_time_to_finish_requests_is_refused() {
+    let problems = settings_from(&[
+        ("SHUTDOWN_NOTICE_SECONDS", "30"),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "25"),
+    ])
+    .expect_err("the notice outlasted the whole stop");
+
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.starts_with("SHUTDOWN_NOTICE_SECONDS")),
+        "{problems:?}"
+    );
 }
 
 #[test]

@@ -394,11 +394,21 @@ impl AppProcess {
 
     /// SIGTERM, as a service manager stops it; the exit status once it has stopped.
     pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
+        self.send_sigterm();
+        self.wait(timeout)
+    }
+
+    /// SIGTERM, without waiting for the app to stop.
+    pub fn send_sigterm(&self) {
         let signalled = Command::new("kill")
             .args(["-TERM", &self.process.id().to_string()])
             .status()
             .expect("cannot run kill");
         assert!(signalled.success());
+    }
+
+    /// The exit status once the app has stopped; fails after `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.process.try_wait().unwrap() {
