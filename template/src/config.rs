@@ -72,6 +72,9 @@ pub struct Settings {
     /// How long a form's body may take to arrive (`REQUEST_BODY_TIMEOUT_SECONDS`,
     /// default 10): a client trickling it in holds a connection no longer.
     pub request_body_timeout: Duration,
+    /// How long a handler may take before the visitor gets the 503 page
+    /// (`REQUEST_TIMEOUT_SECONDS`, default 30).
+    pub request_timeout: Duration,
     pub shutdown: ShutdownSettings,
     pub retention: Retention,
     /// Set when no secret was configured and a random one was made for this run.
@@ -298,6 +301,8 @@ impl Settings {
         };
         let request_body_timeout =
             Duration::from_secs(env.positive("REQUEST_BODY_TIMEOUT_SECONDS", 10) as u64);
+        let request_timeout =
+            Duration::from_secs(env.positive("REQUEST_TIMEOUT_SECONDS", 30) as u64);
         let shutdown_timeout = env.positive("SHUTDOWN_TIMEOUT_SECONDS", 25) as u64;
         let shutdown_notice: u64 = env.parse(
             "SHUTDOWN_NOTICE_SECONDS",
@@ -361,6 +366,7 @@ impl Settings {
             trusted_proxies,
             rate_limits,
             request_body_timeout,
+            request_timeout,
             shutdown,
             retention,
             session_secret_is_ephemeral,

@@ -37,6 +37,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("request body too slow")]
     RequestTimeout,
+    /// The handler took longer than `REQUEST_TIMEOUT_SECONDS`.
+    #[error("the request took longer than {0:?}")]
+    Overdue(std::time::Duration),
     /// Over the auth budget every instance shares: come back after `retry_after` seconds.
     #[error("too many attempts")]
     TooManyRequests { retry_after: i64 },
@@ -93,7 +96,9 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Busy { .. } | Self::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::SessionStoreUnavailable | Self::Overdue(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_)
             | Self::Template(_)
@@ -128,7 +133,7 @@ impl ResponseError for AppError {
         // The body is replaced by the styled page in `render_error_page`.
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            // The database is out: browsers and clients may try again shortly.
+            // The database is out or slow: browsers and clients may try again shortly.
             response.insert_header((
                 header::RETRY_AFTER,
                 DATABASE_RETRY_AFTER_SECONDS.to_string(),

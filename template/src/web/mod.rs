@@ -8,6 +8,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, Resource, web};
 
 use crate::web::error::AppError;
+use crate::web::middleware::deadline;
 use crate::web::middleware::rate_limit::{self, AuthLimit};
 
 pub mod account;
@@ -41,59 +42,40 @@ pub const MAX_FORM_BYTES: usize = 32 * 1024;
 /// Every route of the application. The forms that check a secret or send mail share
 /// one per-IP budget: `auth_limit` in this instance, and the one in the database.
 pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
-    // The in-process limit outermost: it turns a flood away before the database.
-    let limited = || Governor::new(auth_limit);
-    let shared = || from_fn(rate_limit::shared_budget);
+    let limited = |path| limited_resource(path, auth_limit);
     cfg.service(resource(paths::HOME).route(web::get().to(home::show)))
         .service(resource(paths::HEALTHZ).route(web::get().to(health::live)))
         .service(resource(paths::READYZ).route(web::get().to(health::ready)))
         .service(
-            resource(paths::SIGNUP)
-                .wrap(shared())
-                .wrap(limited())
+            limited(paths::SIGNUP)
                 .route(web::get().to(signup::new))
                 .route(web::post().to(signup::create)),
         )
         .service(
-            resource(paths::VERIFY)
-                .wrap(shared())
-                .wrap(limited())
+            limited(paths::VERIFY)
                 .route(web::get().to(verification::new))
                 .route(web::post().to(verification::create)),
         )
+        .service(limited(paths::VERIFY_RESEND).route(web::post().to(verification::resend)))
         .service(
-            resource(paths::VERIFY_RESEND)
-                .wrap(shared())
-                .wrap(limited())
-                .route(web::post().to(verification::resend)),
-        )
-        .service(
-            resource(paths::LOGIN)
-                .wrap(shared())
-                .wrap(limited())
+            limited(paths::LOGIN)
                 .route(web::get().to(login::new))
                 .route(web::post().to(login::create)),
         )
         .service(resource(paths::LOGOUT).route(web::post().to(login::delete)))
         .service(
-            resource(paths::FORGOT_PASSWORD)
-                .wrap(shared())
-                .wrap(limited())
+            limited(paths::FORGOT_PASSWORD)
                 .route(web::get().to(password_resets::new))
                 .route(web::post().to(password_resets::create)),
         )
         .service(
-            resource(paths::RESET_PASSWORD)
-                .wrap(shared())
-                .wrap(limited())
+            limited(paths::RESET_PASSWORD)
                 .route(web::get().to(password_resets::edit))
                 .route(web::post().to(password_resets::update)),
         )
         .service(resource(paths::DASHBOARD).route(web::get().to(dashboard::show)))
         .service(
-            resource(paths::ACCOUNT_PASSWORD)
-                .wrap(shared())
-                .wrap(limited())
+            limited(paths::ACCOUNT_PASSWORD)
                 .route(web::get().to(account::edit_password))
                 .route(web::post().to(account::update_password)),
         )
@@ -110,8 +92,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         .service(resource(paths::ADMIN_USER_ACTION).route(web::post().to(admin::act)));
 }
 
-/// A resource whose handlers' panics become the 500 page. Every route goes through
-/// here: a panic anywhere else would drop the visitor's connection.
+/// A resource whose handlers' panics become the 500 page, and whose handlers get
+/// `REQUEST_TIMEOUT_SECONDS`. Every route goes through here: a panic anywhere else
+/// would drop the visitor's connection.
 fn resource(
     path: &str,
 ) -> Resource<
@@ -123,7 +106,30 @@ fn resource(
         InitError = (),
     >,
 > {
-    web::resource(path).wrap(from_fn(error::catch_panics))
+    web::resource(path)
+        .wrap(from_fn(error::catch_panics))
+        .wrap(from_fn(deadline::limit))
+}
+
+/// Like [`resource`], behind both auth limits: the in-process one first, which turns a
+/// flood away before it reaches the database, then the budget every instance shares.
+fn limited_resource(
+    path: &str,
+    auth_limit: &AuthLimit,
+) -> Resource<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
+    web::resource(path)
+        .wrap(from_fn(error::catch_panics))
+        .wrap(from_fn(rate_limit::shared_budget))
+        .wrap(Governor::new(auth_limit))
+        .wrap(from_fn(deadline::limit))
 }
 
 /// The answer for a path no route matches.

@@ -64,3 +64,30 @@ async fn a_request_kept_waiting_for_a_lock_past_the_lock_timeout_gets_503() {
     let login = visitor.login("ann@example.com", PASSWORD).await;
     assert_eq!(login.status(), 303);
 }
+
+#[tokio::test]
+async fn a_request_that_takes_longer_than_the_request_timeout_gets_503() {
+    let app = spawn_app_with(&[
+        ("DATABASE_LOCK_TIMEOUT_SECONDS", "20"),
+        ("REQUEST_TIMEOUT_SECONDS", "1"),
+    ])
+    .await;
+    app.signed_up_user("ann@example.com").await;
+    let visitor = app.new_browser();
+    visitor.get("/login").await;
+
+    let lock = RowLock::on_user(&app.database.url, "ann@example.com");
+    // The lock alone would keep the sign-in waiting for twenty seconds.
+    let login = tokio::time::timeout(
+        Duration::from_secs(4),
+        visitor.login("ann@example.com", PASSWORD),
+    )
+    .await
+    .expect("the sign-in outlasted the request timeout");
+    assert!(login.headers().contains_key("retry-after"));
+    assert_error_page(login, 503).await;
+    drop(lock);
+
+    let login = visitor.login("ann@example.com", PASSWORD).await;
+    assert_eq!(login.status(), 303);
+}
