@@ -6,6 +6,8 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use futures_util::future::join_all;
 
+use {{crate_name}}::models::user;
+
 use crate::helpers::{PASSWORD, spawn_app, spawn_app_with};
 use crate::security::assert_error_page;
 
@@ -122,4 +124,44 @@ async fn failures_spread_over_both_instances_lock_the_account_once_with_one_mail
         .filter(|mail| mail.subject.to_lowercase().contains("locked"))
         .count();
     assert_eq!(locked_mails, 1);
+}
+
+#[tokio::test]
+async fn a_demotion_and_a_disable_on_one_instance_hold_on_the_other_at_the_next_request() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    a.signed_up_user("root@example.com").await;
+    a.set_admin("root@example.com", true);
+    let ann = a.new_browser();
+    a.signed_up_user_in(&ann, "ann@example.com").await;
+    a.set_admin("ann@example.com", true);
+    assert_eq!(ann.get("/admin").await.status(), 200);
+    let ann_id = {
+        let mut conn = a.pool.get().unwrap();
+        user::get_user_by_email(&mut conn, "ann@example.com")
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let root_on_b = a.browser.on(&b.address);
+
+    let demoted = root_on_b
+        .post_form(&format!("/admin/users/{ann_id}/demote"), &[])
+        .await;
+    assert_eq!(demoted.status(), 303);
+    assert_eq!(ann.get("/admin").await.status(), 403);
+    assert_eq!(ann.get("/dashboard").await.status(), 200);
+
+    let disabled = root_on_b
+        .post_form(&format!("/admin/users/{ann_id}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status(), 303);
+    let after = ann.get("/dashboard").await;
+    assert_eq!(after.status(), 303);
+    assert!(
+        after.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
 }
