@@ -36,7 +36,8 @@ data=$(mktemp -d)
 # The scanners send thousands of form posts from one address: the per-IP limits would
 # answer most of them with 429 and hide the code behind it, so they are lifted here.
 settings=(APP_ENV=development APP_PORT="$port" APP_BASE_URL="$base" DATABASE_URL="$data/scan.db"
-    MAIL_TRANSPORT=log RATE_LIMIT_AUTH_BURST=100000 RATE_LIMIT_AUTH_WINDOW_LIMIT=100000 RUST_LOG=info)
+    MAIL_TRANSPORT=log RATE_LIMIT_AUTH_BURST=100000 RATE_LIMIT_AUTH_WINDOW_LIMIT=100000
+    MAX_REQUESTS_PER_CLIENT=100000 RUST_LOG=info)
 binary="$target_dir/debug/$name"
 (cd "$app_dir" && exec env "${settings[@]}" "$binary" serve) >"$out/app.log" 2>&1 &
 app=$!

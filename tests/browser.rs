@@ -82,6 +82,7 @@ fn pages_flows_accessibility_and_screenshots_in_chromium() {
         // answer them with 429 (the limited one below shows that page).
         ("RATE_LIMIT_AUTH_BURST", "100000".to_string()),
         ("RATE_LIMIT_AUTH_WINDOW_LIMIT", "100000".to_string()),
+        ("MAX_REQUESTS_PER_CLIENT", "100000".to_string()),
     ]);
     create_admin(&binary, &main_env, &project);
     let app = start_app(&binary, &main_env, &project, &main.log);

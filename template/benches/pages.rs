@@ -255,6 +255,7 @@ impl AppProcess {
             // The storm is one client address; the limits are not what is measured.
             ("RATE_LIMIT_AUTH_BURST", "100000"),
             ("RATE_LIMIT_AUTH_WINDOW_LIMIT", "100000"),
+            ("MAX_REQUESTS_PER_CLIENT", "100000"),
         ];
         for command in ["migrate", "seed"] {
             let done = Command::new(APP)

@@ -75,6 +75,9 @@ pub struct Settings {
     /// How long a handler may take before the visitor gets the 503 page
     /// (`REQUEST_TIMEOUT_SECONDS`, default 30).
     pub request_timeout: Duration,
+    /// Requests of one client in progress at once; more get 429
+    /// (`MAX_REQUESTS_PER_CLIENT`, default 64).
+    pub max_requests_per_client: u32,
     pub shutdown: ShutdownSettings,
     pub retention: Retention,
     /// Set when no secret was configured and a random one was made for this run.
@@ -303,6 +306,7 @@ impl Settings {
             Duration::from_secs(env.positive("REQUEST_BODY_TIMEOUT_SECONDS", 10) as u64);
         let request_timeout =
             Duration::from_secs(env.positive("REQUEST_TIMEOUT_SECONDS", 30) as u64);
+        let max_requests_per_client = env.positive("MAX_REQUESTS_PER_CLIENT", 64) as u32;
         let shutdown_timeout = env.positive("SHUTDOWN_TIMEOUT_SECONDS", 25) as u64;
         let shutdown_notice: u64 = env.parse(
             "SHUTDOWN_NOTICE_SECONDS",
@@ -367,6 +371,7 @@ impl Settings {
             rate_limits,
             request_body_timeout,
             request_timeout,
+            max_requests_per_client,
             shutdown,
             retention,
             session_secret_is_ephemeral,

@@ -32,6 +32,7 @@ use crate::sessions::DbSessionStore;
 use crate::templates::{self, Templates};
 use crate::web::cookies::CookieNames;
 use crate::web::flash::SessionFlashStore;
+use crate::web::middleware::concurrency::{self, InFlight};
 use crate::web::middleware::request_log::RequestSpan;
 use crate::web::middleware::security_headers::security_headers;
 use crate::web::middleware::{csrf, methods, rate_limit, session_cookie};
@@ -106,6 +107,7 @@ impl Application {
             dummy_hash,
             hashing,
             stopping: AtomicBool::new(false),
+            in_flight: InFlight::default(),
         });
         // Last: nothing after this may fail and leave the jobs running.
         let limiter = auth_limit.limiter();
@@ -172,6 +174,7 @@ impl Application {
                 )
                 .wrap(from_fn(methods::head_as_get))
                 .wrap(from_fn(methods::refuse_trace))
+                .wrap(from_fn(concurrency::cap_per_client))
                 .wrap(ErrorHandlers::new().default_handler(error::render_error_page))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 // Outermost, so no response leaves without them.

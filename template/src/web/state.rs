@@ -19,6 +19,7 @@ use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::web::cookies::CookieNames;
 use crate::web::error::AppError;
+use crate::web::middleware::concurrency::InFlight;
 
 /// The application's shared state, built once at start-up. (The page templates are
 /// registered on their own: `Page` and the error pages take them from there.)
@@ -34,6 +35,8 @@ pub struct AppState {
     pub hashing: Hashing,
     /// Set when the app has been told to stop: `/readyz` answers 503 from then on.
     pub stopping: AtomicBool,
+    /// Each client's requests in progress, for `MAX_REQUESTS_PER_CLIENT`.
+    pub in_flight: InFlight,
 }
 
 /// The extractor: a cheap handle on [`AppState`].

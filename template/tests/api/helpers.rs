@@ -325,6 +325,7 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
             "RATE_LIMIT_AUTH_WINDOW_LIMIT".to_owned(),
             "100000".to_owned(),
         ),
+        ("MAX_REQUESTS_PER_CLIENT".to_owned(), "100000".to_owned()),
     ]);
     for (name, value) in overrides {
         vars.insert((*name).to_owned(), (*value).to_owned());

@@ -560,3 +560,38 @@ async fn a_form_whose_body_trickles_in_is_cut_off_with_408() {
     let answer = String::from_utf8_lossy(&answer[..read.unwrap()]).into_owned();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
+
+#[tokio::test]
+async fn a_client_with_too_many_requests_in_progress_gets_429_for_the_rest() {
+    use tokio::io::AsyncWriteExt;
+
+    let app = spawn_app_with(&[("MAX_REQUESTS_PER_CLIENT", "3")]).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    // Three forms whose bodies never come: three requests in progress.
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        let mut connection = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "POST /login HTTP/1.1\r\nHost: {address}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail="
+        );
+        connection.write_all(head.as_bytes()).await.unwrap();
+        slow.push(connection);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let refused = app.get("/login").await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_error_page(refused, 429).await;
+    // Places come back as requests end, however they end.
+    drop(slow);
+    let mut page = app.get("/login").await;
+    for _ in 0..50 {
+        if page.status() == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        page = app.get("/login").await;
+    }
+    assert_eq!(page.status(), 200);
+}

@@ -16,7 +16,16 @@ pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let timeout = State::of(req.request())?.settings.request_timeout;
+    // Without the app's state (a resource tried on its own) there is no setting to apply.
+    let Some(timeout) = req
+        .app_data::<State>()
+        .map(|state| state.settings.request_timeout)
+    else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
     let request = req.request().clone();
     match tokio::time::timeout(timeout, next.call(req)).await {
         Ok(response) => response.map(ServiceResponse::map_into_boxed_body),
