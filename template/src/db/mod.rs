@@ -87,7 +87,7 @@ impl DbError {
 /// Builds the pool without connecting: the application starts even while the
 /// database is down, and `/readyz` reports it.
 pub fn build_pool(settings: &DatabaseSettings) -> DbPool {
-    let manager = ConnectionManager::<DbConn>::new(&settings.url);
+    let manager = ConnectionManager::<DbConn>::new(backend::connection_url(&settings.url));
     let builder = Pool::builder()
         .max_size(settings.pool_size)
         .min_idle(Some(1))

@@ -55,6 +55,13 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for StatementLimits {
     }
 }
 
+/// `url` as it is: diesel's MySQL connection takes no socket settings from it, so a
+/// server that vanishes without closing the connection is noticed by the system's TCP
+/// timeouts (lock and statement timeouts are the server's).
+pub fn connection_url(url: &str) -> String {
+    url.to_owned()
+}
+
 /// Opens a single connection, outside any pool.
 pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     DbConn::establish(url)

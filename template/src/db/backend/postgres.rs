@@ -44,7 +44,39 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for StatementLimits {
 
 /// Opens a single connection, outside any pool.
 pub fn establish(url: &str) -> ConnectionResult<DbConn> {
-    DbConn::establish(url)
+    DbConn::establish(&connection_url(url))
+}
+
+/// TCP settings a connection gets unless `DATABASE_URL` names its own: a server that
+/// vanishes without closing the connection (a cut network, a frozen host) is noticed
+/// within about a minute instead of the system's two hours, so no pooled connection
+/// waits on it that long. (Lock and statement timeouts are the server's: they cannot
+/// end a wait for a server that is gone.)
+const KEEPALIVE: [(&str, &str); 4] = [
+    ("keepalives_idle", "30"),
+    ("keepalives_interval", "10"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "60000"),
+];
+
+/// `url` with the [`KEEPALIVE`] settings it does not name itself, in its own form (a
+/// URL or `key=value` pairs).
+pub fn connection_url(url: &str) -> String {
+    let mut url = url.to_owned();
+    for (name, value) in KEEPALIVE {
+        if url.contains(&format!("{name}=")) {
+            continue;
+        }
+        let separator = if !url.contains("://") {
+            " "
+        } else if url.contains('?') {
+            "&"
+        } else {
+            "?"
+        };
+        url.push_str(&format!("{separator}{name}={value}"));
+    }
+    url
 }
 
 /// Whether an error's `message` says a time limit ended the statement (SQLSTATE
@@ -131,4 +163,28 @@ pub fn refresh_statistics(conn: &mut DbConn) -> QueryResult<()> {
     diesel::sql_query("VACUUM ANALYZE users")
         .execute(conn)
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_notice_a_vanished_server_unless_the_url_says_otherwise() {
+        assert_eq!(
+            connection_url("postgres://app@db/app"),
+            "postgres://app@db/app?keepalives_idle=30&keepalives_interval=10\
+             &keepalives_count=3&tcp_user_timeout=60000"
+        );
+        assert_eq!(
+            connection_url("postgres://app@db/app?sslmode=require&keepalives_idle=5"),
+            "postgres://app@db/app?sslmode=require&keepalives_idle=5&keepalives_interval=10\
+             &keepalives_count=3&tcp_user_timeout=60000"
+        );
+        assert_eq!(
+            connection_url("host=db dbname=app"),
+            "host=db dbname=app keepalives_idle=30 keepalives_interval=10 \
+             keepalives_count=3 tcp_user_timeout=60000"
+        );
+    }
 }

@@ -32,6 +32,11 @@ pub fn customize_pool(
         }))
 }
 
+/// The database file named by `url`: a file has no connection to lose.
+pub fn connection_url(url: &str) -> String {
+    url.to_owned()
+}
+
 /// Opens a single connection, outside any pool, with the pool's pragmas.
 pub fn establish(url: &str) -> ConnectionResult<DbConn> {
     create_parent_dir(url);
