@@ -35,9 +35,17 @@ pub async fn show(
         .zip(0..)
         .map(|(week, index)| ChartBar::new(week, index))
         .collect();
+    let weeks: Vec<String> = bars
+        .iter()
+        .map(|bar| format!("week of {}, {}", bar.label, bar.signups))
+        .collect();
     page.insert("stats", &stats)
         .insert("chart_weeks", &CHART_WEEKS)
         .insert("chart_width", &(CHART_WEEKS * ChartBar::WIDTH))
+        .insert(
+            "chart_label",
+            &format!("Sign-ups per week: {}.", weeks.join("; ")),
+        )
         .insert("bars", &bars);
     page.render("admin/index.html")
 }
@@ -46,7 +54,10 @@ pub async fn show(
 /// the template: Tera's arithmetic took an eighth of the page's time.
 #[derive(Serialize)]
 struct ChartBar<'a> {
-    week: &'a WeekSignups,
+    /// The Monday the week starts on, e.g. "Nov 23".
+    label: &'a str,
+    signups: i64,
+    height: i64,
     /// The bar's left edge.
     left: i64,
     /// The middle of the week's column, where its labels go.
@@ -66,7 +77,9 @@ impl<'a> ChartBar<'a> {
         let column = index * Self::WIDTH;
         let top = Self::BASELINE - week.height;
         Self {
-            week,
+            label: &week.label,
+            signups: week.signups,
+            height: week.height,
             left: column + 6,
             middle: column + Self::WIDTH / 2,
             top,
