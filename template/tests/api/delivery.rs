@@ -103,7 +103,7 @@ async fn refused_credentials_pause_delivery_give_up_on_nothing_and_say_why() {
 }
 
 #[tokio::test]
-async fn an_instance_killed_mid_queue_loses_no_mail() {
+async fn an_instance_killed_mid_queue_while_another_works_on_it_loses_no_mail() {
     let provider = TestProvider::start().await;
     let database = TestDatabase::create();
     let pool = db::build_pool(&test_settings(&database.url, &[]).database);
@@ -129,9 +129,10 @@ async fn an_instance_killed_mid_queue_loses_no_mail() {
     })
     .await;
 
+    // A second instance works on the same queue before the first dies.
+    let second = spawn_app_sending_to(&provider, database).await;
     first.kill();
     provider.come_back();
-    let second = spawn_app_sending_to(&provider, database).await;
     second.clock.advance(PAST_EVERY_RETRY);
 
     for to in queued {
