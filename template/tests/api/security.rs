@@ -563,13 +563,21 @@ async fn a_form_whose_body_trickles_in_is_cut_off_with_408() {
 
 #[tokio::test]
 async fn a_client_with_too_many_requests_in_progress_gets_429_for_the_rest() {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let app = spawn_app_with(&[("MAX_REQUESTS_PER_CLIENT", "3")]).await;
+    // The slow requests must outlive the wait below, on a busy machine too.
+    let app = spawn_app_with(&[
+        ("MAX_REQUESTS_PER_CLIENT", "3"),
+        ("REQUEST_BODY_TIMEOUT_SECONDS", "120"),
+        ("REQUEST_TIMEOUT_SECONDS", "120"),
+    ])
+    .await;
     let address = app.address.trim_start_matches("http://").to_owned();
-    // Three forms whose bodies never come: three requests in progress.
+    // Four forms whose bodies never come: three are let in and wait for their bodies,
+    // the fourth is refused. Only these four are in flight, so which one is refused
+    // depends on the order they reach the server, and nothing else.
     let mut slow = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let mut connection = tokio::net::TcpStream::connect(&address).await.unwrap();
         let head = format!(
             "POST /login HTTP/1.1\r\nHost: {address}\r\n\
@@ -578,27 +586,51 @@ async fn a_client_with_too_many_requests_in_progress_gets_429_for_the_rest() {
         connection.write_all(head.as_bytes()).await.unwrap();
         slow.push(connection);
     }
-    // Refused as soon as the server has read the three heads.
-    let mut refused = app.get("/login").await;
-    for _ in 0..100 {
-        if refused.status() == 429 {
-            break;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let (refused, answer) = 'answered: loop {
+        for (index, connection) in slow.iter_mut().enumerate() {
+            let mut buffer = vec![0; 4096];
+            let read = connection.read(&mut buffer);
+            if let Ok(Ok(length)) = tokio::time::timeout(Duration::from_millis(20), read).await {
+                break 'answered (
+                    index,
+                    String::from_utf8_lossy(&buffer[..length]).into_owned(),
+                );
+            }
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        refused = app.get("/login").await;
-    }
-
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no slow request was answered"
+        );
+    };
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(
+        answer.to_lowercase().contains("\r\nretry-after: 1\r\n"),
+        "{answer}"
+    );
+    slow.remove(refused);
+    // With three in progress, anything else this client asks is refused too, with the page.
+    let refused = app.get("/login").await;
     assert!(refused.headers().contains_key("retry-after"));
     assert_error_page(refused, 429).await;
     // Places come back as requests end, however they end.
     drop(slow);
-    let mut page = app.get("/login").await;
-    for _ in 0..50 {
-        if page.status() == 200 {
-            break;
+    status_within(&app, 200, Duration::from_secs(60)).await;
+}
+
+/// `GET /login` again and again until it answers `status`; fails the test after `limit`.
+async fn status_within(app: &TestApp, status: u16, limit: Duration) -> reqwest::Response {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let page = app.get("/login").await;
+        if page.status() == status {
+            return page;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "GET /login still answers {} after {limit:?}, not {status}",
+            page.status()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
-        page = app.get("/login").await;
     }
-    assert_eq!(page.status(), 200);
 }
