@@ -458,6 +458,12 @@ impl Reader<'_> {
             default_poll_ms,
             "a number of milliseconds",
         ));
+        let concurrent_sends = self.positive("MAIL_CONCURRENT_SENDS", 4);
+        if concurrent_sends > 16 {
+            self.problem(format!(
+                "MAIL_CONCURRENT_SENDS={concurrent_sends} must be at most 16"
+            ));
+        }
 
         let mut problems = Vec::new();
         let provider = ProviderSettings::from_lookup(|name| self.get(name), &mut problems);
@@ -479,6 +485,7 @@ impl Reader<'_> {
             from,
             file_dir,
             poll_interval,
+            concurrent_sends: concurrent_sends.min(16) as usize,
             provider,
         }
     }

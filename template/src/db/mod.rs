@@ -14,7 +14,7 @@ pub mod schema;
 
 pub use backend::{
     DEFAULT_DEVELOPMENT_URL, DbConn, add_rate_limit_hit, establish, lock_active_admins,
-    lock_user_row, refresh_statistics, user_search_candidates, write_transaction,
+    lock_outbox_row, lock_user_row, refresh_statistics, user_search_candidates, write_transaction,
 };
 
 /// A pool of database connections, shared by all workers.

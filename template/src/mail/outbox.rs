@@ -1,16 +1,18 @@
 //! The outbox: mail is written in the same transaction as the change that causes it
 //! and sent later by the worker, so a crash or a provider outage loses nothing.
 //!
-//! A worker claims one message at a time, right before sending it, with a lease
-//! (`locked_until`) taken by a conditional update, which every supported database
-//! applies atomically: of two instances claiming one row, one updates it and the other
-//! sees no row changed. A worker that dies mid-send holds its message only until the
-//! lease runs out. Each lease carries a random token that the outcome (sent, failed,
-//! paused) must name: a worker that outlived its lease (a frozen process, a clock far
-//! behind the others) records nothing over the worker that took the message over.
-//! Instances' clocks must agree within `LEASE` less the send timeout (four minutes),
-//! which any synchronised clock does. This module holds the policy (lease, order,
-//! backoff); the queries are in `models::outbox`.
+//! A worker claims each message right before sending it (up to
+//! `MAIL_CONCURRENT_SENDS` at once), with a lease (`locked_until`) taken by a
+//! conditional update, which every supported database applies atomically: of two
+//! instances claiming one row, one updates it and the other sees no row changed. Where
+//! the database has row locks, a claimer passes over rows another is claiming instead
+//! of waiting for them (`FOR UPDATE SKIP LOCKED`). A worker that dies mid-send holds
+//! its message only until the lease runs out. Each lease carries a random token that
+//! the outcome (sent, failed, paused) must name: a worker that outlived its lease (a
+//! frozen process, a clock far behind the others) records nothing over the worker that
+//! took the message over. Instances' clocks must agree within `LEASE` less the send
+//! timeout (four minutes), which any synchronised clock does. This module holds the
+//! policy (lease, order, backoff); the queries are in `models::outbox`.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;

@@ -14,6 +14,10 @@ pub struct MailSettings {
     pub file_dir: PathBuf,
     /// How often the outbox worker looks for mail to send.
     pub poll_interval: Duration,
+    /// Messages one instance sends at once (`MAIL_CONCURRENT_SENDS`, default 4, at most
+    /// 16): a backlog drains that many times faster than one by one, and the provider
+    /// sees no more connections than that from an instance.
+    pub concurrent_sends: usize,
     pub provider: ProviderSettings,
 }
 

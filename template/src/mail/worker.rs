@@ -1,8 +1,10 @@
 //! The background task that delivers the outbox.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use futures_util::future::join_all;
 use lettre::message::Mailbox;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -19,8 +21,9 @@ use crate::models::outbox::OutboxMessage;
 use crate::telemetry::error_chain;
 
 /// The longest one send may take. Well inside [`outbox::LEASE`], so no other instance
-/// takes over a message while it is still being sent.
-const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// takes over a message while it is still being sent: the lease left over (four
+/// minutes) is how far instances' clocks may disagree.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `tokio::time::interval` rejects zero; this also keeps an idle worker from spinning.
 const SHORTEST_POLL: Duration = Duration::from_millis(10);
@@ -32,7 +35,7 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Lets the message being sent finish and waits for the worker to exit. It holds
+    /// Lets the messages being sent finish and waits for the worker to exit. It holds
     /// no other message: each is claimed only as its turn comes.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
@@ -62,7 +65,8 @@ pub fn spawn(
         from,
         clock,
         stopped,
-        database_down: false,
+        concurrent_sends: settings.concurrent_sends.max(1),
+        database_down: AtomicBool::new(false),
     };
     let task = tokio::spawn(worker.run(settings.poll_interval.max(SHORTEST_POLL)));
     Ok(WorkerHandle { stop, task })
@@ -74,8 +78,10 @@ struct Worker {
     from: Mailbox,
     clock: SharedClock,
     stopped: watch::Receiver<bool>,
+    /// Messages sent at once, each by a lane of its own.
+    concurrent_sends: usize,
     /// Remembered so an outage is logged when it starts and ends, not on every poll.
-    database_down: bool,
+    database_down: AtomicBool,
 }
 
 impl Worker {
@@ -87,18 +93,36 @@ impl Worker {
                 _ = ticks.tick() => {}
                 _ = self.stopped.changed() => break,
             }
-            // Every due message, each claimed as its turn comes; a delivery that says
-            // stop (a refused account, an outcome that could not be recorded) waits
-            // for the next poll.
-            while !self.stop_requested()
-                && let Some(message) = self.claim().await
-            {
-                if !self.deliver(message).await {
-                    break;
-                }
+            // An idle poll costs one query; with mail due, every lane claims and sends
+            // its next message as its turn comes, until none is left.
+            if let Some(first) = self.claim().await {
+                let hold = AtomicBool::new(false);
+                let mut first = Some(first);
+                join_all((0..self.concurrent_sends).map(|_| self.send_due(first.take(), &hold)))
+                    .await;
             }
             if self.stop_requested() {
                 break;
+            }
+        }
+    }
+
+    /// One lane: sends `first`, then claims and sends due messages one at a time until
+    /// none is left. A delivery that says stop (a refused account, an outcome that could
+    /// not be recorded) sets `hold`, which stops every lane until the next poll.
+    async fn send_due(&self, first: Option<OutboxMessage>, hold: &AtomicBool) {
+        let mut next = first;
+        loop {
+            let message = match next.take() {
+                Some(message) => message,
+                None if self.stop_requested() || hold.load(Ordering::Relaxed) => return,
+                None => match self.claim().await {
+                    Some(message) => message,
+                    None => return,
+                },
+            };
+            if !self.deliver(message).await {
+                hold.store(true, Ordering::Relaxed);
             }
         }
     }
@@ -109,21 +133,19 @@ impl Worker {
     }
 
     /// The next due message, claimed; none when nothing is due or the database is out.
-    async fn claim(&mut self) -> Option<OutboxMessage> {
+    async fn claim(&self) -> Option<OutboxMessage> {
         let now = self.clock.now();
         let claimed = db::run_blocking(&self.pool, move |conn| outbox::claim_next(conn, now)).await;
         match claimed {
             Ok(message) => {
-                if self.database_down {
+                if self.database_down.swap(false, Ordering::Relaxed) {
                     tracing::info!("mail worker: the database is reachable again");
-                    self.database_down = false;
                 }
                 message
             }
             Err(error) => {
-                if !self.database_down {
+                if !self.database_down.swap(true, Ordering::Relaxed) {
                     tracing::warn!(error = %error_chain(&error), "mail worker: cannot read the outbox");
-                    self.database_down = true;
                 }
                 None
             }

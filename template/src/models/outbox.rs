@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
 use crate::db::schema::outbox_messages as outbox;
+use crate::db::{self, DbConn};
 
 /// A message in the outbox: waiting, being sent, sent, or given up on.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -76,38 +76,48 @@ pub fn insert(conn: &mut DbConn, message: &NewOutboxMessage<'_>) -> QueryResult<
     Ok(())
 }
 
+/// Due messages a claim looks at: more than the workers that may be claiming at
+/// once, so one of them is left for this one whenever the queue holds that many.
+const CLAIM_CANDIDATES: i64 = 32;
+
 /// Takes the next due message (urgent first, then the longest waiting), holding it
-/// until `until` under `token`; none when nothing is due. Run it outside a transaction:
-/// the claim must commit on its own.
+/// until `until` under `token`; none when nothing is due, or when every due message
+/// is being claimed by other workers. Run it outside a transaction: the claim must
+/// commit on its own.
 pub fn lease_next(
     conn: &mut DbConn,
     now: NaiveDateTime,
     until: NaiveDateTime,
     token: &str,
 ) -> QueryResult<Option<OutboxMessage>> {
-    loop {
-        let Some(id) = outbox::table
-            .filter(due(now))
-            .order((
-                outbox::priority.asc(),
-                outbox::next_attempt_at.asc(),
-                outbox::id.asc(),
-            ))
-            .select(outbox::id)
-            .first::<i64>(conn)
-            .optional()?
-        else {
-            return Ok(None);
-        };
-        // Repeating the due condition makes the update a compare-and-set: it changes
-        // nothing if another worker claimed (or sent) the row since the select.
-        let updated = diesel::update(outbox::table.find(id).filter(due(now)))
-            .set((
-                outbox::locked_until.eq(until),
-                outbox::claim_token.eq(token),
-            ))
-            .execute(conn)?;
-        if updated == 1 {
+    let candidates: Vec<i64> = outbox::table
+        .filter(due(now))
+        .order((
+            outbox::priority.asc(),
+            outbox::next_attempt_at.asc(),
+            outbox::id.asc(),
+        ))
+        .select(outbox::id)
+        .limit(CLAIM_CANDIDATES)
+        .load(conn)?;
+    for id in candidates {
+        // Where the database has row locks, a row another worker is claiming is passed
+        // over, not waited for. Repeating the due condition makes the update a
+        // compare-and-set besides: it changes nothing if another worker claimed (or
+        // sent) the row since the select.
+        let claimed = conn.transaction(|conn| {
+            if !db::lock_outbox_row(conn, id)? {
+                return Ok(false);
+            }
+            diesel::update(outbox::table.find(id).filter(due(now)))
+                .set((
+                    outbox::locked_until.eq(until),
+                    outbox::claim_token.eq(token),
+                ))
+                .execute(conn)
+                .map(|updated| updated == 1)
+        })?;
+        if claimed {
             return outbox::table
                 .find(id)
                 .select(OutboxMessage::as_select())
@@ -115,6 +125,7 @@ pub fn lease_next(
                 .map(Some);
         }
     }
+    Ok(None)
 }
 
 /// The message's row while `message`'s lease is still the one on it.

@@ -196,6 +196,23 @@ fn unparsable_values_are_reported_by_name() {
 }
 
 #[test]
+fn out_of_range_limits_are_refused_with_their_range() {
+    let problems = settings_from(&[
+        ("MAIL_CONCURRENT_SENDS", "17"),
+        ("MAX_REQUESTS_PER_CLIENT", "0"),
+    ])
+    .expect_err("out-of-range values were accepted");
+
+    assert_eq!(
+        problems,
+        [
+            "MAIL_CONCURRENT_SENDS=17 must be at most 16",
+            "MAX_REQUESTS_PER_CLIENT=0 must be from 1 to 100000",
+        ]
+    );
+}
+
+#[test]
 fn secrets_never_appear_in_debug_output() {
     let settings = settings_from(&production_vars()).unwrap();
 

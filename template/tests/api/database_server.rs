@@ -1,5 +1,5 @@
 //! What a database server lets tests do to the app: cut the line between them (a TCP
-//! proxy) and hold a row lock from another client.
+//! proxy) and hold a row lock from another client; and what its row locks give the app.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use {{crate_name}}::db::schema::users;
+use {{crate_name}}::db::schema::{outbox_messages, users};
 use {{crate_name}}::db::{self, DbConn};
 
 use super::{DEFAULT_PORT, TestDatabase};
@@ -110,7 +110,7 @@ impl Outage {
 
 /// Another client's transaction holding a user's row, until dropped.
 pub struct RowLock {
-    _holder: DbConn,
+    holder: DbConn,
 }
 
 impl RowLock {
@@ -125,6 +125,76 @@ impl RowLock {
             .for_update()
             .load::<i64>(&mut holder)
             .expect("cannot lock the row");
-        Self { _holder: holder }
+        Self { holder }
+    }
+
+    /// Holds the outbox row of the message to `recipient`, as a worker claiming it does.
+    pub fn on_outbox_message(url: &str, recipient: &str) -> Self {
+        let mut holder = db::establish(url).expect("cannot connect to the test database");
+        holder
+            .begin_test_transaction()
+            .expect("cannot start a transaction");
+        // By its key: a locking search by recipient would lock every row InnoDB reads.
+        let id: i64 = outbox_messages::table
+            .filter(outbox_messages::recipient.eq(recipient))
+            .select(outbox_messages::id)
+            .first(&mut holder)
+            .expect("no such message");
+        outbox_messages::table
+            .find(id)
+            .select(outbox_messages::id)
+            .for_update()
+            .load::<i64>(&mut holder)
+            .expect("cannot lock the row");
+        Self { holder }
+    }
+
+    /// Lets go at once; dropping the lock leaves the server to notice the connection
+    /// is gone.
+    pub fn release(mut self) {
+        use diesel::connection::SimpleConnection;
+        self.holder
+            .batch_execute("ROLLBACK")
+            .expect("cannot end the transaction");
     }
 }
+
+/// What the server's row locks give the outbox, as tests for `tests/api/mail.rs` to
+/// expand (the timing tests share this file, not these tests).
+macro_rules! outbox_row_lock_tests {
+    () => {
+        #[test]
+        fn a_claim_passes_over_a_message_another_worker_is_claiming_instead_of_waiting() {
+            use {{crate_name}}::db;
+            use {{crate_name}}::mail::outbox::{claim_next, enqueue};
+
+            let database = $crate::backend::TestDatabase::create();
+            let settings = $crate::helpers::test_settings(&database.url, &[]);
+            db::migrate(&settings.database).expect("migrations failed");
+            // A pooled connection: it has the statement and lock timeouts the app's have.
+            let mut conn = db::build_pool(&settings.database)
+                .get()
+                .expect("cannot connect to the test database");
+            for to in ["first@example.com", "second@example.com"] {
+                let email = $crate::mail::plain_email(to);
+                enqueue(&mut conn, None, &email, $crate::mail::T0).unwrap();
+            }
+
+            let held =
+                $crate::backend::RowLock::on_outbox_message(&database.url, "first@example.com");
+            let claimed = claim_next(&mut conn, $crate::mail::T0).expect("the claim failed");
+            assert_eq!(
+                claimed.map(|message| message.recipient).as_deref(),
+                Some("second@example.com")
+            );
+            held.release();
+
+            let claimed = claim_next(&mut conn, $crate::mail::T0).expect("the claim failed");
+            assert_eq!(
+                claimed.map(|message| message.recipient).as_deref(),
+                Some("first@example.com")
+            );
+        }
+    };
+}
+pub(crate) use outbox_row_lock_tests;

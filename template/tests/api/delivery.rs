@@ -1,15 +1,19 @@
-//! Mail through the chosen provider when things go wrong: an outage, a crash.
+//! Mail through the chosen provider when things go wrong: an outage, a crash, a
+//! provider that hangs.
 
 use chrono::Duration;
 use diesel::prelude::*;
 
+use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::outbox_messages;
 use {{crate_name}}::db::{self, DbPool};
+use {{crate_name}}::mail::outbox;
 
 use crate::helpers::{
-    AppProcess, Browser, PASSWORD, TestApp, TestDatabase, code_in, eventually, spawn_app_on,
-    test_settings,
+    AppProcess, Browser, PASSWORD, SilentServer, TestApp, TestDatabase, code_in, eventually,
+    spawn_app_on, test_settings,
 };
+use crate::mail::plain_email;
 use crate::provider::TestProvider;
 
 /// Longer than any wait the outbox sets after a first failure.
@@ -177,6 +181,48 @@ async fn two_instances_working_on_one_queue_deliver_each_message_once() {
     for to in &recipients {
         assert_eq!(provider.delivered_to(to).len(), 1, "{to}");
     }
+}
+
+#[tokio::test]
+async fn an_instance_sends_at_most_mail_concurrent_sends_messages_at_once() {
+    // Every send stays in progress: the provider takes the connection and says nothing.
+    let provider = SilentServer::start().await;
+    let mut settings = crate::provider::settings_sending_to(provider.address());
+    settings.push(("MAIL_CONCURRENT_SENDS", "3".to_owned()));
+    let overrides: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let app = spawn_app_on(TestDatabase::create(), &overrides).await;
+    let now = app.clock.now();
+    db::run_blocking(&app.pool, move |conn| {
+        for n in 0..6 {
+            outbox::enqueue(
+                conn,
+                None,
+                &plain_email(&format!("user{n}@example.com")),
+                now,
+            )?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("cannot queue the mail");
+
+    eventually("three sends in progress", || {
+        (provider.connections() >= 3).then_some(())
+    })
+    .await;
+    // Time for a fourth to start, were the worker to start one.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    assert_eq!(provider.connections(), 3);
+    let claimed: i64 = outbox_messages::table
+        .filter(outbox_messages::locked_until.is_not_null())
+        .count()
+        .get_result(&mut app.pool.get().expect("cannot connect to the test database"))
+        .expect("cannot read the outbox");
+    assert_eq!(claimed, 3);
 }
 
 /// Starts the application on `database`, delivering mail through `provider` the way it

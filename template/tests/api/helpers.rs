@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -438,6 +439,51 @@ impl Drop for AppProcess {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
+    }
+}
+
+/// A server that takes connections and never answers a word: a mail provider that
+/// hangs. The connections close when it is dropped.
+pub struct SilentServer {
+    address: SocketAddr,
+    connections: Arc<Mutex<Vec<tokio::net::TcpStream>>>,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl SilentServer {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("cannot bind the silent server");
+        let address = listener.local_addr().expect("no local address");
+        let connections = Arc::<Mutex<Vec<_>>>::default();
+        let held = Arc::clone(&connections);
+        let accepting = tokio::spawn(async move {
+            while let Ok((connection, _)) = listener.accept().await {
+                held.lock().unwrap().push(connection);
+            }
+        });
+        Self {
+            address,
+            connections,
+            accepting,
+        }
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Connections taken so far.
+    pub fn connections(&self) -> usize {
+        self.connections.lock().unwrap().len()
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.accepting.abort();
+        self.connections.lock().unwrap().clear();
     }
 }
 

@@ -498,8 +498,61 @@ async fn two_workers_never_send_the_same_message() {
     }
 }
 
+#[tokio::test]
+async fn a_worker_whose_clock_runs_ahead_within_the_bound_leaves_a_message_being_sent_alone() {
+    let outbox = QuietOutbox::create();
+    let mail_dir = TempDir::new().expect("cannot create a mail folder");
+    // One instance claims a message and is still sending it, at the last moment its
+    // send may take.
+    let clock = ManualClock::new();
+    let claimed_at = clock.now();
+    outbox::enqueue(
+        &mut outbox.connect(),
+        None,
+        &plain_email("held@example.com"),
+        claimed_at,
+    )
+    .unwrap();
+    assert!(
+        outbox::claim_next(&mut outbox.connect(), claimed_at)
+            .unwrap()
+            .is_some()
+    );
+    let skew_bound = outbox::LEASE - chrono::Duration::from_std(worker::SEND_TIMEOUT).unwrap();
+    assert_eq!(
+        skew_bound,
+        chrono::Duration::minutes(4),
+        "the bound the docs give"
+    );
+    // Another instance, whose clock is ahead by just under the bound.
+    let ahead = ManualClock::new();
+    ahead.advance(
+        chrono::Duration::from_std(worker::SEND_TIMEOUT).unwrap() + skew_bound
+            - chrono::Duration::seconds(1),
+    );
+    let later_at = ahead.now();
+    outbox::enqueue(
+        &mut outbox.connect(),
+        None,
+        &plain_email("later@example.com"),
+        later_at,
+    )
+    .unwrap();
+
+    let other = outbox.spawn_worker(mail_dir.path(), Arc::new(ahead));
+    // Anything the worker could take, it would have sent before this later message.
+    wait_for_email(mail_dir.path(), "later@example.com").await;
+    tokio::time::timeout(Duration::from_secs(10), other.stop())
+        .await
+        .expect("the worker did not stop");
+
+    assert!(emails_to(mail_dir.path(), "held@example.com").is_empty());
+}
+
+crate::backend::outbox_row_lock_tests!();
+
 /// A fixed, whole-second time: every database stores it exactly.
-const T0: NaiveDateTime = NaiveDate::from_ymd_opt(2030, 1, 2)
+pub const T0: NaiveDateTime = NaiveDate::from_ymd_opt(2030, 1, 2)
     .unwrap()
     .and_hms_opt(12, 0, 0)
     .unwrap();
@@ -562,7 +615,7 @@ fn code_email(name: &str) -> Email {
     }
 }
 
-fn plain_email(to: &str) -> OutgoingEmail {
+pub fn plain_email(to: &str) -> OutgoingEmail {
     OutgoingEmail {
         kind: "hello".to_owned(),
         to: to.to_owned(),

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
 
 // The API tests' helpers, shared; this binary uses only some of them.
-#[allow(dead_code, unused_imports)]
+#[allow(dead_code, unused_imports, unused_macros)]
 #[path = "../api/backend.rs"]
 mod backend;
 #[allow(dead_code)]

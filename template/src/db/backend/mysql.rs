@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection};
 
 use crate::db::Timeouts;
-use crate::db::schema::{rate_limit_hits, user_counts, users};
+use crate::db::schema::{outbox_messages, rate_limit_hits, user_counts, users};
 
 /// A connection to the application's database.
 pub type DbConn = MysqlConnection;
@@ -107,6 +107,21 @@ pub fn lock_user_row(conn: &mut DbConn, id: i64) -> QueryResult<()> {
         .execute(conn)
         .map(drop)
 }
+
+/// Inside a transaction: holds the outbox row `id` until it ends, unless another
+/// transaction holds it; false then, at once (`SKIP LOCKED`): the row is being claimed
+/// by another worker, which the caller leaves it to instead of waiting in line.
+pub fn lock_outbox_row(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    outbox_messages::table
+        .find(id)
+        .select(outbox_messages::id)
+        .for_update()
+        .skip_locked()
+        .first::<i64>(conn)
+        .optional()
+        .map(|row| row.is_some())
+}
+
 /// Counts one more attempt from `bucket` in the window starting at `window_start`
 /// (the window's row made on its first).
 pub fn add_rate_limit_hit(

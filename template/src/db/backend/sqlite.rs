@@ -69,6 +69,13 @@ where
 pub fn lock_user_row(_conn: &mut DbConn, _id: i64) -> QueryResult<()> {
     Ok(())
 }
+
+/// Inside a transaction: nothing to do, as SQLite runs one write transaction at a
+/// time; true.
+pub fn lock_outbox_row(_conn: &mut DbConn, _id: i64) -> QueryResult<bool> {
+    Ok(true)
+}
+
 /// Counts one more attempt from `bucket` in the window starting at `window_start`
 /// (the window's row made on its first).
 pub fn add_rate_limit_hit(

@@ -7,6 +7,7 @@ use diesel::sql_query;
 #[path = "database_server.rs"]
 mod database_server;
 
+pub(crate) use database_server::outbox_row_lock_tests;
 pub use database_server::{Outage, RowLock};
 
 type AdminConnection = PgConnection;

@@ -1,6 +1,7 @@
 //! A stand-in for the provider's HTTP API: a real HTTP server (wiremock) that records
 //! what the app posts and answers the way the provider would.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -50,9 +51,9 @@ impl ApiMock {
         }
     }
 
-    /// The base URL to give the app.
-    pub fn uri(&self) -> String {
-        self.server.uri()
+    /// Where to send the app.
+    pub fn address(&self) -> SocketAddr {
+        *self.server.address()
     }
 
     /// Accepts every request from now on.

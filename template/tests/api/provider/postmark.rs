@@ -1,5 +1,7 @@
 //! Delivery through the Postmark API, against a local stand-in that records requests.
 
+use std::net::SocketAddr;
+
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
@@ -122,6 +124,15 @@ async fn an_account_postmark_will_not_send_for_pauses_delivery_and_loses_nothing
     }
 }
 
+/// The settings that make the app post its mail to an API at `address`.
+pub fn settings_sending_to(address: SocketAddr) -> Vec<(&'static str, String)> {
+    vec![
+        ("MAIL_TRANSPORT", "postmark".to_owned()),
+        ("POSTMARK_SERVER_TOKEN", SERVER_TOKEN.to_owned()),
+        ("POSTMARK_API_BASE_URL", format!("http://{address}")),
+    ]
+}
+
 /// The Postmark API as the app sees it.
 pub struct TestProvider {
     pub api: ApiMock,
@@ -141,11 +152,7 @@ impl TestProvider {
 
     /// The settings that make the app deliver here.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("MAIL_TRANSPORT", "postmark".to_owned()),
-            ("POSTMARK_SERVER_TOKEN", SERVER_TOKEN.to_owned()),
-            ("POSTMARK_API_BASE_URL", self.api.uri()),
-        ]
+        settings_sending_to(self.api.address())
     }
 
     /// An outage: every request is answered 503 until [`TestProvider::come_back`].

@@ -1,5 +1,7 @@
 //! Delivery through the Resend API, against a local stand-in that records requests.
 
+use std::net::SocketAddr;
+
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
@@ -134,6 +136,15 @@ async fn every_attempt_at_a_message_sends_its_idempotency_key_and_other_messages
     assert_ne!(ann[0], zoe[0]);
 }
 
+/// The settings that make the app post its mail to an API at `address`.
+pub fn settings_sending_to(address: SocketAddr) -> Vec<(&'static str, String)> {
+    vec![
+        ("MAIL_TRANSPORT", "resend".to_owned()),
+        ("RESEND_API_KEY", API_KEY.to_owned()),
+        ("RESEND_API_BASE_URL", format!("http://{address}")),
+    ]
+}
+
 /// The Resend API as the app sees it.
 pub struct TestProvider {
     pub api: ApiMock,
@@ -150,11 +161,7 @@ impl TestProvider {
 
     /// The settings that make the app deliver here.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("MAIL_TRANSPORT", "resend".to_owned()),
-            ("RESEND_API_KEY", API_KEY.to_owned()),
-            ("RESEND_API_BASE_URL", self.api.uri()),
-        ]
+        settings_sending_to(self.api.address())
     }
 
     /// An outage: every request is answered 503 until [`TestProvider::come_back`].

@@ -1,5 +1,7 @@
 //! Delivery through the SendGrid API, against a local stand-in that records requests.
 
+use std::net::SocketAddr;
+
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
@@ -95,6 +97,15 @@ async fn a_message_sendgrid_refuses_is_given_up_with_its_reason_kept() {
     assert_eq!(provider.api.received().await.len(), 1, "retried");
 }
 
+/// The settings that make the app post its mail to an API at `address`.
+pub fn settings_sending_to(address: SocketAddr) -> Vec<(&'static str, String)> {
+    vec![
+        ("MAIL_TRANSPORT", "sendgrid".to_owned()),
+        ("SENDGRID_API_KEY", API_KEY.to_owned()),
+        ("SENDGRID_API_BASE_URL", format!("http://{address}")),
+    ]
+}
+
 /// The SendGrid API as the app sees it.
 pub struct TestProvider {
     pub api: ApiMock,
@@ -111,11 +122,7 @@ impl TestProvider {
 
     /// The settings that make the app deliver here.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("MAIL_TRANSPORT", "sendgrid".to_owned()),
-            ("SENDGRID_API_KEY", API_KEY.to_owned()),
-            ("SENDGRID_API_BASE_URL", self.api.uri()),
-        ]
+        settings_sending_to(self.api.address())
     }
 
     /// An outage: every request is answered 503 until [`TestProvider::come_back`].

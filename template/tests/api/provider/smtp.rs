@@ -1,7 +1,7 @@
 //! Delivery through a real SMTP server: aiosmtpd, run from tests/support/smtp_server.py.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -198,6 +198,17 @@ async fn a_server_that_never_answers_times_out_and_is_worth_a_retry() {
     assert!(matches!(sent, Err(SendError::Temporary(_))), "{sent:?}");
 }
 
+/// The settings that make the app hand its mail to an SMTP server at `address`,
+/// without TLS.
+pub fn settings_sending_to(address: SocketAddr) -> Vec<(&'static str, String)> {
+    vec![
+        ("MAIL_TRANSPORT", "smtp".to_owned()),
+        ("SMTP_HOST", address.ip().to_string()),
+        ("SMTP_PORT", address.port().to_string()),
+        ("SMTP_TLS", "none".to_owned()),
+    ]
+}
+
 /// The SMTP server the app delivers to, in a process of its own so a test can stop
 /// and restart it like a real outage.
 pub struct TestProvider {
@@ -234,12 +245,7 @@ impl TestProvider {
 
     /// The settings that make the app deliver here.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
-        let mut settings = vec![
-            ("MAIL_TRANSPORT", "smtp".to_owned()),
-            ("SMTP_HOST", "127.0.0.1".to_owned()),
-            ("SMTP_PORT", self.port.to_string()),
-            ("SMTP_TLS", "none".to_owned()),
-        ];
+        let mut settings = settings_sending_to(SocketAddr::from(([127, 0, 0, 1], self.port)));
         if let Some((username, password)) = &self.login {
             settings.push(("SMTP_USERNAME", username.clone()));
             settings.push(("SMTP_PASSWORD", password.clone()));
