@@ -10,6 +10,7 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 mod backend;
+mod connect_errors;
 pub mod schema;
 
 pub use backend::{
@@ -91,7 +92,8 @@ pub fn build_pool(settings: &DatabaseSettings) -> DbPool {
     let builder = Pool::builder()
         .max_size(settings.pool_size)
         .min_idle(Some(1))
-        .connection_timeout(CHECKOUT_TIMEOUT);
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .error_handler(Box::new(connect_errors::ConnectErrors::default()));
     backend::customize_pool(builder, settings.timeouts).build_unchecked(manager)
 }
 
