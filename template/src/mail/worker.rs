@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use lettre::message::Mailbox;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -78,53 +79,44 @@ struct Worker {
     from: Mailbox,
     clock: SharedClock,
     stopped: watch::Receiver<bool>,
-    /// Messages sent at once, each by a lane of its own.
+    /// Messages sent at once: the lanes.
     concurrent_sends: usize,
     /// Remembered so an outage is logged when it starts and ends, not on every poll.
     database_down: AtomicBool,
 }
 
 impl Worker {
-    async fn run(mut self, poll_interval: Duration) {
+    async fn run(self, poll_interval: Duration) {
         let mut ticks = tokio::time::interval(poll_interval);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut stopped = self.stopped.clone();
+        let mut sending = FuturesUnordered::new();
+        // Set by a delivery that says stop (a refused account, an outcome that could not
+        // be recorded): nothing more is claimed until the next poll.
+        let mut held = false;
         loop {
             tokio::select! {
-                _ = ticks.tick() => {}
-                _ = self.stopped.changed() => break,
-            }
-            // An idle poll costs one query; with mail due, every lane claims and sends
-            // its next message as its turn comes, until none is left.
-            if let Some(first) = self.claim().await {
-                let hold = AtomicBool::new(false);
-                let mut first = Some(first);
-                join_all((0..self.concurrent_sends).map(|_| self.send_due(first.take(), &hold)))
-                    .await;
+                _ = ticks.tick() => held = false,
+                Some(went_on) = sending.next() => {
+                    let went_on: bool = went_on;
+                    held |= !went_on;
+                }
+                _ = stopped.changed() => break,
             }
             if self.stop_requested() {
                 break;
             }
-        }
-    }
-
-    /// One lane: sends `first`, then claims and sends due messages one at a time until
-    /// none is left. A delivery that says stop (a refused account, an outcome that could
-    /// not be recorded) sets `hold`, which stops every lane until the next poll.
-    async fn send_due(&self, first: Option<OutboxMessage>, hold: &AtomicBool) {
-        let mut next = first;
-        loop {
-            let message = match next.take() {
-                Some(message) => message,
-                None if self.stop_requested() || hold.load(Ordering::Relaxed) => return,
-                None => match self.claim().await {
-                    Some(message) => message,
-                    None => return,
-                },
-            };
-            if !self.deliver(message).await {
-                hold.store(true, Ordering::Relaxed);
+            // Each free lane takes the next due message, claimed as its turn comes; a
+            // slow send holds its lane only. An idle poll costs one query.
+            while !held && sending.len() < self.concurrent_sends {
+                let Some(message) = self.claim().await else {
+                    break;
+                };
+                sending.push(self.deliver(message));
             }
         }
+        // The messages being sent finish; nothing more is claimed.
+        while sending.next().await.is_some() {}
     }
 
     fn stop_requested(&self) -> bool {

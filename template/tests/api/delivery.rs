@@ -184,7 +184,7 @@ async fn two_instances_working_on_one_queue_deliver_each_message_once() {
 }
 
 #[tokio::test]
-async fn an_instance_sends_at_most_mail_concurrent_sends_messages_at_once() {
+async fn mail_goes_out_on_every_free_lane_and_never_more_than_mail_concurrent_sends() {
     // Every send stays in progress: the provider takes the connection and says nothing.
     let provider = SilentServer::start().await;
     let mut settings = crate::provider::settings_sending_to(provider.address());
@@ -194,21 +194,24 @@ async fn an_instance_sends_at_most_mail_concurrent_sends_messages_at_once() {
         .map(|(name, value)| (*name, value.as_str()))
         .collect();
     let app = spawn_app_on(TestDatabase::create(), &overrides).await;
-    let now = app.clock.now();
-    db::run_blocking(&app.pool, move |conn| {
-        for n in 0..6 {
-            outbox::enqueue(
-                conn,
-                None,
-                &plain_email(&format!("user{n}@example.com")),
-                now,
-            )?;
-        }
-        Ok(())
-    })
-    .await
-    .expect("cannot queue the mail");
+    let queue = |recipients: std::ops::Range<i32>| {
+        let now = app.clock.now();
+        db::run_blocking(&app.pool, move |conn| {
+            for n in recipients {
+                let email = plain_email(&format!("user{n}@example.com"));
+                outbox::enqueue(conn, None, &email, now)?;
+            }
+            Ok(())
+        })
+    };
 
+    // One message, whose send hangs; then more, which the free lanes take meanwhile.
+    queue(0..1).await.expect("cannot queue the mail");
+    eventually("a send in progress", || {
+        (provider.connections() == 1).then_some(())
+    })
+    .await;
+    queue(1..6).await.expect("cannot queue the mail");
     eventually("three sends in progress", || {
         (provider.connections() >= 3).then_some(())
     })
