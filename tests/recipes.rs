@@ -28,7 +28,7 @@ use common::{
 };
 
 /// Every recipe the document must keep, in its order.
-const RECIPES: [&str; 7] = [
+const RECIPES: [&str; 8] = [
     "send-a-new-kind-of-mail",
     "add-a-page",
     "add-an-admin-action",
@@ -36,6 +36,7 @@ const RECIPES: [&str; 7] = [
     "extend-the-user-model",
     "rebrand",
     "switch-mail-provider",
+    "replace-the-rate-limiter",
 ];
 
 #[derive(Debug, PartialEq)]
