@@ -118,7 +118,18 @@ pub fn enqueue_within_limits(
 /// its own; none when nothing is due. Run it outside a transaction: the claim must
 /// commit on its own.
 pub fn claim_next(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<OutboxMessage>> {
-    models::outbox::lease_next(conn, now, now + LEASE, &random_token(16))
+    claim_next_besides(conn, now, &[])
+}
+
+/// [`claim_next`], passing over the messages in `sending`: a worker never takes over
+/// a message it is still sending itself, even past its lease (a process suspended
+/// mid-send, a clock that jumped).
+pub fn claim_next_besides(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    sending: &[i64],
+) -> QueryResult<Option<OutboxMessage>> {
+    models::outbox::lease_next(conn, now, now + LEASE, &random_token(16), sending)
 }
 
 /// Records a failed delivery: retried later with exponential backoff and jitter, or

@@ -91,14 +91,17 @@ impl Worker {
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut stopped = self.stopped.clone();
         let mut sending = FuturesUnordered::new();
+        // The ids of the messages in `sending`, which no other lane may take.
+        let mut sending_ids: Vec<i64> = Vec::new();
         // Set by a delivery that says stop (a refused account, an outcome that could not
         // be recorded): nothing more is claimed until the next poll.
         let mut held = false;
         loop {
             tokio::select! {
                 _ = ticks.tick() => held = false,
-                Some(went_on) = sending.next() => {
+                Some((id, went_on)) = sending.next() => {
                     let went_on: bool = went_on;
+                    sending_ids.retain(|sent| *sent != id);
                     held |= !went_on;
                 }
                 _ = stopped.changed() => break,
@@ -109,10 +112,13 @@ impl Worker {
             // Each free lane takes the next due message, claimed as its turn comes; a
             // slow send holds its lane only. An idle poll costs one query.
             while !held && sending.len() < self.concurrent_sends {
-                let Some(message) = self.claim().await else {
+                let Some(message) = self.claim(&sending_ids).await else {
                     break;
                 };
-                sending.push(self.deliver(message));
+                let id = message.id;
+                sending_ids.push(id);
+                let worker = &self;
+                sending.push(async move { (id, worker.deliver(message).await) });
             }
         }
         // The messages being sent finish; nothing more is claimed.
@@ -124,10 +130,15 @@ impl Worker {
         *self.stopped.borrow() || self.stopped.has_changed().is_err()
     }
 
-    /// The next due message, claimed; none when nothing is due or the database is out.
-    async fn claim(&self) -> Option<OutboxMessage> {
+    /// The next due message but those in `sending`, claimed; none when nothing is due or
+    /// the database is out.
+    async fn claim(&self, sending: &[i64]) -> Option<OutboxMessage> {
         let now = self.clock.now();
-        let claimed = db::run_blocking(&self.pool, move |conn| outbox::claim_next(conn, now)).await;
+        let sending = sending.to_vec();
+        let claimed = db::run_blocking(&self.pool, move |conn| {
+            outbox::claim_next_besides(conn, now, &sending)
+        })
+        .await;
         match claimed {
             Ok(message) => {
                 if self.database_down.swap(false, Ordering::Relaxed) {

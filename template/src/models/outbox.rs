@@ -80,18 +80,20 @@ pub fn insert(conn: &mut DbConn, message: &NewOutboxMessage<'_>) -> QueryResult<
 /// once, so one of them is left for this one whenever the queue holds that many.
 const CLAIM_CANDIDATES: i64 = 32;
 
-/// Takes the next due message (urgent first, then the longest waiting), holding it
-/// until `until` under `token`; none when nothing is due, or when every due message
-/// is being claimed by other workers. Run it outside a transaction: the claim must
-/// commit on its own.
+/// Takes the next due message (urgent first, then the longest waiting) but those in
+/// `besides`, holding it until `until` under `token`; none when nothing is due, or when
+/// every due message is being claimed by other workers. Run it outside a transaction:
+/// the claim must commit on its own.
 pub fn lease_next(
     conn: &mut DbConn,
     now: NaiveDateTime,
     until: NaiveDateTime,
     token: &str,
+    besides: &[i64],
 ) -> QueryResult<Option<OutboxMessage>> {
     let candidates: Vec<i64> = outbox::table
         .filter(due(now))
+        .filter(outbox::id.ne_all(besides))
         .order((
             outbox::priority.asc(),
             outbox::next_attempt_at.asc(),

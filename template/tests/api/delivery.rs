@@ -228,6 +228,42 @@ async fn mail_goes_out_on_every_free_lane_and_never_more_than_mail_concurrent_se
     assert_eq!(claimed, 3);
 }
 
+#[tokio::test]
+async fn a_lane_never_takes_over_a_message_its_own_instance_is_still_sending() {
+    // The send hangs past the lease, as after the process was suspended mid-send.
+    let provider = SilentServer::start().await;
+    let mut settings = crate::provider::settings_sending_to(provider.address());
+    settings.push(("MAIL_CONCURRENT_SENDS", "2".to_owned()));
+    let overrides: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let app = spawn_app_on(TestDatabase::create(), &overrides).await;
+    let now = app.clock.now();
+    db::run_blocking(&app.pool, move |conn| {
+        outbox::enqueue(conn, None, &plain_email("ann@example.com"), now)
+    })
+    .await
+    .expect("cannot queue the mail");
+    eventually("the send in progress", || {
+        (provider.connections() == 1).then_some(())
+    })
+    .await;
+    let claimed = app
+        .outbox_row("ann@example.com")
+        .and_then(|row| row.claim_token);
+
+    app.clock.advance(outbox::LEASE + Duration::seconds(1));
+    // Polls enough for the free lane to take the message, were it allowed to.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    assert_eq!(provider.connections(), 1);
+    let row = app
+        .outbox_row("ann@example.com")
+        .expect("the message is gone");
+    assert_eq!(row.claim_token, claimed);
+}
+
 /// Starts the application on `database`, delivering mail through `provider` the way it
 /// does in production.
 pub async fn spawn_app_sending_to(provider: &TestProvider, database: TestDatabase) -> TestApp {
