@@ -187,13 +187,7 @@ async fn two_instances_working_on_one_queue_deliver_each_message_once() {
 async fn mail_goes_out_on_every_free_lane_and_never_more_than_mail_concurrent_sends() {
     // Every send stays in progress: the provider takes the connection and says nothing.
     let provider = SilentServer::start().await;
-    let mut settings = crate::provider::settings_sending_to(provider.address());
-    settings.push(("MAIL_CONCURRENT_SENDS", "3".to_owned()));
-    let overrides: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    let app = spawn_app_on(TestDatabase::create(), &overrides).await;
+    let app = spawn_app_sending_to_silent(&provider, 3).await;
     let queue = |recipients: std::ops::Range<i32>| {
         let now = app.clock.now();
         db::run_blocking(&app.pool, move |conn| {
@@ -232,13 +226,7 @@ async fn mail_goes_out_on_every_free_lane_and_never_more_than_mail_concurrent_se
 async fn a_lane_never_takes_over_a_message_its_own_instance_is_still_sending() {
     // The send hangs past the lease, as after the process was suspended mid-send.
     let provider = SilentServer::start().await;
-    let mut settings = crate::provider::settings_sending_to(provider.address());
-    settings.push(("MAIL_CONCURRENT_SENDS", "2".to_owned()));
-    let overrides: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    let app = spawn_app_on(TestDatabase::create(), &overrides).await;
+    let app = spawn_app_sending_to_silent(&provider, 2).await;
     let now = app.clock.now();
     db::run_blocking(&app.pool, move |conn| {
         outbox::enqueue(conn, None, &plain_email("ann@example.com"), now)
@@ -262,6 +250,17 @@ async fn a_lane_never_takes_over_a_message_its_own_instance_is_still_sending() {
         .outbox_row("ann@example.com")
         .expect("the message is gone");
     assert_eq!(row.claim_token, claimed);
+}
+
+/// Starts the application with `lanes` concurrent sends, delivering to `provider`.
+async fn spawn_app_sending_to_silent(provider: &SilentServer, lanes: usize) -> TestApp {
+    let mut settings = crate::provider::settings_sending_to(provider.address());
+    settings.push(("MAIL_CONCURRENT_SENDS", lanes.to_string()));
+    let overrides: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    spawn_app_on(TestDatabase::create(), &overrides).await
 }
 
 /// Starts the application on `database`, delivering mail through `provider` the way it
