@@ -479,6 +479,107 @@ fn chosen_options_are_present(r: &Rendered) -> Vec<String> {
     problems
 }
 
+/// What the image, the local stack and the production guide must say for `c`: lines
+/// each file must hold. (That they name no unchosen option is checked above.)
+fn deployment_lines(c: &Combination) -> Vec<(&'static str, &'static str)> {
+    let mut lines = vec![
+        ("Dockerfile", "USER 65532:65532"),
+        (
+            "Dockerfile",
+            "CMD [\"/usr/local/bin/demo-app\", \"healthcheck\"]",
+        ),
+        (
+            "Dockerfile",
+            "RUN cargo build --release --locked --bin demo-app",
+        ),
+        (".dockerignore", ".env"),
+        ("DEPLOY.md", "LOG_FORMAT=json"),
+        ("deny.toml", "[licenses]"),
+    ];
+    lines.extend(match c.database {
+        "sqlite" => [
+            (
+                "Dockerfile",
+                "ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian13:nonroot",
+            ),
+            ("Dockerfile", "VOLUME /app/data"),
+            ("compose.yaml", "      - app-data:/app/data"),
+            ("DEPLOY.md", "VACUUM INTO"),
+        ],
+        "postgres" => [
+            ("Dockerfile", "libpq5"),
+            ("compose.yaml", "    image: docker.io/library/postgres:17"),
+            (
+                "compose.yaml",
+                "      DATABASE_URL: postgres://app:app@db:5432/app",
+            ),
+            ("DEPLOY.md", "pg_dump"),
+        ],
+        _ => [
+            ("Dockerfile", "libmariadb3"),
+            ("compose.yaml", "    image: docker.io/library/mariadb:11.4"),
+            (
+                "compose.yaml",
+                "      DATABASE_URL: mysql://app:app@db:3306/app",
+            ),
+            ("DEPLOY.md", "mariadb-dump"),
+        ],
+    });
+    lines.extend(match c.mail {
+        "smtp" => [
+            ("compose.yaml", "      SMTP_HOST: mailpit"),
+            ("DEPLOY.md", "| `SMTP_HOST` |"),
+        ],
+        "postmark" => [
+            ("compose.yaml", "      MAIL_TRANSPORT: log"),
+            ("DEPLOY.md", "| `POSTMARK_SERVER_TOKEN` |"),
+        ],
+        "sendgrid" => [
+            ("compose.yaml", "      MAIL_TRANSPORT: log"),
+            ("DEPLOY.md", "| `SENDGRID_API_KEY` |"),
+        ],
+        _ => [
+            ("compose.yaml", "      MAIL_TRANSPORT: log"),
+            ("DEPLOY.md", "| `RESEND_API_KEY` |"),
+        ],
+    });
+    lines
+}
+
+#[test]
+fn every_combination_ships_its_image_local_stack_and_production_guide() {
+    let mut problems = vec![];
+    for r in rendered() {
+        let c = r.combination;
+        for (file, line) in deployment_lines(&c) {
+            match r.files.get(file) {
+                None => problems.push(format!("{c}: no {file}")),
+                Some(bytes) if !String::from_utf8_lossy(bytes).contains(line) => {
+                    problems.push(format!("{c}: {file} lacks {line:?}"))
+                }
+                Some(_) => {}
+            }
+        }
+        // Compose's own schema and references (a service named in depends_on exists,
+        // say), checked offline by Debian's docker-compose.
+        match std::process::Command::new("docker-compose")
+            .args(["--file", "compose.yaml", "config", "--quiet"])
+            .current_dir(&r.root)
+            .output()
+        {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => problems.push(format!(
+                "{c}: compose.yaml is not valid: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => problems.push(format!(
+                "{c}: cannot run docker-compose ({e}): apt-get install docker-compose"
+            )),
+        }
+    }
+    assert_no_problems("deployment files", &problems);
+}
+
 #[test]
 fn dependencies_follow_the_chosen_database_and_mail_provider() {
     let mut problems = vec![];

@@ -57,14 +57,7 @@ const STEPS: [(&str, &[&str]); 4] = [
     // own CI, which has the network (README, "Licenses").
     (
         "deny",
-        &[
-            "deny",
-            "--offline",
-            "check",
-            "licenses",
-            "bans",
-            "sources",
-        ],
+        &["deny", "--offline", "check", "licenses", "bans", "sources"],
     ),
     ("test", &["test", "--locked"]),
 ];

@@ -21,6 +21,7 @@ use crate::mail::transport::{self, ProviderSettings};
 use crate::mail::{MailSettings, MailTransport, can_send_as, local_sender};
 use crate::secret::Secret;
 use crate::sessions::SessionSettings;
+use crate::telemetry::LogFormat;
 
 /// The shortest session secret accepted; actix-session needs 64 bytes of key material.
 pub const MIN_SESSION_SECRET_BYTES: usize = 64;
@@ -180,6 +181,14 @@ impl Settings {
         let host = env.get("APP_HOST").unwrap_or_else(|| default_host.into());
         if host.parse::<IpAddr>().is_err() && host != "localhost" {
             env.problem(format!("APP_HOST={host} is not an IP address"));
+        }
+        // Read by `telemetry` before the settings; only checked here.
+        if let Some(value) = env.get("LOG_FORMAT")
+            && LogFormat::parse(&value).is_none()
+        {
+            env.problem(format!(
+                "LOG_FORMAT={value} is not a log format; use text or json"
+            ));
         }
         let default_port = if profile == Profile::Test { 0 } else { 8000 };
         let port = env.parse("APP_PORT", default_port, "a port number (0-65535)");

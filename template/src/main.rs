@@ -1,5 +1,6 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -13,10 +14,15 @@ use {{crate_name}}::config::{Profile, Settings};
 use {{crate_name}}::db;
 use {{crate_name}}::startup::{self, Application};
 use {{crate_name}}::telemetry;
+use {{crate_name}}::web::health;
 
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Within a HEALTHCHECK's usual timeout; `/readyz` itself gives up on the database
+/// after 2 seconds.
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(4);
 
 #[derive(Parser)]
 #[command(version, about)]
@@ -31,6 +37,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Ask the running app for /readyz (on APP_HOST and APP_PORT); exit 0 when it is
+    /// ready, 1 when it is not: a container's HEALTHCHECK.
+    Healthcheck,
     /// Fill a development database with demo people, an administrator and audit
     /// history, so the admin pages have something to show. Refused in production.
     Seed,
@@ -50,7 +59,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // A missing .env is normal: production passes real environment variables.
     let _ = dotenvy::dotenv();
-    telemetry::init();
+    telemetry::init(telemetry::LogFormat::from_env());
 
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
@@ -65,6 +74,10 @@ async fn main() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(&settings),
+        Command::Healthcheck => {
+            health::ask_ready(&settings.host, settings.port, HEALTHCHECK_TIMEOUT)
+                .map_err(anyhow::Error::msg)
+        }
         Command::Seed => seed(&settings),
         Command::CreateAdmin { email, name } => create_admin(&settings, &email, name.as_deref()),
     };

@@ -247,6 +247,89 @@ async fn on_sigterm_readyz_fails_first_while_pages_are_served_then_the_app_stops
     assert!(status.success(), "exited with {status}");
 }
 
+/// `healthcheck` with the environment of the app on `address`, as a container runs
+/// its HEALTHCHECK.
+fn healthcheck(address: &str, database_url: &str) -> Output {
+    let port = address.rsplit(':').next().expect("the address has a port");
+    let workdir = TempDir::new().unwrap();
+    Command::new(app_binary())
+        .arg("healthcheck")
+        .current_dir(workdir.path())
+        .env("APP_ENV", "development")
+        .env("APP_PORT", port)
+        .env("DATABASE_URL", database_url)
+        .output()
+        .expect("cannot run the app binary")
+}
+
+#[tokio::test]
+async fn healthcheck_passes_while_the_app_is_ready_and_fails_with_the_reason_when_it_is_not() {
+    let database = TestDatabase::create();
+    let mut app = AppProcess::start(&[
+        ("APP_ENV", "development"),
+        ("DATABASE_URL", &database.url),
+        ("SHUTDOWN_NOTICE_SECONDS", "3"),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "6"),
+    ]);
+
+    let ready = healthcheck(&app.address, &database.url);
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+
+    app.send_sigterm();
+    let mut draining = healthcheck(&app.address, &database.url);
+    for _ in 0..50 {
+        if !draining.status.success() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        draining = healthcheck(&app.address, &database.url);
+    }
+    assert_eq!(draining.status.code(), Some(1));
+    let reason = String::from_utf8_lossy(&draining.stderr);
+    assert!(
+        reason.contains("503") && reason.contains("shutting down"),
+        "{reason}"
+    );
+
+    assert!(app.wait(Duration::from_secs(10)).success());
+    let stopped = healthcheck(&app.address, &database.url);
+    assert_eq!(stopped.status.code(), Some(1));
+    let reason = String::from_utf8_lossy(&stopped.stderr);
+    assert!(reason.contains("cannot connect"), "{reason}");
+}
+
+#[tokio::test]
+async fn log_format_json_writes_every_line_as_a_json_object_with_the_request_fields() {
+    let database = TestDatabase::create();
+    let mut app = AppProcess::start(&[
+        ("APP_ENV", "development"),
+        ("DATABASE_URL", &database.url),
+        ("LOG_FORMAT", "json"),
+    ]);
+    let response = reqwest::get(format!("{}/login", app.address))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(app.terminate(Duration::from_secs(20)).success());
+
+    let log = app.log();
+    let lines: Vec<serde_json::Value> = log
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|line| line["span"]["route"] == "/login")
+        .unwrap_or_else(|| panic!("no line for the request: {log:#?}"));
+    assert_eq!(request["level"], "INFO");
+    assert_eq!(request["span"]["status"], 200, "{request}");
+    assert!(request["span"]["request_id"].is_string(), "{request}");
+}
+
 #[tokio::test]
 async fn serve_starts_with_development_defaults_and_stops_gracefully_on_sigterm() {
     let database = TestDatabase::create();

@@ -189,10 +189,17 @@ fn unparsable_values_are_reported_by_name() {
         ("APP_PORT", "eighty"),
         ("APP_ENV", "staging"),
         ("TRUSTED_PROXIES", "10.0.0.0/8, not-an-ip"),
+        ("LOG_FORMAT", "xml"),
     ])
     .expect_err("bad values were accepted");
 
-    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "LOG_FORMAT=xml is not a log format; use text or json"),
+        "{problems:#?}"
+    );
 }
 
 #[test]

@@ -366,9 +366,15 @@ impl AppProcess {
         let mut lines = BufReader::new(process.stderr.take().unwrap()).lines();
         let log = Arc::new(Mutex::new(Vec::new()));
         let address = lines.by_ref().map_while(Result::ok).find_map(|line| {
-            let address = line
-                .split_once("listening on ")
-                .map(|(_, address)| address.trim().to_owned());
+            // The address ends the line, or the message's JSON string (LOG_FORMAT=json).
+            let address = line.split_once("listening on ").map(|(_, address)| {
+                address
+                    .split('"')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            });
             log.lock().unwrap().push(line);
             address
         });
