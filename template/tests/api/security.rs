@@ -539,6 +539,29 @@ async fn expected_outcomes_are_not_logged_as_errors_and_the_log_names_the_real_c
 }
 
 #[tokio::test]
+async fn a_reset_token_in_the_address_never_reaches_the_log() {
+    let database = TestDatabase::create();
+    let app = AppProcess::start(&[("APP_ENV", "development"), ("DATABASE_URL", &database.url)]);
+    let token = "Qm9vdHN0cmFwLXJlc2V0LXRva2Vu";
+
+    let page = reqwest::get(format!("{}/reset-password?token={token}", app.address))
+        .await
+        .unwrap();
+    // No such token: the page saying the link has expired.
+    assert_eq!(page.status(), 410);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = app.log();
+    assert!(
+        log.iter()
+            .any(|line| line.contains("route=/reset-password")),
+        "the request is not logged: {log:#?}"
+    );
+    let leaks: Vec<&String> = log.iter().filter(|line| line.contains(token)).collect();
+    assert!(leaks.is_empty(), "{leaks:#?}");
+}
+
+#[tokio::test]
 async fn a_form_whose_body_trickles_in_is_cut_off_with_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -23,10 +23,6 @@ impl RootSpanBuilder for RequestSpan {
             .app_data::<State>()
             .map(|state| client_ip::of_request(request.request(), &state.settings.trusted_proxies));
         let request_id = request.extensions().get::<RequestId>().copied();
-        let target = request
-            .uri()
-            .path_and_query()
-            .map_or("", |target| target.as_str());
         let route = request.match_pattern();
         let route = route.as_deref().unwrap_or("default");
         macro_rules! request_span {
@@ -36,16 +32,19 @@ impl RootSpanBuilder for RequestSpan {
                     "request",
                     method = %request.method(),
                     route = %route,
-                    target = %target,
+                    // Without the query: it can carry a password reset token, or a
+                    // search for someone's address, which the log must not keep.
+                    path = %request.path(),
                     client_ip = client.map(tracing::field::display),
                     request_id = request_id.map(tracing::field::display),
                     status = Empty,
                 )
             };
         }
-        // A page's stylesheet, script and fonts would bury its own line. (`span!`
+        // A page's stylesheet, script and fonts would bury its own line, and so would
+        // the probes a load balancer or HEALTHCHECK asks every few seconds. (`span!`
         // needs its level as a constant.)
-        if route.starts_with(paths::STATIC) {
+        if route.starts_with(paths::STATIC) || route == paths::HEALTHZ || route == paths::READYZ {
             request_span!(Level::DEBUG)
         } else {
             request_span!(Level::INFO)
