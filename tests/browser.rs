@@ -19,7 +19,6 @@ mod common;
 use std::env;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -27,8 +26,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    Answers, PROJECT_NAME, cargo_in, env_path, harness_target, matrix_target_dir, progress, render,
-    repo_root,
+    Answers, PROJECT_NAME, cargo_in, env_path, free_port, harness_target, http_status,
+    matrix_target_dir, progress, render, repo_root,
 };
 
 const ADMIN_EMAIL: &str = "admin@example.com";
@@ -403,18 +402,6 @@ fn wait_healthy(instance: &Instance, guard: &mut Processes) {
 }
 
 /// The status of a plain HTTP/1.1 GET, or None when nothing answers.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
 
 /// The processes this test started, killed when it ends, however it ends.
 #[derive(Default)]
@@ -531,13 +518,6 @@ fn run_streaming(mut command: Command, timeout: Duration) -> (Status, String) {
     }
     let output: Vec<String> = rx.into_iter().collect();
     (status, output.join("\n"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
 }
 
 /// The last `lines` lines of a log, each cut to 300 characters (request logs are long).

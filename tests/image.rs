@@ -16,14 +16,15 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Answers, PROJECT_NAME, harness_target, progress, render, repo_root};
+use common::{
+    Answers, PROJECT_NAME, free_port, harness_target, http_status, progress, render, repo_root,
+};
 
 const TAG: &str = "localhost/demo-app:image-test";
 const CONTAINER: &str = "demo-app-image-test";
@@ -348,19 +349,6 @@ fn process_uids(pid: u32) -> String {
         .to_owned()
 }
 
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
 /// `bytes` random bytes from the kernel, as hex: a session secret production accepts.
 fn random_hex(bytes: usize) -> String {
     let mut random = vec![0u8; bytes];
@@ -368,13 +356,6 @@ fn random_hex(bytes: usize) -> String {
         .and_then(|mut file| file.read_exact(&mut random))
         .expect("cannot read /dev/urandom");
     random.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("no free port")
 }
 
 fn tail(text: &str, lines: usize) -> String {

@@ -1,5 +1,6 @@
-//! What both test binaries share: the option matrix and rendering the template with
-//! cargo-generate's library, exactly as `cargo generate` would, minus the prompts.
+//! What the test binaries share: the option matrix, rendering the template with
+//! cargo-generate's library (exactly as `cargo generate` would, minus the prompts),
+//! and asking a server on this machine for a page.
 
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
@@ -8,10 +9,12 @@ use std::collections::BTreeMap;
 use std::env;
 use std::fmt;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Once;
+use std::time::Duration;
 
 use cargo_generate::{GenerateArgs, TemplatePath, Vcs};
 
@@ -222,4 +225,25 @@ pub fn read_tree(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
         files.insert(rel, bytes);
     }
     Ok(files)
+}
+
+/// The status of `GET path` on 127.0.0.1:`port`, or `None` while nothing answers.
+pub fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("no free port")
 }
