@@ -215,15 +215,20 @@ async fn production_refuses_to_start_with_one_line_per_problem() {
     }
 }
 
-#[tokio::test]
-async fn on_sigterm_readyz_fails_first_while_pages_are_served_then_the_app_stops() {
-    let database = TestDatabase::create();
-    let mut app = AppProcess::start(&[
+/// The app in development, with a 3-second notice on SIGTERM: time to see it draining.
+fn start_with_a_shutdown_notice(database: &TestDatabase) -> AppProcess {
+    AppProcess::start(&[
         ("APP_ENV", "development"),
         ("DATABASE_URL", &database.url),
         ("SHUTDOWN_NOTICE_SECONDS", "3"),
         ("SHUTDOWN_TIMEOUT_SECONDS", "6"),
-    ]);
+    ])
+}
+
+#[tokio::test]
+async fn on_sigterm_readyz_fails_first_while_pages_are_served_then_the_app_stops() {
+    let database = TestDatabase::create();
+    let mut app = start_with_a_shutdown_notice(&database);
     let client = reqwest::Client::new();
     let get = |path: &str| client.get(format!("{}{path}", app.address)).send();
     assert_eq!(get("/readyz").await.unwrap().status(), 200);
@@ -265,12 +270,7 @@ fn healthcheck(address: &str, database_url: &str) -> Output {
 #[tokio::test]
 async fn healthcheck_passes_while_the_app_is_ready_and_fails_with_the_reason_when_it_is_not() {
     let database = TestDatabase::create();
-    let mut app = AppProcess::start(&[
-        ("APP_ENV", "development"),
-        ("DATABASE_URL", &database.url),
-        ("SHUTDOWN_NOTICE_SECONDS", "3"),
-        ("SHUTDOWN_TIMEOUT_SECONDS", "6"),
-    ]);
+    let mut app = start_with_a_shutdown_notice(&database);
 
     let ready = healthcheck(&app.address, &database.url);
     assert!(
