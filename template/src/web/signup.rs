@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 
 use crate::accounts::email::EmailAddress;
@@ -91,10 +90,7 @@ pub async fn create(
         })
         .await?;
 
-    FlashMessage::info(format!(
-        "We sent a 6-digit code to {email}. Enter it below to finish signing up."
-    ))
-    .send();
+    // The code page says where the code went; a flash would only repeat it.
     // A code went out, or (for a taken address) the page acts as if one had.
     pending.code_sent(&state.settings.accounts, now);
     redirect_to_verify(&state, &pending)
