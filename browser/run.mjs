@@ -309,6 +309,40 @@ test("the password checklist follows what is typed", () =>
     await password.fill("");
     await password.pressSequentially("ABC");
     await expectMet("ABC", { needs_lowercase: false, needs_uppercase: true });
+
+    // The byte limit of the hashing is no advice: it shows only as a password nears it.
+    const byteLimit = page.locator('ul#password-rules li[data-rule="too_long"]');
+    assert.equal(await byteLimit.isVisible(), false, "the 72-byte rule shows for a short password");
+    await password.fill("Aa1-".repeat(16));
+    await until(() => byteLimit.isVisible(), "the 72-byte rule stays hidden for a 64-byte password", 2000);
+    await password.fill("Aa1-".repeat(19));
+    await expectMet("a 76-byte password", { too_long: false });
+    assert.equal(await byteLimit.isVisible(), true, "the 72-byte rule hides while a password breaks it");
+
+    // Every rule wears the same marker shape; the common-password rule too.
+    const marker = (rule) =>
+      page.locator(`ul#password-rules li[data-rule="${rule}"]`).evaluate((item) => {
+        const style = getComputedStyle(item, "::before");
+        return { width: style.width, height: style.height, radius: style.borderRadius, content: style.content };
+      });
+    await password.fill("");
+    assert.deepEqual(await marker("too_common"), await marker("needs_digit"), "the common-password rule's marker differs from the others'");
+
+    // A refused password: each broken rule is marked once, in the checklist, and the
+    // field's own message only points there; editing the password hands back to the live check.
+    await page.locator("input[name=name]").fill("Maria");
+    await password.fill("password");
+    await page.locator("input[name=password_confirmation]").fill("password");
+    await submit(page, watcher, "form button[type=submit]", 422);
+    const broken = await page.locator("ul#password-rules li.broken").evaluateAll((items) => items.map((i) => i.dataset.rule));
+    assert.deepEqual(broken, ["too_short", "needs_uppercase", "needs_digit", "too_common"], "the refused password's rules are not marked");
+    const body = await page.locator("main").innerText();
+    for (const rule of ["Use at least 12 characters.", "Include a digit."]) {
+      assert.equal(body.split(rule).length - 1, 1, `"${rule}" is not shown exactly once: ${body}`);
+    }
+    await password.pressSequentially("Aa1");
+    await until(async () => (await page.locator("ul#password-rules li.broken").count()) === 0, "the server's marks stay after the password is edited", 2000);
+    await expectMet("Aa1", { needs_uppercase: true, needs_digit: true, too_short: false });
   }));
 
 test("the code field keeps only the digits of a typed or pasted code", () =>

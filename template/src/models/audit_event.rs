@@ -1,5 +1,6 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::db::DbConn;
 use crate::db::schema::audit_events;
@@ -56,16 +57,88 @@ pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> Que
     diesel::delete(audit_events::table.filter(audit_events::id.eq_any(ids))).execute(conn)
 }
 
-/// Page `page` (from 1) of the log, newest first, and whether older entries follow.
-/// The log grows with every sign-in, so it is never counted.
-pub fn page_of_events(conn: &mut DbConn, page: i64) -> QueryResult<(Vec<AuditEvent>, bool)> {
-    let mut events = audit_events::table
+/// Which kind of entries the log shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    #[default]
+    All,
+    SignIns,
+    FailedSignIns,
+    Lockouts,
+    Admin,
+}
+
+impl Kind {
+    pub const ALL: [Self; 5] = [
+        Self::All,
+        Self::SignIns,
+        Self::FailedSignIns,
+        Self::Lockouts,
+        Self::Admin,
+    ];
+
+    /// The name in URLs (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::SignIns => "sign-ins",
+            Self::FailedSignIns => "failed-sign-ins",
+            Self::Lockouts => "lockouts",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The choice as the filter offers it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::All => "Everything",
+            Self::SignIns => "Sign-ins",
+            Self::FailedSignIns => "Failed sign-ins",
+            Self::Lockouts => "Lockouts",
+            Self::Admin => "Admin actions",
+        }
+    }
+}
+
+/// What the log is narrowed to: a kind of entry, and entries by or about one address.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub kind: Kind,
+    /// Lower-case; empty for everyone.
+    pub email: String,
+}
+
+/// Page `page` (from 1) of the entries `filter` lets through, newest first, and
+/// whether older ones follow. The log grows with every sign-in, so it is never
+/// counted; each filter has an index that keeps the newest first.
+pub fn page_of_events(
+    conn: &mut DbConn,
+    filter: &Filter,
+    page: i64,
+) -> QueryResult<(Vec<AuditEvent>, bool)> {
+    let mut query = audit_events::table
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
         .select(AuditEvent::as_select())
         .limit(PAGE_SIZE + 1)
         // Saturating: any page number is a request, not a reason to overflow.
         .offset((page.max(1) - 1).saturating_mul(PAGE_SIZE))
-        .load(conn)?;
+        .into_boxed();
+    query = match filter.kind {
+        Kind::All => query,
+        Kind::SignIns => query.filter(audit_events::action.eq("login.success")),
+        Kind::FailedSignIns => query.filter(audit_events::action.eq("login.failure")),
+        Kind::Lockouts => query.filter(audit_events::action.eq("login.lockout")),
+        Kind::Admin => query.filter(audit_events::action.like("admin.%")),
+    };
+    if !filter.email.is_empty() {
+        query = query.filter(
+            audit_events::actor_email
+                .eq(&filter.email)
+                .or(audit_events::target_email.eq(&filter.email)),
+        );
+    }
+    let mut events = query.load(conn)?;
     let older = events.len() as i64 > PAGE_SIZE;
     events.truncate(PAGE_SIZE as usize);
     Ok((events, older))

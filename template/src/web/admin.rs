@@ -1,6 +1,6 @@
 //! The admin area: `GET /admin` (dashboard), `GET /admin/users` (directory),
 //! `POST /admin/users/{id}/{action}` (enable, disable, promote, demote, delete),
-//! `POST /admin/users/{id}/resend-verification` and `GET /admin/audit` (audit log).
+//! and `POST /admin/users/{id}/resend-verification`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::verification::ResendOutcome;
 use crate::admin::actions::{self, Action, Actor, Refusal, Resent};
-use crate::admin::stats::{self, CHART_WEEKS, WeekSignups};
-use crate::models::audit_event;
+use crate::admin::stats::{self, CHART_WEEKS};
 use crate::models::user_search::{self, Filter, Sort, UserQuery};
 use crate::web::auth::AdminUser;
 use crate::web::client_ip;
@@ -29,63 +28,9 @@ pub async fn show(
     let stats = state
         .db(move |conn, _| stats::dashboard_stats(conn, now))
         .await?;
-    let bars: Vec<ChartBar> = stats
-        .weekly_signups
-        .iter()
-        .zip(0..)
-        .map(|(week, index)| ChartBar::new(week, index))
-        .collect();
-    let weeks: Vec<String> = bars
-        .iter()
-        .map(|bar| format!("week of {}, {}", bar.label, bar.signups))
-        .collect();
     page.insert("stats", &stats)
-        .insert("chart_weeks", &CHART_WEEKS)
-        .insert("chart_width", &(CHART_WEEKS * ChartBar::WIDTH))
-        .insert(
-            "chart_label",
-            &format!("Sign-ups per week: {}.", weeks.join("; ")),
-        )
-        .insert("bars", &bars);
+        .insert("chart_weeks", &CHART_WEEKS);
     page.render("admin/index.html")
-}
-
-/// A week's bar in the sign-up chart, placed in the SVG's units. Placed here, not in
-/// the template: Tera's arithmetic took an eighth of the page's time.
-#[derive(Serialize)]
-struct ChartBar<'a> {
-    /// The Monday the week starts on, e.g. "Nov 23".
-    label: &'a str,
-    signups: i64,
-    height: i64,
-    /// The bar's left edge.
-    left: i64,
-    /// The middle of the week's column, where its labels go.
-    middle: i64,
-    /// The bar's top; the count sits just above it.
-    top: i64,
-    count_baseline: i64,
-}
-
-impl<'a> ChartBar<'a> {
-    /// Each week's column.
-    const WIDTH: i64 = 40;
-    /// Where every bar starts; the tallest is 100 high.
-    const BASELINE: i64 = 119;
-
-    fn new(week: &'a WeekSignups, index: i64) -> Self {
-        let column = index * Self::WIDTH;
-        let top = Self::BASELINE - week.height;
-        Self {
-            label: &week.label,
-            signups: week.signups,
-            height: week.height,
-            left: column + 6,
-            middle: column + Self::WIDTH / 2,
-            top,
-            count_baseline: top - 4,
-        }
-    }
 }
 
 /// The directory's query string; anything missing takes its default.
@@ -294,60 +239,4 @@ pub async fn resend_verification(
         .send(),
     }
     Ok(see_other(&back))
-}
-
-/// The audit log's query string.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct AuditParams {
-    page: Option<i64>,
-}
-
-/// An audit log entry as the page shows it.
-#[derive(Serialize)]
-struct AuditRow {
-    at: String,
-    actor: String,
-    action: String,
-    target: String,
-    ip: String,
-}
-
-/// `GET /admin/audit`: what was done, newest first.
-pub async fn audit(
-    _admin: AdminUser,
-    state: State,
-    mut page: Page,
-    params: web::Query<AuditParams>,
-) -> Result<HttpResponse, AppError> {
-    let number = params.page.unwrap_or(1).max(1);
-    let (events, older) = state
-        .db(move |conn, _| audit_event::page_of_events(conn, number))
-        .await?;
-    let rows: Vec<AuditRow> = events
-        .into_iter()
-        .map(|event| AuditRow {
-            at: event.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            actor: event.actor_email,
-            action: event.action,
-            target: event.target_email.unwrap_or_default(),
-            ip: event.ip,
-        })
-        .collect();
-    page.insert("rows", &rows)
-        .insert("page_number", &number)
-        .insert("page_size", &audit_event::PAGE_SIZE);
-    if number > 1 {
-        page.insert(
-            "previous_href",
-            &format!("{}?page={}", paths::ADMIN_AUDIT, number - 1),
-        );
-    }
-    if older {
-        page.insert(
-            "next_href",
-            &format!("{}?page={}", paths::ADMIN_AUDIT, number + 1),
-        );
-    }
-    page.render("admin/audit.html")
 }

@@ -19,10 +19,19 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
-    /// Adds one message per broken password rule, and checks the confirmation.
+    /// Checks a new password and its confirmation. The broken rules go by id under
+    /// `password_rules`, which the form's checklist marks; the field itself gets one
+    /// line pointing there, so no rule is listed twice.
     pub fn check_new_password(&mut self, password: &str, confirmation: &str, email: &str) {
-        for rule in password::check_password(password, email) {
-            self.add("password", rule.message());
+        let broken = password::check_password(password, email);
+        if !broken.is_empty() {
+            self.add(
+                "password",
+                "This password does not meet the rules marked below.",
+            );
+        }
+        for rule in broken {
+            self.add("password_rules", rule.id());
         }
         if password != confirmation {
             self.add("password_confirmation", "The two passwords differ.");

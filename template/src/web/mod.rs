@@ -13,6 +13,7 @@ use crate::web::middleware::rate_limit::{self, AuthLimit};
 
 pub mod account;
 pub mod admin;
+pub mod admin_audit;
 pub mod admin_mail;
 pub mod assets;
 pub mod auth;
@@ -81,7 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         )
         .service(resource(paths::ADMIN).route(web::get().to(admin::show)))
         .service(resource(paths::ADMIN_USERS).route(web::get().to(admin::users)))
-        .service(resource(paths::ADMIN_AUDIT).route(web::get().to(admin::audit)))
+        .service(resource(paths::ADMIN_AUDIT).route(web::get().to(admin_audit::show)))
         .service(resource(paths::ADMIN_MAIL).route(web::get().to(admin_mail::show)))
         .service(resource(paths::ADMIN_MAIL_ACTION).route(web::post().to(admin_mail::act)))
         // Before `{action}`, which would otherwise take it.

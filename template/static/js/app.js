@@ -66,33 +66,52 @@
     if (!list) {
       return;
     }
+    var maxBytes = parseInt(list.dataset.maxBytes, 10);
     // Each rule says in words, for screen readers, whether it is met; the look
-    // (a tick or an empty circle) says it to everyone else.
+    // (a tick, a cross or an empty circle) says it to everyone else. A refused form
+    // comes back with the broken rules marked (and a state already in words); that
+    // verdict stands until the password is edited.
     var states = [];
     list.querySelectorAll("li[data-rule]").forEach(function (item) {
-      var state = document.createElement("span");
-      state.className = "sr-only";
-      item.appendChild(state);
+      var state = item.querySelector(".sr-only");
+      if (!state) {
+        state = document.createElement("span");
+        state.className = "sr-only";
+        item.appendChild(state);
+      }
       states.push({ item: item, state: state });
     });
+    var edited = false;
     var update = function () {
       var email = emailInput ? emailInput.value : list.dataset.email || "";
       var met = checkPassword(input.value, email, list);
+      var bytes = new TextEncoder().encode(input.value).length;
       states.forEach(function (entry) {
-        var rule = entry.item.dataset.rule;
+        var item = entry.item;
+        var rule = item.dataset.rule;
+        if (!edited && item.classList.contains("broken")) {
+          return;
+        }
+        item.classList.remove("broken");
+        if (rule === "too_long") {
+          // A limit of the hashing, not advice: shown only as a password nears it.
+          item.hidden = bytes < maxBytes - 12;
+        }
         if (rule in met) {
           var isMet = input.value.length > 0 && met[rule];
-          entry.item.classList.toggle("met", isMet);
+          item.classList.toggle("met", isMet);
           entry.state.textContent = isMet ? " (done)" : " (not yet)";
         } else {
           // Rules only the server can check (the common-password list).
-          entry.item.classList.add("checked-on-submit");
           entry.state.textContent = " (checked when you submit)";
         }
       });
     };
     update();
-    input.addEventListener("input", update);
+    input.addEventListener("input", function () {
+      edited = true;
+      update();
+    });
     if (emailInput) {
       emailInput.addEventListener("input", update);
     }
@@ -216,6 +235,36 @@
     });
     start();
   });
+
+  // Row menus (native <details>): one open at a time, closed by Escape (focus back on
+  // its button) or by a click anywhere else.
+  var menus = document.querySelectorAll("details[data-row-menu]");
+  menus.forEach(function (menu) {
+    menu.addEventListener("toggle", function () {
+      if (menu.open) {
+        menus.forEach(function (other) {
+          if (other !== menu) {
+            other.open = false;
+          }
+        });
+      }
+    });
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+    });
+  });
+  if (menus.length) {
+    document.addEventListener("click", function (event) {
+      menus.forEach(function (menu) {
+        if (menu.open && !menu.contains(event.target)) {
+          menu.open = false;
+        }
+      });
+    });
+  }
 
   // Destructive admin actions ask first; without this file they go straight through
   // (the server still refuses what it must).

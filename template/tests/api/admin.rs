@@ -804,7 +804,7 @@ fn bars(page: &str) -> Vec<i64> {
 
 /// The emails in the directory's table, top to bottom.
 fn emails_in(page: &str) -> Vec<String> {
-    let pattern = regex::Regex::new(r#"<td class="email">([^<]*)</td>"#).unwrap();
+    let pattern = regex::Regex::new(r#"<td class="email"[^>]*>([^<]*)</td>"#).unwrap();
     pattern
         .captures_iter(page)
         .map(|captures| captures[1].to_owned())
@@ -1223,23 +1223,119 @@ async fn the_audit_log_is_paged_fifty_to_a_page() {
     assert!(first.contains(r#"rel="next""#), "{first}");
     // Sixty failures and the admin's own sign-in, if verifying signed them in.
     assert!(!events_in(&second).is_empty());
-    assert!(second.contains("Page 2"), "{second}");
+    assert!(second.contains("Entries 51–"), "{second}");
     assert!(!second.contains(r#"rel="next""#), "{second}");
     assert!(events_in(&beyond).is_empty());
-    assert!(beyond.contains("No events this far back."), "{beyond}");
+    assert!(beyond.contains("No entries this far back."), "{beyond}");
     let farthest = app.get(&format!("/admin/audit?page={}", i64::MAX)).await;
     assert_eq!(farthest.status(), 200);
     let farthest = farthest.text().await.unwrap();
-    assert!(farthest.contains("No events this far back."), "{farthest}");
+    assert!(farthest.contains("No entries this far back."), "{farthest}");
     let other = app.new_browser();
     app.signed_up_user_in(&other, "user@example.com").await;
     assert_eq!(other.get("/admin/audit").await.status(), 403);
 }
 
-/// Who, what, whom and from where, for each row of the audit log page.
+#[tokio::test]
+async fn the_audit_log_says_what_happened_in_words_and_filters_by_kind_and_user() {
+    let app = admin_app().await;
+    let ann = app.new_browser();
+    app.signed_up_user_in(&ann, "ann@example.com").await;
+    ann.logout().await;
+    ann.login("ann@example.com", PASSWORD).await;
+    app.new_browser().login("ann@example.com", "wrong").await;
+    app.new_browser().login("bob@example.com", "wrong").await;
+    let ann_id = user_id(&app, "ann@example.com");
+    assert_eq!(act(&app, ann_id, "promote").await.status(), 303);
+
+    let page = app.get("/admin/audit").await.text().await.unwrap();
+    for (id, words) in [
+        ("login.success", "Signed in"),
+        ("login.failure", "Sign-in failed"),
+        ("admin.promote", "Made an administrator"),
+    ] {
+        assert!(
+            page.contains(&format!(r#"{words}<span class="action-id">{id}</span>"#)),
+            "{id} is not said as {words:?}: {page}"
+        );
+    }
+
+    let of = |query: &'static str| {
+        let app = &app;
+        async move {
+            let page = app.get(&format!("/admin/audit?{query}")).await;
+            assert_eq!(page.status(), 200, "{query}");
+            events_in(&page.text().await.unwrap())
+        }
+    };
+    let failed = of("kind=failed-sign-ins").await;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(failed.iter().all(|event| event[1] == "login.failure"));
+    let admin = of("kind=admin").await;
+    assert_eq!(admin.len(), 1, "{admin:?}");
+    assert_eq!(admin[0][1], "admin.promote");
+    // By user: what they did and what was done to them, however the address is typed.
+    let anns: Vec<String> = of("user=+Ann%40Example.com+")
+        .await
+        .into_iter()
+        .map(|event| event[1].clone())
+        .collect();
+    assert_eq!(anns, ["admin.promote", "login.failure", "login.success"]);
+    let both = of("kind=failed-sign-ins&user=bob%40example.com").await;
+    assert_eq!(both.len(), 1);
+    assert_eq!(both[0][0], "bob@example.com");
+    assert!(of("user=nobody%40example.com").await.is_empty());
+    // The form shows the filters in force.
+    let filtered = app
+        .get("/admin/audit?kind=admin&user=ann%40example.com")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        filtered.contains(r#"<option value="admin" selected>"#),
+        "{filtered}"
+    );
+    assert!(
+        filtered.contains(r#"value="ann@example.com""#),
+        "{filtered}"
+    );
+    assert_eq!(app.get("/admin/audit?kind=everything").await.status(), 400);
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_keep_the_filters_and_say_which_entries_they_show() {
+    let app = admin_app().await;
+    for _ in 0..55 {
+        app.new_browser().login("nobody@example.com", "wrong").await;
+    }
+    app.new_browser().login("other@example.com", "wrong").await;
+
+    let first = app
+        .get("/admin/audit?user=nobody%40example.com")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("Entries 1–50"), "{first}");
+    let next = regex::Regex::new(r#"<a rel="next" href="([^"]*)""#)
+        .unwrap()
+        .captures(&first)
+        .expect("no link to older entries")[1]
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&");
+    assert!(next.contains("user=nobody%40example.com"), "{next}");
+    let second = app.get(&next).await.text().await.unwrap();
+    assert_eq!(events_in(&second).len(), 5, "{second}");
+    assert!(second.contains("Entries 51–55"), "{second}");
+    assert!(!second.contains(r#"rel="next""#), "{second}");
+}
+
+/// Who, what, whom and from where, for each row of the audit log page; "what" is the
+/// action's identifier, shown under its words.
 fn events_in(page: &str) -> Vec<[String; 4]> {
     let pattern = regex::Regex::new(
-        r#"<td class="actor">([^<]*)</td>\s*<td class="action">([^<]*)</td>\s*<td class="target">([^<]*)</td>\s*<td class="ip">([^<]*)</td>"#,
+        r#"<td class="actor"[^>]*>([^<]*)</td>\s*<td class="action"[^>]*>[^<]*<span class="action-id">([^<]*)</span></td>\s*<td class="target"[^>]*>([^<]*)</td>\s*<td class="ip"[^>]*>([^<]*)</td>"#,
     )
     .unwrap();
     pattern

@@ -258,6 +258,32 @@ pub fn code_in(text: &str) -> Option<String> {
         .map(|captures| captures[1].to_owned())
 }
 
+/// The password checklist of a page as (rule id, shown, marked broken, text), in order:
+/// how a refused form tells which rules the password broke.
+pub fn password_checklist_in(page: &str) -> Vec<(String, bool, bool, String)> {
+    let item = regex::Regex::new(r#"<li data-rule="([a-z_]+)"([^>]*)>([^<]*)"#).unwrap();
+    item.captures_iter(page)
+        .map(|captures| {
+            let attributes = &captures[2];
+            (
+                captures[1].to_owned(),
+                !attributes.contains(" hidden"),
+                attributes.contains("broken"),
+                captures[3].to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The ids of the rules a refused password form marks as broken in its checklist.
+pub fn broken_rules_in(page: &str) -> Vec<String> {
+    password_checklist_in(page)
+        .into_iter()
+        .filter(|(_, _, broken, _)| *broken)
+        .map(|(id, ..)| id)
+        .collect()
+}
+
 /// Starts the application on a fresh, migrated database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use {{crate_name}}::db::schema::{outbox_messages, users, verification_codes};
 use {{crate_name}}::models::user;
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::helpers::{PASSWORD, broken_rules_in, password_checklist_in, spawn_app};
 
 #[tokio::test]
 async fn signup_creates_an_unverified_user_and_mails_a_code() {
@@ -36,21 +36,29 @@ async fn signup_creates_an_unverified_user_and_mails_a_code() {
 }
 
 #[tokio::test]
-async fn signup_lists_every_broken_password_rule_next_to_the_field() {
+async fn signup_marks_each_broken_password_rule_once_in_the_checklist() {
     let app = spawn_app().await;
 
     let response = app.signup("Ada", "ada@example.com", "password").await;
 
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
+    assert_eq!(
+        broken_rules_in(&page),
+        ["too_short", "needs_uppercase", "needs_digit", "too_common"]
+    );
     for rule in [
         "Use at least 12 characters.",
         "Include an upper-case letter.",
         "Include a digit.",
         "Avoid common passwords and simple variations of them.",
     ] {
-        assert!(page.contains(rule), "missing {rule:?}");
+        assert_eq!(page.matches(rule).count(), 1, "{rule:?} is not shown once");
     }
+    assert!(
+        page.contains(r#"aria-invalid="true" aria-describedby="password-errors password-rules""#),
+        "the field does not point at its broken rules"
+    );
     assert!(
         page.contains(r#"value="ada@example.com""#),
         "the email was lost"
@@ -63,12 +71,22 @@ async fn signup_lists_every_broken_password_rule_next_to_the_field() {
 #[tokio::test]
 async fn signup_refuses_passwords_over_72_bytes_with_a_clear_message() {
     let app = spawn_app().await;
-    let long = format!("Aa1{}", "x".repeat(10 * 1024));
+    let byte_limit_shown = |page: &str| {
+        password_checklist_in(page)
+            .iter()
+            .find(|(id, ..)| id == "too_long")
+            .map(|(_, shown, broken, _)| (*shown, *broken))
+    };
 
+    let form = app.browser.get("/signup").await.text().await.unwrap();
+    assert_eq!(byte_limit_shown(&form), Some((false, false)));
+
+    let long = format!("Aa1{}", "x".repeat(10 * 1024));
     let response = app.signup("Ada", "ada@example.com", &long).await;
 
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
+    assert_eq!(byte_limit_shown(&page), Some((true, true)), "{page}");
     assert!(page.contains("Use at most 72 bytes"), "{page}");
 }
 
