@@ -209,8 +209,7 @@ export async function waitForMail(to, nth = 1, timeout = 15000) {
 
 function parseMail(raw) {
   const { headers, body } = splitHeaders(raw);
-  const text = textPart(headers, body);
-  return { headers, text };
+  return { headers, text: partOf(headers, body, "text/plain"), html: partOf(headers, body, "text/html") };
 }
 
 function splitHeaders(raw) {
@@ -225,7 +224,8 @@ function splitHeaders(raw) {
   return { headers, body };
 }
 
-function textPart(headers, body) {
+// The decoded part of type `wanted` (text/plain, text/html) of a message, or null.
+function partOf(headers, body, wanted) {
   const type = headers["content-type"] || "text/plain";
   const boundary = /boundary="?([^";]+)"?/i.exec(type);
   if (/^multipart\//i.test(type) && boundary) {
@@ -233,12 +233,12 @@ function textPart(headers, body) {
     for (const part of parts) {
       if (part.startsWith("--")) break;
       const inner = splitHeaders(part.replace(/^\r?\n/, ""));
-      const found = textPart(inner.headers, inner.body);
+      const found = partOf(inner.headers, inner.body, wanted);
       if (found !== null) return found;
     }
     return null;
   }
-  if (!/^text\/plain/i.test(type)) return null;
+  if (!type.toLowerCase().startsWith(wanted)) return null;
   const encoding = (headers["content-transfer-encoding"] || "7bit").toLowerCase();
   let bytes;
   if (encoding === "base64") bytes = Buffer.from(body.replace(/\s+/g, ""), "base64");

@@ -146,6 +146,22 @@ test("public pages and the 404 and 410 pages", () =>
       await assert.doesNotReject(page.locator("h1").first().waitFor({ timeout: 2000 }), `${url} shows no heading`);
       await s.check(name);
     }
+    // The landing page sits on the header's grid: its hero and cards start where the
+    // wordmark does, and nothing is wider than the screen.
+    await open(page, watcher, "/");
+    for (const width of [390, 1280]) {
+      await page.setViewportSize({ width, height: width < 600 ? 844 : 800 });
+      const edges = await page.evaluate(() => ({
+        brand: document.querySelector(".site-header .brand").getBoundingClientRect().left,
+        hero: document.querySelector("main h1").getBoundingClientRect().left,
+        cards: [...document.querySelectorAll("main .card")].map((card) => card.getBoundingClientRect().left),
+        overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      }));
+      assert.ok(Math.abs(edges.hero - edges.brand) <= 1, `at ${width} px the home heading starts at ${edges.hero}, the wordmark at ${edges.brand}`);
+      assert.ok(Math.abs(edges.cards[0] - edges.brand) <= 1, `at ${width} px the first feature card starts at ${edges.cards[0]}, the wordmark at ${edges.brand}`);
+      assert.equal(edges.overflow, 0, `at ${width} px the home page is wider than the screen`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
     // Browsers ask for the page's icon on their own (/favicon.ico when the page names
     // none), and log a console error when it is missing; when they ask varies, so the
     // icon is checked here directly.
@@ -207,6 +223,18 @@ test("sign-up: the 6-digit code from the mail leads to the dashboard", () =>
     const flashes = await page.locator(".flashes .flash").allInnerTexts();
     assert.ok(flashes.some((t) => /verified/i.test(t)), `no "verified" flash on the dashboard: ${JSON.stringify(flashes)}`);
     await s.check("dashboard");
+    // Each card is as tall as what it holds, not stretched to its neighbour's height.
+    for (const width of [390, 1280]) {
+      await page.setViewportSize({ width, height: 800 });
+      const slack = await page.locator("main .card").evaluateAll((cards) =>
+        cards.map((card) => {
+          const padding = parseFloat(getComputedStyle(card).paddingBottom);
+          return Math.round(card.getBoundingClientRect().bottom - card.lastElementChild.getBoundingClientRect().bottom - padding);
+        }),
+      );
+      assert.ok(slack.every((gap) => gap <= 2), `at ${width} px a dashboard card has empty space below its content: ${JSON.stringify(slack)} px`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     await open(page, watcher, "/account/password");
     await s.check("account-password");
@@ -345,6 +373,60 @@ test("the password checklist follows what is typed", () =>
     await expectMet("Aa1", { needs_uppercase: true, needs_digit: true, too_short: false });
   }));
 
+test("mails: the HTML part reads well at 390 and 1280 px and says all the text part says", () =>
+  inBrowser("mails: the HTML part reads well at 390 and 1280 px and says all the text part says", async (s) => {
+    const { page, watcher } = s;
+    const user = { name: "Mia Mail", email: "mia@example.com", password: PASSWORD };
+    await signUpVerified(page, watcher, user);
+    const code = await waitForMail(user.email, 1);
+    await signOut(page, watcher);
+    // The same address again: its owner is told instead.
+    await signUp(page, watcher, user);
+    const attempt = await waitForMail(user.email, 2);
+    await open(page, watcher, "/forgot-password");
+    await page.locator("input[name=email]").fill(user.email);
+    await submit(page, watcher, 'form[action="/forgot-password"] button[type=submit]');
+    const reset = await waitForMail(user.email, 3);
+
+    for (const [name, mail] of [["mail-verification-code", code], ["mail-signup-attempt", attempt], ["mail-password-reset", reset]]) {
+      assert.ok(mail.html, `the ${name} has no HTML part`);
+      // In a blank page, as a mail client shows it: not under the app's CSP.
+      await page.goto("about:blank");
+      await page.setContent(mail.html, { waitUntil: "load" });
+      await s.check(name);
+      // Every sentence and link of the text part is in the HTML part.
+      const shown = (await page.locator("body").innerText()).replace(/\s+/g, " ");
+      const hrefs = await page.locator("a[href]").evaluateAll((links) => links.map((a) => a.href));
+      for (const line of mail.text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && l !== "--")) {
+        if (/^https?:\/\/\S+$/.test(line)) {
+          assert.ok(hrefs.includes(line) || hrefs.includes(line + "/"), `the ${name}'s HTML part has no link to ${line}: ${hrefs}`);
+        } else {
+          // A line that leads to a link ends in ":" in text, where the HTML links its words.
+          const sentence = line.replace(/ - https?:\/\/\S+$/, "").replace(/[:.]$/, "").replace(/\s+/g, " ");
+          assert.ok(shown.includes(sentence), `the ${name}'s HTML part does not say ${JSON.stringify(sentence)}:\n${shown}`);
+        }
+      }
+      for (const width of [390, 1280]) {
+        await page.setViewportSize({ width, height: 844 });
+        const seen = await page.evaluate(() => ({
+          overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+          mark: !!document.querySelector(".brand .mark"),
+          code: [...document.querySelectorAll(".code")].map((c) => ({ text: c.textContent, size: parseFloat(getComputedStyle(c).fontSize) })),
+          buttons: [...document.querySelectorAll("a.button")].map((b) => b.getBoundingClientRect().height),
+        }));
+        assert.equal(seen.overflow, 0, `at ${width} px the ${name} is wider than the screen`);
+        assert.ok(seen.mark, `the ${name} shows no wordmark`);
+        assert.ok(seen.buttons.every((h) => h >= 44), `at ${width} px a button of the ${name} is under 44 px high: ${seen.buttons}`);
+        if (name === "mail-verification-code") {
+          assert.equal(seen.code.length, 1, `the ${name} does not show its code once`);
+          assert.match(seen.code[0].text, /^\d{6}$/, `the code copies as ${JSON.stringify(seen.code[0].text)}, not just its digits`);
+          assert.ok(seen.code[0].size >= 28, `at ${width} px the code is ${seen.code[0].size} px`);
+        }
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  }));
+
 test("the code field keeps only the digits of a typed or pasted code", () =>
   inBrowser("the code field keeps only the digits of a typed or pasted code", async (s) => {
     const { page, watcher, context } = s;
@@ -433,6 +515,90 @@ test("flashes dismiss themselves after 5 s, wait while hovered or focused, and c
     assert.ok(Date.now() - shown < 4000, "the close button took as long as the timer");
   }));
 
+// The admin pages' layout where it broke before: the chart across its card with
+// readable labels, the search controls of one height, a row menu inside the card at
+// 1280 px even with a column an app adds, and rows stacked as cards at 390 px.
+async function adminLayoutHolds(page, watcher) {
+  for (const width of [390, 1280]) {
+    await page.setViewportSize({ width, height: width < 600 ? 844 : 800 });
+
+    await open(page, watcher, "/admin");
+    const chart = await page.evaluate(() => {
+      const figure = document.querySelector("figure.chart");
+      const bars = [...figure.querySelectorAll(".bar")].map((bar) => bar.getBoundingClientRect());
+      const inner = figure.clientWidth - parseFloat(getComputedStyle(figure).paddingLeft) - parseFloat(getComputedStyle(figure).paddingRight);
+      return {
+        used: (bars.at(-1).right - bars[0].left) / inner,
+        fonts: [...figure.querySelectorAll(".week, .count")].map((label) => parseFloat(getComputedStyle(label).fontSize)),
+      };
+    });
+    assert.ok(chart.used >= 0.95, `at ${width} px the chart's bars use ${Math.round(chart.used * 100)} % of their card`);
+    assert.ok(Math.min(...chart.fonts) >= 12, `at ${width} px the chart's labels are ${Math.min(...chart.fonts)} px`);
+
+    await open(page, watcher, "/admin/users");
+    const controls = await page.evaluate(() =>
+      [...document.querySelectorAll("form.search input, form.search select, form.search button")].map((c) => {
+        const box = c.getBoundingClientRect();
+        return { id: c.id, height: Math.round(box.height), top: Math.round(box.top) };
+      }),
+    );
+    // Side by side from 640 px; below, the button sits under full-width fields.
+    const row = width >= 640 ? controls : controls.filter((c) => c.id);
+    assert.equal(new Set(row.map((c) => c.height)).size, 1, `at ${width} px the search fields and button differ in height: ${JSON.stringify(controls)}`);
+    if (width >= 640) {
+      assert.equal(new Set(controls.map((c) => c.top)).size, 1, `at ${width} px the search controls are not aligned: ${JSON.stringify(controls)}`);
+    }
+
+    // A column an app adds to the directory (a plan, say).
+    await page.evaluate(() => {
+      const table = document.querySelector("table.users");
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = "Plan";
+      table.querySelector("thead tr").insertBefore(th, table.querySelector("thead th:last-child"));
+      for (const row of table.querySelectorAll("tbody tr")) {
+        const td = document.createElement("td");
+        td.dataset.label = "Plan";
+        td.textContent = "Business annual";
+        row.insertBefore(td, row.querySelector("td:last-child"));
+      }
+    });
+    const fit = await page.evaluate(() => {
+      const card = document.querySelector(".table-wrap").getBoundingClientRect();
+      const menus = [...document.querySelectorAll("table.users details[data-row-menu] summary")].map((m) => m.getBoundingClientRect().right);
+      const cells = [...document.querySelector("table.users tbody tr").children].map((td) => Math.round(td.getBoundingClientRect().left));
+      return {
+        card: card.right,
+        menus,
+        overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        stacked: new Set(cells).size === 1,
+      };
+    });
+    assert.equal(fit.overflow, 0, `at ${width} px the user directory with one more column is wider than the screen`);
+    assert.ok(fit.menus.length > 0 && fit.menus.every((right) => right <= fit.card), `at ${width} px a row's action menu is past the card's edge (${fit.card}): ${JSON.stringify(fit.menus)}`);
+    if (width < 768) assert.ok(fit.stacked, `at ${width} px the directory's rows are not stacked`);
+    else assert.ok(!fit.stacked, `at ${width} px the directory's rows are stacked instead of a table`);
+
+    // An open menu stays on the screen; Escape closes it and gives the focus back.
+    const menu = page.locator("table.users details[data-row-menu]").first();
+    await menu.locator("summary").click();
+    const box = await menu.locator(".menu").boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= width, `at ${width} px an open row menu is off the screen: ${JSON.stringify(box)}`);
+    await page.keyboard.press("Escape");
+    assert.equal(await menu.evaluate((d) => d.open), false, `at ${width} px Escape does not close the row menu`);
+    assert.equal(await menu.locator("summary").evaluate((s) => s === document.activeElement), true, `at ${width} px Escape leaves the focus off the menu's button`);
+
+    await open(page, watcher, "/admin/audit");
+    const audit = await page.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      cells: [...document.querySelector("table.audit tbody tr").children].map((td) => Math.round(td.getBoundingClientRect().left)),
+    }));
+    assert.equal(audit.overflow, 0, `at ${width} px the audit log is wider than the screen`);
+    if (width < 768) assert.equal(new Set(audit.cells).size, 1, `at ${width} px the audit log's rows are not stacked`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
 test("admin pages, and destructive actions ask first", async () => {
   // The user the administrator acts on, signed up in a browser of its own.
   const target = { name: "Tom Target", email: "tom@example.com", password: PASSWORD };
@@ -453,6 +619,7 @@ test("admin pages, and destructive actions ask first", async () => {
     await s.check("admin-mail");
     await open(page, watcher, "/admin/users");
     await s.check("admin-users");
+    await adminLayoutHolds(page, watcher);
 
     const listUrl = `/admin/users?q=${encodeURIComponent(target.email)}`;
     await open(page, watcher, listUrl);
@@ -465,6 +632,8 @@ test("admin pages, and destructive actions ask first", async () => {
     const act = async (action, accept) => {
       const form = row.locator(`form[data-confirm][action$="/${action}"]`);
       assert.equal(await form.count(), 1, `no form[data-confirm] for "${action}" in ${target.email}'s row`);
+      await row.locator("details[data-row-menu] summary").click();
+      assert.ok(await form.isVisible(), `opening ${target.email}'s action menu does not show "${action}"`);
       const dialog = new Promise((resolve) => {
         page.once("dialog", async (d) => {
           const seen = { type: d.type(), message: d.message() };
