@@ -336,6 +336,7 @@ impl Settings {
             idle_timeout: chrono::Duration::minutes(env.positive("SESSION_IDLE_MINUTES", 30)),
             absolute_timeout: chrono::Duration::hours(env.positive("SESSION_MAX_HOURS", 12)),
             remember_timeout: chrono::Duration::days(env.positive("SESSION_REMEMBER_DAYS", 14)),
+            sudo_timeout: chrono::Duration::minutes(env.positive("SUDO_MINUTES", 10)),
         };
         let accounts = AccountSettings {
             max_failed_logins: env.positive("LOGIN_MAX_FAILURES", 10) as i32,

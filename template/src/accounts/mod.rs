@@ -9,6 +9,7 @@ pub mod name;
 pub mod password;
 pub mod password_change;
 pub mod password_reset;
+pub mod sessions;
 pub mod signup;
 pub mod verification;
 

@@ -101,6 +101,41 @@ pub fn delete_user_sessions(
     }
 }
 
+/// The live signed-in sessions of a user, the most recently used first.
+pub fn live_sessions_of(
+    conn: &mut DbConn,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::idle_expires_at.gt(now))
+        .filter(sessions::absolute_expires_at.gt(now))
+        .order((sessions::last_seen_at.desc(), sessions::id.desc()))
+        .select(Session::as_select())
+        .load(conn)
+}
+
+/// Ends the session `id` if it belongs to `user_id`; returns how many rows went (0 or 1).
+pub fn delete_session_of(conn: &mut DbConn, user_id: i64, id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}
+
+/// Ends every session of `user_id` but the one with id `keep`; returns how many went.
+pub fn delete_other_sessions(conn: &mut DbConn, user_id: i64, keep: i64) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep)),
+    )
+    .execute(conn)
+}
+
 /// Deletes sessions past either deadline.
 pub fn purge_expired_sessions(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(

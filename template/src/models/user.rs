@@ -202,6 +202,14 @@ pub fn update_password_hash(
     Ok(())
 }
 
+/// Renames the user `id`.
+pub fn set_name(conn: &mut DbConn, id: i64, name: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::name.eq(name), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Enables or disables the user `id`.
 pub fn set_active(
     conn: &mut DbConn,

@@ -2,7 +2,9 @@
 
 pub mod store;
 
-pub use store::{DbSessionStore, REMEMBER_ME_KEY, SessionUser, USER_KEY};
+pub use store::{
+    CLIENT_KEY, Client, DbSessionStore, REMEMBER_ME_KEY, SESSION_ID_KEY, SessionUser, USER_KEY,
+};
 
 /// How long a signed-in session lasts (checked on the server, not by the cookie).
 #[derive(Debug, Clone, Copy)]
@@ -13,4 +15,7 @@ pub struct SessionSettings {
     pub absolute_timeout: chrono::Duration,
     /// Ends a "remember me" session this long after login (`SESSION_REMEMBER_DAYS`, default 14).
     pub remember_timeout: chrono::Duration,
+    /// How long a password entered (at sign-in or to confirm) unlocks sensitive actions
+    /// (`SUDO_MINUTES`, default 10).
+    pub sudo_timeout: chrono::Duration,
 }

@@ -28,6 +28,11 @@ pub const REMEMBER_ME_KEY: &str = "remember_me";
 pub const USER_KEY: &str = "user";
 /// Marks a session the database could not give back (it is out); never stored.
 pub const UNREADABLE_KEY: &str = "unreadable";
+/// The session's row id, read together with the session and never written back: the
+/// sessions page marks "this device" with it.
+pub const SESSION_ID_KEY: &str = "session_id";
+/// The browser and address a session was signed in from, as [`Client`] JSON.
+pub const CLIENT_KEY: &str = "client";
 /// Activity is recorded at most this often, so a busy user costs one write a minute.
 const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
@@ -53,6 +58,19 @@ impl From<&User> for SessionUser {
             is_verified: user.email_verified_at.is_some(),
         }
     }
+}
+
+/// Where a session was signed in from, kept on its row for the sessions page.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Client {
+    /// The User-Agent header, cut to [`Client::MAX_USER_AGENT`] bytes.
+    pub user_agent: String,
+    /// The client's address, read through `TRUSTED_PROXIES`.
+    pub ip: String,
+}
+
+impl Client {
+    pub const MAX_USER_AGENT: usize = 512;
 }
 
 /// The database-backed session store.
@@ -133,6 +151,7 @@ impl SessionStore for DbSessionStore {
         };
         let mut state: SessionState = serde_json::from_str(&row.state)
             .map_err(|error| LoadError::Deserialization(anyhow!(error)))?;
+        state.insert(SESSION_ID_KEY.to_owned(), row.id.to_string());
         if let Some(user) = user {
             let user = serde_json::to_string(&SessionUser::from(&user))
                 .map_err(|error| LoadError::Deserialization(anyhow!(error)))?;
@@ -233,6 +252,7 @@ impl SessionStore for DbSessionStore {
 fn stored_state(mut state: SessionState) -> Result<(Option<i64>, String), serde_json::Error> {
     state.remove(USER_KEY);
     state.remove(UNREADABLE_KEY);
+    state.remove(SESSION_ID_KEY);
     let user_id = match state.get(IDENTITY_KEY) {
         Some(value) => serde_json::from_str::<String>(value)?.parse().ok(),
         None => None,

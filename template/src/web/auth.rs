@@ -7,13 +7,17 @@ use actix_identity::Identity;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::http::Method;
+use actix_web::http::header::USER_AGENT;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use anyhow::Context as _;
 
-use crate::sessions::{REMEMBER_ME_KEY, SessionUser, USER_KEY};
+use crate::sessions::{CLIENT_KEY, Client, REMEMBER_ME_KEY, SessionUser, USER_KEY};
+use crate::web::client_ip;
 use crate::web::error::AppError;
 use crate::web::middleware::csrf;
 use crate::web::paths;
+use crate::web::state::State;
+use crate::web::sudo;
 
 /// A signed-in, active, verified user. Anyone else is sent to the login page, which
 /// brings them back here afterwards.
@@ -35,15 +39,44 @@ pub fn signed_in_user(req: &HttpRequest) -> Option<SessionUser> {
 }
 
 /// Signs the user with `user_id` in: a new session (new id, new CSRF nonce) with
-/// their identity; "remember me" makes it last longer.
-pub fn sign_in(req: &HttpRequest, user_id: i64, remember_me: bool) -> Result<(), AppError> {
+/// their identity and where it was signed in from; "remember me" makes it last
+/// longer. Signing in proves the password (or, after sign-up, the address), so it
+/// also starts sudo mode.
+pub fn sign_in(
+    req: &HttpRequest,
+    state: &State,
+    user_id: i64,
+    remember_me: bool,
+) -> Result<(), AppError> {
     Identity::login(&req.extensions(), user_id.to_string()).context("login failed")?;
     let session = req.get_session();
     insert(&session, csrf::SESSION_NONCE_KEY, csrf::new_nonce())?;
     if remember_me {
         insert(&session, REMEMBER_ME_KEY, true)?;
     }
-    Ok(())
+    insert(&session, CLIENT_KEY, client_of(req, state))?;
+    sudo::start(&session, state.now())
+}
+
+/// The browser and address of a request, as a session keeps them.
+fn client_of(req: &HttpRequest, state: &State) -> Client {
+    let mut user_agent = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if user_agent.len() > Client::MAX_USER_AGENT {
+        let mut end = Client::MAX_USER_AGENT;
+        while !user_agent.is_char_boundary(end) {
+            end -= 1;
+        }
+        user_agent.truncate(end);
+    }
+    Client {
+        user_agent,
+        ip: client_ip::of_request(req, &state.settings.trusted_proxies).to_string(),
+    }
 }
 
 /// Ends the signed-in session, if there is one; says whether there was. The old
@@ -69,7 +102,11 @@ pub fn home_for(is_admin: bool) -> &'static str {
     }
 }
 
-fn insert<T: serde::Serialize>(session: &Session, key: &str, value: T) -> Result<(), AppError> {
+pub(crate) fn insert<T: serde::Serialize>(
+    session: &Session,
+    key: &str,
+    value: T,
+) -> Result<(), AppError> {
     session.insert(key, value).context("session write failed")?;
     Ok(())
 }

@@ -22,6 +22,7 @@ use crate::templates::Templates;
 use crate::web::auth::signed_in_user;
 use crate::web::middleware::csrf::CsrfToken;
 use crate::web::paths;
+use crate::web::sudo;
 
 /// Everything a handler can fail with. Only the status code and a generic page
 /// reach the browser; the cause is logged for 5xx errors.
@@ -33,6 +34,9 @@ pub enum AppError {
     Forbidden,
     #[error("sign-in required")]
     LoginRequired { next: String },
+    /// A sensitive action outside sudo mode: the password first, then `next`.
+    #[error("password confirmation required")]
+    ConfirmationRequired { next: String },
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("request body too slow")]
@@ -92,7 +96,7 @@ impl ResponseError for AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            Self::LoginRequired { .. } | Self::ConfirmationRequired { .. } => StatusCode::SEE_OTHER,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -111,6 +115,11 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if let Self::LoginRequired { next } = self {
             return redirect_to_login(next);
+        }
+        if let Self::ConfirmationRequired { next } = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, sudo::confirm_href(next)))
+                .finish();
         }
         if let Self::Busy { retry_after } = self {
             // The server works as designed: at capacity, it says so at once.

@@ -117,7 +117,7 @@ pub async fn create(
     match outcome {
         LoginOutcome::Failed => failed(page),
         LoginOutcome::SignedIn(user) => {
-            sign_in(&req, user.id, form.remember_me.is_some())?;
+            sign_in(&req, &state, user.id, form.remember_me.is_some())?;
             let mut response = see_other(safe_next(&query.next).unwrap_or(home_for(user.is_admin)));
             response.add_cookie(&device::cookie(&state.cookie_names, device_token))?;
             Ok(response)

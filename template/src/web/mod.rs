@@ -35,6 +35,7 @@ pub mod pending;
 pub mod redirect;
 pub mod signup;
 pub mod state;
+pub mod sudo;
 pub mod verification;
 
 /// Forms are small; a larger body is refused with 413 before it is buffered.
@@ -76,9 +77,28 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         )
         .service(resource(paths::DASHBOARD).route(web::get().to(dashboard::show)))
         .service(
+            resource(paths::ACCOUNT)
+                .route(web::get().to(account::profile::edit))
+                .route(web::post().to(account::profile::update)),
+        )
+        .service(
             limited(paths::ACCOUNT_PASSWORD)
-                .route(web::get().to(account::edit_password))
-                .route(web::post().to(account::update_password)),
+                .route(web::get().to(account::password::edit))
+                .route(web::post().to(account::password::update)),
+        )
+        .service(
+            limited(paths::ACCOUNT_CONFIRM)
+                .route(web::get().to(account::confirm::new))
+                .route(web::post().to(account::confirm::create)),
+        )
+        .service(resource(paths::ACCOUNT_SESSIONS).route(web::get().to(account::sessions::index)))
+        .service(
+            resource(paths::ACCOUNT_SESSIONS_SIGN_OUT_OTHERS)
+                .route(web::post().to(account::sessions::sign_out_others)),
+        )
+        .service(
+            resource(paths::ACCOUNT_SESSION_SIGN_OUT)
+                .route(web::post().to(account::sessions::sign_out)),
         )
         .service(resource(paths::ADMIN).route(web::get().to(admin::show)))
         .service(resource(paths::ADMIN_USERS).route(web::get().to(admin::users)))

@@ -15,11 +15,14 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// The routes that only take a form POST: following a redirect there ends on the 405
 /// page.
-const POST_ONLY: [&str; 4] = [
+const POST_ONLY: [&str; 7] = [
     paths::LOGOUT,
     paths::VERIFY_RESEND,
+    paths::ADMIN_MAIL_ACTION,
     paths::ADMIN_RESEND_VERIFICATION,
     paths::ADMIN_USER_ACTION,
+    paths::ACCOUNT_SESSION_SIGN_OUT,
+    paths::ACCOUNT_SESSIONS_SIGN_OUT_OTHERS,
 ];
 
 /// `next` if it is a page on this site, else `None`. Refuses everything a browser

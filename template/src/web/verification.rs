@@ -71,7 +71,7 @@ pub async fn create(
     let settings = &state.settings.accounts;
     let expired = match outcome {
         VerifyOutcome::Verified(user) => {
-            sign_in(&req, user.id, false)?;
+            sign_in(&req, &state, user.id, false)?;
             FlashMessage::success("Your email address is verified. Welcome!").send();
             let mut response = see_other(home_for(user.is_admin));
             response.add_cookie(&clear_pending_cookie(&state.cookie_names))?;

@@ -117,6 +117,8 @@ struct Cast {
     code: String,
     /// The path of the reset link mailed to Ada.
     reset_path: String,
+    /// The path that signs out Ada's second session (another browser of hers).
+    sign_out_path: String,
 }
 
 impl Cast {
@@ -133,6 +135,17 @@ impl Cast {
         let reset_path = path_of(&reset_link_in(&mail.text).expect("no reset link in the mail"));
         let visitor = app.new_browser();
         visitor.get("/").await;
+        app.new_browser().login(ADA, PASSWORD).await;
+        let second_session: i64 = {
+            let mut conn = app.pool.get().unwrap();
+            sessions::table
+                .filter(sessions::user_id.is_not_null())
+                .select(diesel::dsl::max(sessions::id))
+                .get_result::<Option<i64>>(&mut conn)
+                .unwrap()
+                .expect("no session")
+        };
+        let sign_out_path = format!("/account/sessions/{second_session}/sign-out");
         // Past the resend cooldown, so a resend would send a code.
         app.clock.advance(Duration::minutes(2));
         Self {
@@ -141,6 +154,7 @@ impl Cast {
             visitor,
             code,
             reset_path,
+            sign_out_path,
         }
     }
 
@@ -181,6 +195,18 @@ impl Cast {
                     ("password", NEW_PASSWORD),
                     ("password_confirmation", NEW_PASSWORD),
                 ],
+            ),
+            (&self.app.browser, "/account", vec![("name", "Not Ada")]),
+            (
+                &self.app.browser,
+                "/account/confirm",
+                vec![("password", PASSWORD)],
+            ),
+            (&self.app.browser, &self.sign_out_path, vec![]),
+            (
+                &self.app.browser,
+                "/account/sessions/sign-out-others",
+                vec![],
             ),
             (&self.app.browser, "/logout", vec![]),
         ]
@@ -248,6 +274,7 @@ fn database_state(app: &TestApp) -> String {
     type UserRow = (
         String,
         String,
+        String,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
         i32,
@@ -256,6 +283,7 @@ fn database_state(app: &TestApp) -> String {
     let users: Vec<UserRow> = users::table
         .select((
             users::email,
+            users::name,
             users::password_hash,
             users::email_verified_at,
             users::last_login_at,

@@ -52,6 +52,11 @@ impl TestApp {
         Browser::new(&self.address)
     }
 
+    /// Another browser that names itself with this User-Agent.
+    pub fn new_browser_as(&self, user_agent: &str) -> Browser {
+        Browser::with_user_agent(&self.address, user_agent)
+    }
+
     /// Another instance of the app on the same database and mail folder, with a clock
     /// of its own, as behind a load balancer. Runs until the test ends.
     pub async fn another_instance(&self) -> Instance {
@@ -167,14 +172,20 @@ impl Browser {
     }
 
     pub fn new(address: &str) -> Self {
-        let client = reqwest::Client::builder()
+        Self::with_user_agent(address, "")
+    }
+
+    /// A browser that sends this User-Agent (none when empty).
+    pub fn with_user_agent(address: &str, user_agent: &str) -> Self {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .build()
-            .expect("cannot build an HTTP client");
+            .cookie_store(true);
+        if !user_agent.is_empty() {
+            builder = builder.user_agent(user_agent);
+        }
         Self {
             address: address.to_owned(),
-            client,
+            client: builder.build().expect("cannot build an HTTP client"),
         }
     }
 

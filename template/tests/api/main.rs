@@ -2,6 +2,9 @@
 //! database of its own.
 
 mod account;
+mod account_confirm;
+mod account_profile;
+mod account_sessions;
 mod admin;
 mod admin_mail;
 mod backend;

@@ -6,23 +6,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 
-use crate::accounts::login::Attempt;
-use crate::accounts::password::MAX_PASSWORD_BYTES;
-use crate::accounts::password_change::{change_password, record_wrong_password};
+use crate::accounts::password_change::change_password;
 use crate::mail::Email;
-use crate::models::user;
 use crate::secret::Secret;
+use crate::web::account::{LOCKED, PasswordCheck, check_current_password};
 use crate::web::auth::{CurrentUser, home_for};
-use crate::web::client_ip;
 use crate::web::error::AppError;
 use crate::web::forms::{FieldErrors, password_policy};
 use crate::web::page::Page;
 use crate::web::redirect::see_other;
 use crate::web::state::State;
-
-/// The answer while wrong passwords keep the account locked.
-const LOCKED: &str =
-    "Too many wrong passwords: your account is locked for now. We have emailed you about it.";
+use crate::web::sudo;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -32,11 +26,11 @@ pub struct PasswordForm {
     password_confirmation: Secret,
 }
 
-pub async fn edit_password(_user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
+pub async fn edit(_user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
     render(page, &FieldErrors::default(), StatusCode::OK)
 }
 
-pub async fn update_password(
+pub async fn update(
     req: HttpRequest,
     CurrentUser(current): CurrentUser,
     state: State,
@@ -53,43 +47,22 @@ pub async fn update_password(
     );
 
     let user_id = current.id;
-    let account = state
-        .db(move |conn, _| user::get_user(conn, user_id))
-        .await?
-        .ok_or(AppError::NotFound)?;
     let now = state.now();
-    // Locked by wrong passwords, here or at the login form: no more guesses.
-    if account.locked_until.is_some_and(|until| until > now) {
-        errors.add("current_password", LOCKED);
+    let account = match check_current_password(&req, &state, user_id, form.current_password).await?
+    {
+        PasswordCheck::Right(account) => Some(account),
+        PasswordCheck::Wrong => {
+            errors.add("current_password", "That is not your current password.");
+            None
+        }
+        PasswordCheck::Locked => {
+            errors.add("current_password", LOCKED);
+            return render(page, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let (Some(account), true) = (account, errors.is_empty()) else {
         return render(page, &errors, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    let current_ok = form.current_password.expose().len() <= MAX_PASSWORD_BYTES
-        && state
-            .hashing
-            .verify(
-                form.current_password.into_exposed(),
-                account.password_hash.clone(),
-            )
-            .await?;
-    if !current_ok {
-        errors.add("current_password", "That is not your current password.");
-        let attempt = Attempt {
-            email: account.email.clone(),
-            ip: client_ip::of_request(&req, &state.settings.trusted_proxies).to_string(),
-            // Not a sign-in: no browser's trust is at stake.
-            device: String::new(),
-        };
-        let account = account.clone();
-        state
-            .db(move |conn, state| {
-                let settings = &state.settings.accounts;
-                record_wrong_password(conn, settings, &state.mailer, &attempt, &account, now)
-            })
-            .await?;
-    }
-    if !errors.is_empty() {
-        return render(page, &errors, StatusCode::UNPROCESSABLE_ENTITY);
-    }
+    };
 
     let password_hash = state.hashing.hash(form.password.into_exposed()).await?;
     let mail = state.mailer.compose(
@@ -101,8 +74,10 @@ pub async fn update_password(
     state
         .db(move |conn, _| change_password(conn, user_id, &password_hash, &mail, now))
         .await?;
-    // Every session was ended; this one continues under a new id.
+    // Every session was ended; this one continues under a new id, in sudo mode: the
+    // password was just entered.
     session.renew();
+    sudo::start(&session, now)?;
     FlashMessage::success("Your password is changed. Other devices have been signed out.").send();
     Ok(see_other(home_for(current.is_admin)))
 }

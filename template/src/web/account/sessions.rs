@@ -1,0 +1,188 @@
+//! `GET /account/sessions`: every live session of the user, with the browser, address
+//! and times; `POST /account/sessions/{id}/sign-out` and
+//! `POST /account/sessions/sign-out-others` end them (in sudo mode).
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use serde::Serialize;
+
+use crate::accounts::sessions::{sign_out_other_sessions, sign_out_session};
+use crate::models::session;
+use crate::sessions::{CLIENT_KEY, Client, SESSION_ID_KEY};
+use crate::web::auth::CurrentUser;
+use crate::web::client_ip;
+use crate::web::error::AppError;
+use crate::web::page::Page;
+use crate::web::paths;
+use crate::web::redirect::see_other;
+use crate::web::state::State;
+use crate::web::sudo;
+
+/// A session as the page shows it.
+#[derive(Serialize)]
+struct Row {
+    id: i64,
+    browser: String,
+    system: String,
+    ip: String,
+    signed_in: String,
+    last_seen: String,
+    this_device: bool,
+}
+
+pub async fn index(
+    CurrentUser(current): CurrentUser,
+    state: State,
+    mut page: Page,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let user_id = current.id;
+    let this = current_session_id(&session);
+    let sessions = state
+        .db(move |conn, _| session::live_sessions_of(conn, user_id, now))
+        .await?;
+    let mut rows: Vec<Row> = sessions
+        .into_iter()
+        .map(|row| {
+            let client = client_of(&row.state);
+            let (browser, system) = describe(&client.user_agent);
+            Row {
+                id: row.id,
+                browser,
+                system,
+                ip: client.ip,
+                signed_in: row.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                last_seen: row.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                this_device: Some(row.id) == this,
+            }
+        })
+        .collect();
+    // This device first, then the most recently used.
+    rows.sort_by_key(|row| !row.this_device);
+    page.insert("sessions", &rows);
+    page.render("account/sessions.html")
+}
+
+pub async fn sign_out(
+    req: HttpRequest,
+    CurrentUser(current): CurrentUser,
+    state: State,
+    session: Session,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let timeout = state.settings.sessions.sudo_timeout;
+    sudo::require(&session, now, timeout, paths::ACCOUNT_SESSIONS)?;
+    let id = id.into_inner();
+    let ip = client_ip::of_request(&req, &state.settings.trusted_proxies).to_string();
+    let ended = state
+        .db(move |conn, _| sign_out_session(conn, &current, id, &ip, now))
+        .await?;
+    if ended {
+        FlashMessage::success("That session is signed out.").send();
+    } else {
+        FlashMessage::info("That session had ended already.").send();
+    }
+    Ok(see_other(paths::ACCOUNT_SESSIONS))
+}
+
+pub async fn sign_out_others(
+    req: HttpRequest,
+    CurrentUser(current): CurrentUser,
+    state: State,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let timeout = state.settings.sessions.sudo_timeout;
+    sudo::require(&session, now, timeout, paths::ACCOUNT_SESSIONS)?;
+    let keep = current_session_id(&session).ok_or(AppError::NotFound)?;
+    let ip = client_ip::of_request(&req, &state.settings.trusted_proxies).to_string();
+    let ended = state
+        .db(move |conn, _| sign_out_other_sessions(conn, &current, keep, &ip, now))
+        .await?;
+    let message = match ended {
+        0 => "No other session was signed in.".to_owned(),
+        1 => "The other session is signed out.".to_owned(),
+        n => format!("The {n} other sessions are signed out."),
+    };
+    FlashMessage::success(message).send();
+    Ok(see_other(paths::ACCOUNT_SESSIONS))
+}
+
+/// The row id of the session this request came with.
+fn current_session_id(session: &Session) -> Option<i64> {
+    session.get::<i64>(SESSION_ID_KEY).ok().flatten()
+}
+
+/// Where a stored session was signed in from; empty for sessions from before this was
+/// kept.
+fn client_of(state: &str) -> Client {
+    serde_json::from_str::<std::collections::HashMap<String, String>>(state)
+        .ok()
+        .and_then(|values| values.get(CLIENT_KEY).cloned())
+        .and_then(|client| serde_json::from_str(&client).ok())
+        .unwrap_or_default()
+}
+
+/// The browser and operating system a User-Agent names, in the words people know.
+fn describe(user_agent: &str) -> (String, String) {
+    let known = |value: &str| (!value.is_empty() && value != "UNKNOWN").then(|| value.to_owned());
+    let parsed = woothee::parser::Parser::new().parse(user_agent);
+    let browser = parsed
+        .as_ref()
+        .and_then(|result| known(result.name))
+        .unwrap_or_else(|| "Unknown browser".to_owned());
+    let system = parsed
+        .as_ref()
+        .and_then(|result| known(result.os))
+        .map(|os| match os.as_str() {
+            "Mac OSX" => "macOS".to_owned(),
+            "iPhone" | "iPad" | "iPod" => format!("iOS ({os})"),
+            _ => os,
+        })
+        .unwrap_or_default();
+    (browser, system)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn browsers_and_systems_are_named_as_people_know_them() {
+        for (user_agent, browser, system) in [
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                "Firefox",
+                "Windows 10",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 \
+                 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+                "Safari",
+                "macOS",
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
+                 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+                "Safari",
+                "iOS (iPhone)",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+                "Chrome",
+                "Android",
+            ),
+            ("", "Unknown browser", ""),
+        ] {
+            assert_eq!(
+                describe(user_agent),
+                (browser.to_owned(), system.to_owned()),
+                "{user_agent}"
+            );
+        }
+    }
+}
