@@ -2,6 +2,7 @@
 //! password, and how they sign up, verify, sign in and recover it.
 
 pub mod characters;
+pub mod deletion;
 pub mod email;
 pub mod hashing;
 pub mod login;

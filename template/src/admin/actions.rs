@@ -5,14 +5,15 @@
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
+use crate::accounts::deletion;
 use crate::accounts::verification::{self, CodeMail, ResendOutcome};
 use crate::accounts::{AccountSettings, FlowError};
 use crate::db::{self, DbConn};
 use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::models::audit_event::{self, NewAuditEvent};
+use crate::models::session;
 use crate::models::user::{self, User};
-use crate::models::{outbox, password_reset, session, verification_code};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -116,15 +117,7 @@ pub fn apply(
             }
             Action::Promote => user::set_admin(conn, target.id, true, now)?,
             Action::Demote => user::set_admin(conn, target.id, false, now)?,
-            Action::Delete => {
-                // The foreign keys cascade too; deleting explicitly keeps this
-                // correct even where they are not enforced.
-                session::delete_user_sessions(conn, target.id, None)?;
-                verification_code::delete_user_codes(conn, target.id)?;
-                password_reset::delete_user_tokens(conn, target.id)?;
-                outbox::delete_user_mail(conn, target.id)?;
-                user::delete_user(conn, target.id)?;
-            }
+            Action::Delete => deletion::erase_user(conn, target.id)?,
         }
         record(
             conn,

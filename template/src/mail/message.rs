@@ -21,16 +21,19 @@ pub enum Email {
     PasswordChanged { name: String },
     /// Too many failed logins locked the account for a while.
     AccountLocked { name: String, minutes: i64 },
+    /// The owner deleted their account: a receipt, and a warning if it was not them.
+    AccountDeleted { name: String },
 }
 
 impl Email {
     /// Every kind, so a missing template is found at start-up rather than on first use.
-    const KINDS: [&'static str; 5] = [
+    const KINDS: [&'static str; 6] = [
         "verification_code",
         "signup_attempt",
         "password_reset",
         "password_changed",
         "account_locked",
+        "account_deleted",
     ];
 
     /// The template file stem.
@@ -41,6 +44,7 @@ impl Email {
             Self::PasswordReset { .. } => "password_reset",
             Self::PasswordChanged { .. } => "password_changed",
             Self::AccountLocked { .. } => "account_locked",
+            Self::AccountDeleted { .. } => "account_deleted",
         }
     }
 
@@ -50,7 +54,8 @@ impl Email {
             | Self::SignupAttempt { name }
             | Self::PasswordReset { name, .. }
             | Self::PasswordChanged { name }
-            | Self::AccountLocked { name, .. } => name,
+            | Self::AccountLocked { name, .. }
+            | Self::AccountDeleted { name } => name,
         }
     }
 
@@ -64,6 +69,7 @@ impl Email {
             Self::PasswordReset { .. } => format!("Reset your {app} password"),
             Self::PasswordChanged { .. } => format!("Your {app} password was changed"),
             Self::AccountLocked { .. } => format!("Your {app} account is locked for now"),
+            Self::AccountDeleted { .. } => format!("Your {app} account is deleted"),
         }
     }
 }
@@ -201,7 +207,9 @@ impl Mailer {
                 context.insert("minutes", &self.inner.reset_minutes);
             }
             Email::AccountLocked { minutes, .. } => context.insert("minutes", minutes),
-            Email::SignupAttempt { .. } | Email::PasswordChanged { .. } => {}
+            Email::SignupAttempt { .. }
+            | Email::PasswordChanged { .. }
+            | Email::AccountDeleted { .. } => {}
         }
         context
     }

@@ -57,6 +57,19 @@ pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> Que
     diesel::delete(audit_events::table.filter(audit_events::id.eq_any(ids))).execute(conn)
 }
 
+/// Every entry by or about the user `user_id`, newest first (for their data export).
+pub fn events_about(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(
+            audit_events::actor_id
+                .eq(user_id)
+                .or(audit_events::target_id.eq(user_id)),
+        )
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
 /// Which kind of entries the log shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]

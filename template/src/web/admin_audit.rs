@@ -125,6 +125,8 @@ fn words(action: &str) -> &'static str {
         "admin.resend_verification" => "Sent a new verification code",
         "admin.mail_retry" => "Retried a mail",
         "admin.mail_discard" => "Discarded a mail",
+        "account.sign_out_session" => "Signed out one of their sessions",
+        "account.sign_out_others" => "Signed out their other sessions",
         _ => "",
     }
 }

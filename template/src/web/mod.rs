@@ -91,6 +91,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
                 .route(web::get().to(account::confirm::new))
                 .route(web::post().to(account::confirm::create)),
         )
+        .service(resource(paths::ACCOUNT_EXPORT).route(web::get().to(account::export::download)))
+        .service(
+            resource(paths::ACCOUNT_DELETE)
+                .route(web::get().to(account::delete::new))
+                .route(web::post().to(account::delete::create)),
+        )
         .service(resource(paths::ACCOUNT_SESSIONS).route(web::get().to(account::sessions::index)))
         .service(
             resource(paths::ACCOUNT_SESSIONS_SIGN_OUT_OTHERS)

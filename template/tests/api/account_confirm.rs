@@ -1,5 +1,5 @@
 //! Sudo mode: sensitive account actions need a password entered within the last
-//! SUDO_MINUTES (SECURITY.md item 28).
+//! SUDO_MINUTES (SECURITY.md item 36).
 
 use chrono::Duration;
 use diesel::prelude::*;

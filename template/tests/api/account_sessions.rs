@@ -1,5 +1,5 @@
 //! The sessions page: every signed-in device of the user, and signing them out
-//! (SECURITY.md item 29).
+//! (SECURITY.md item 37).
 
 use diesel::prelude::*;
 use reqwest::header::LOCATION;

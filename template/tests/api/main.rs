@@ -3,6 +3,8 @@
 
 mod account;
 mod account_confirm;
+mod account_delete;
+mod account_export;
 mod account_profile;
 mod account_sessions;
 mod admin;

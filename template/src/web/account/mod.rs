@@ -1,7 +1,10 @@
 //! The account area: `/account` (profile), `/account/password`, `/account/sessions`,
-//! and `/account/confirm`, where sudo mode starts (see `web::sudo`).
+//! `/account/export`, `/account/delete`, and `/account/confirm`, where sudo mode
+//! starts (see `web::sudo`).
 
 pub mod confirm;
+pub mod delete;
+pub mod export;
 pub mod password;
 pub mod profile;
 pub mod sessions;

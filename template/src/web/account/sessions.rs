@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::accounts::sessions::{sign_out_other_sessions, sign_out_session};
 use crate::models::session;
-use crate::sessions::{CLIENT_KEY, Client, SESSION_ID_KEY};
+use crate::sessions::{Client, SESSION_ID_KEY};
 use crate::web::auth::CurrentUser;
 use crate::web::client_ip;
 use crate::web::error::AppError;
@@ -46,7 +46,7 @@ pub async fn index(
     let mut rows: Vec<Row> = sessions
         .into_iter()
         .map(|row| {
-            let client = client_of(&row.state);
+            let client = Client::of_stored_state(&row.state);
             let (browser, system) = describe(&client.user_agent);
             Row {
                 id: row.id,
@@ -114,16 +114,6 @@ pub async fn sign_out_others(
 /// The row id of the session this request came with.
 fn current_session_id(session: &Session) -> Option<i64> {
     session.get::<i64>(SESSION_ID_KEY).ok().flatten()
-}
-
-/// Where a stored session was signed in from; empty for sessions from before this was
-/// kept.
-fn client_of(state: &str) -> Client {
-    serde_json::from_str::<std::collections::HashMap<String, String>>(state)
-        .ok()
-        .and_then(|values| values.get(CLIENT_KEY).cloned())
-        .and_then(|client| serde_json::from_str(&client).ok())
-        .unwrap_or_default()
 }
 
 /// The browser and operating system a User-Agent names, in the words people know.
