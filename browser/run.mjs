@@ -247,6 +247,8 @@ test("sign-up: the 6-digit code from the mail leads to the dashboard", () =>
     await s.check("account-sessions");
     await open(page, watcher, "/account/confirm?next=%2Faccount%2Fsessions");
     await s.check("account-confirm");
+    await open(page, watcher, "/account/delete");
+    await s.check("account-delete");
 
     // A signed-in user who is not an administrator.
     await open(page, watcher, "/admin", 403);
@@ -434,6 +436,30 @@ test("mails: the HTML part reads well at 390 and 1280 px and says all the text p
       }
       await page.setViewportSize({ width: 1280, height: 800 });
     }
+  }));
+
+test("deleting the account: the address typed out, then the home page says it is done", () =>
+  inBrowser("deleting the account: the address typed out, then the home page says it is done", async (s) => {
+    const { page, watcher } = s;
+    const user = { name: "Dora Delete", email: "dora@example.com", password: PASSWORD };
+    await signUpVerified(page, watcher, user);
+    await open(page, watcher, "/account");
+    const download = page.waitForEvent("download");
+    await page.getByRole("link", { name: "Download your data" }).click();
+    const file = await download;
+    assert.match(file.suggestedFilename(), /\.json$/, `the export downloads as ${file.suggestedFilename()}`);
+    await page.getByRole("link", { name: "Delete account" }).click();
+    await page.waitForLoadState("load");
+    assert.equal(path(page), "/account/delete", `the side navigation's "Delete account" leads to ${page.url()}`);
+    await page.locator("input[name=email]").fill(user.email);
+    await submit(page, watcher, 'form[action="/account/delete"] button[type=submit]');
+    assert.equal(path(page), "/", `after deleting the account the browser is on ${page.url()}`);
+    const flashes = await page.locator(".flashes .flash").allInnerTexts();
+    assert.ok(flashes.some((t) => t.includes("Your account is deleted")), `no flash says the account is deleted: ${JSON.stringify(flashes)}`);
+    await open(page, watcher, "/login");
+    await page.locator("input[name=email]").fill(user.email);
+    await page.locator("input[name=password]").fill(user.password);
+    await submit(page, watcher, 'form[action^="/login"] button[type=submit]', 422);
   }));
 
 test("the code field keeps only the digits of a typed or pasted code", () =>

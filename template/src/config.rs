@@ -352,6 +352,7 @@ impl Settings {
                 cooldown: chrono::Duration::seconds(env.positive("MAIL_COOLDOWN_SECONDS", 60)),
                 per_hour: env.positive("MAILS_PER_HOUR", 5),
             },
+            new_sign_in_mail: env.parse("NEW_SIGN_IN_MAIL", true, "true or false"),
         };
 
         let retention = Retention {

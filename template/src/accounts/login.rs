@@ -21,6 +21,8 @@ pub struct Attempt {
     pub ip: String,
     /// The hash of the browser's device token (`keys::token_hash`).
     pub device: String,
+    /// The browser, as a sign-in notice names it ("Firefox on Windows 10").
+    pub browser: String,
 }
 
 /// What a login attempt leads to.
@@ -66,16 +68,17 @@ pub fn password_matches(account: Option<&User>, password: &str, dummy: &DummyHas
 /// A browser (`attempt.device`) that signed in to this account before, and is not
 /// locked itself, is trusted: a lock strangers caused does not keep it out, and its
 /// wrong passwords lock only it. Any other failure counts toward the account's lockout
-/// (see [`record_failure`]). A success marks the browser as trusted. An unknown
-/// address runs the same statements against no row, so its answer takes as long as a
-/// wrong password's.
+/// (see [`record_failure`]). A success marks the browser as trusted; from a browser
+/// that was not, it mails the owner where and when (when `NEW_SIGN_IN_MAIL` is on,
+/// within the account's mail limits). An unknown address runs the same statements
+/// against no row, so its answer takes as long as a wrong password's.
 pub fn record_attempt(
     conn: &mut DbConn,
     settings: &AccountSettings,
+    mailer: &Mailer,
     attempt: &Attempt,
     account: Option<&User>,
     password_matched: bool,
-    locked_mail: impl FnOnce() -> Result<OutgoingEmail, MailError>,
     now: NaiveDateTime,
 ) -> QueryResult<LoginOutcome> {
     db::write_transaction(conn, |conn| {
@@ -93,7 +96,13 @@ pub fn record_attempt(
                     )?;
                     audit(conn, attempt, account, "login.failure", now)?;
                 }
-                None => record_failure(conn, settings, attempt, account, locked_mail, now)?,
+                None => {
+                    let locked_mail = || {
+                        let account = account.expect("only known accounts are locked");
+                        locked_mail(mailer, settings, account)()
+                    };
+                    record_failure(conn, settings, attempt, account, locked_mail, now)?;
+                }
             }
             return Ok(LoginOutcome::Failed);
         };
@@ -105,6 +114,14 @@ pub fn record_attempt(
             return Ok(LoginOutcome::Unverified(account.clone()));
         }
         user::record_sign_in(conn, account.id, now)?;
+        if trusted.is_none() && settings.new_sign_in_mail {
+            let mail = new_sign_in_mail(mailer, attempt, account, now).map_err(|error| {
+                tracing::error!(%error, "cannot compose the new sign-in mail");
+                diesel::result::Error::RollbackTransaction
+            })?;
+            // The row is locked by the update that recorded the sign-in.
+            outbox::enqueue_within_limits(conn, account.id, &mail, settings.mail_limits, now)?;
+        }
         trusted_device::trust(conn, &attempt.device, account.id, now)?;
         audit(conn, attempt, Some(account), "login.success", now)?;
         Ok(LoginOutcome::SignedIn(account.clone()))
@@ -127,6 +144,24 @@ pub fn locked_mail<'a>(
             },
         )
     }
+}
+
+/// The notice of a sign-in from a browser the account never used.
+fn new_sign_in_mail(
+    mailer: &Mailer,
+    attempt: &Attempt,
+    account: &User,
+    now: NaiveDateTime,
+) -> Result<OutgoingEmail, MailError> {
+    mailer.compose(
+        &account.email,
+        &Email::NewSignIn {
+            name: account.name.clone(),
+            browser: attempt.browser.clone(),
+            ip: attempt.ip.clone(),
+            at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        },
+    )
 }
 
 /// Inside a transaction: counts a wrong password for `account` (or for no row, when

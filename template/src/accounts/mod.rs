@@ -45,4 +45,7 @@ pub struct AccountSettings {
     pub mail_limits: RecipientLimits,
     /// Lifetime of a password reset link (`PASSWORD_RESET_MINUTES`, default 60).
     pub reset_lifetime: chrono::Duration,
+    /// Mail the owner when their account signs in from a browser it never used
+    /// (`NEW_SIGN_IN_MAIL`, default true).
+    pub new_sign_in_mail: bool,
 }

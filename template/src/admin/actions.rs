@@ -22,6 +22,7 @@ pub enum Action {
     Promote,
     Demote,
     Delete,
+    SignOut,
 }
 
 impl Action {
@@ -33,12 +34,13 @@ impl Action {
             Self::Promote,
             Self::Demote,
             Self::Delete,
+            Self::SignOut,
         ]
         .into_iter()
         .find(|action| action.name() == name)
     }
 
-    /// The name in URLs and, as `admin.<name>`, in the audit log.
+    /// The name in URLs and, as `admin.<name>` with `_` for `-`, in the audit log.
     pub fn name(self) -> &'static str {
         match self {
             Self::Enable => "enable",
@@ -46,6 +48,7 @@ impl Action {
             Self::Promote => "promote",
             Self::Demote => "demote",
             Self::Delete => "delete",
+            Self::SignOut => "sign-out",
         }
     }
 
@@ -62,6 +65,7 @@ impl Action {
             Self::Promote => format!("{email} is now an administrator."),
             Self::Demote => format!("{email} is no longer an administrator."),
             Self::Delete => format!("{email} and everything of theirs is deleted."),
+            Self::SignOut => format!("{email} is signed out everywhere."),
         }
     }
 }
@@ -118,11 +122,14 @@ pub fn apply(
             Action::Promote => user::set_admin(conn, target.id, true, now)?,
             Action::Demote => user::set_admin(conn, target.id, false, now)?,
             Action::Delete => deletion::erase_user(conn, target.id)?,
+            Action::SignOut => {
+                session::delete_user_sessions(conn, target.id, None)?;
+            }
         }
         record(
             conn,
             actor,
-            &format!("admin.{}", action.name()),
+            &format!("admin.{}", action.name().replace('-', "_")),
             &target,
             now,
         )?;

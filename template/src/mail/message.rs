@@ -23,17 +23,28 @@ pub enum Email {
     AccountLocked { name: String, minutes: i64 },
     /// The owner deleted their account: a receipt, and a warning if it was not them.
     AccountDeleted { name: String },
+    /// The account signed in from a browser it never used: where and when, in case it
+    /// was not the owner.
+    NewSignIn {
+        name: String,
+        /// "Firefox on Windows 10".
+        browser: String,
+        ip: String,
+        /// "2026-12-06 09:30 UTC".
+        at: String,
+    },
 }
 
 impl Email {
     /// Every kind, so a missing template is found at start-up rather than on first use.
-    const KINDS: [&'static str; 6] = [
+    const KINDS: [&'static str; 7] = [
         "verification_code",
         "signup_attempt",
         "password_reset",
         "password_changed",
         "account_locked",
         "account_deleted",
+        "new_sign_in",
     ];
 
     /// The template file stem.
@@ -45,6 +56,7 @@ impl Email {
             Self::PasswordChanged { .. } => "password_changed",
             Self::AccountLocked { .. } => "account_locked",
             Self::AccountDeleted { .. } => "account_deleted",
+            Self::NewSignIn { .. } => "new_sign_in",
         }
     }
 
@@ -55,7 +67,8 @@ impl Email {
             | Self::PasswordReset { name, .. }
             | Self::PasswordChanged { name }
             | Self::AccountLocked { name, .. }
-            | Self::AccountDeleted { name } => name,
+            | Self::AccountDeleted { name }
+            | Self::NewSignIn { name, .. } => name,
         }
     }
 
@@ -70,6 +83,7 @@ impl Email {
             Self::PasswordChanged { .. } => format!("Your {app} password was changed"),
             Self::AccountLocked { .. } => format!("Your {app} account is locked for now"),
             Self::AccountDeleted { .. } => format!("Your {app} account is deleted"),
+            Self::NewSignIn { browser, .. } => format!("New sign-in to {app} from {browser}"),
         }
     }
 }
@@ -207,6 +221,14 @@ impl Mailer {
                 context.insert("minutes", &self.inner.reset_minutes);
             }
             Email::AccountLocked { minutes, .. } => context.insert("minutes", minutes),
+            Email::NewSignIn {
+                browser, ip, at, ..
+            } => {
+                context.insert("browser", browser);
+                context.insert("ip", ip);
+                context.insert("at", at);
+                context.insert("sessions_url", &format!("{base_url}/account/sessions"));
+            }
             Email::SignupAttempt { .. }
             | Email::PasswordChanged { .. }
             | Email::AccountDeleted { .. } => {}

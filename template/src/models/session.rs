@@ -116,6 +116,24 @@ pub fn live_sessions_of(
         .load(conn)
 }
 
+/// How many live sessions each of `user_ids` has; users with none are left out.
+pub fn live_session_counts(
+    conn: &mut DbConn,
+    user_ids: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, i64)>> {
+    sessions::table
+        .filter(sessions::user_id.eq_any(user_ids))
+        .filter(sessions::idle_expires_at.gt(now))
+        .filter(sessions::absolute_expires_at.gt(now))
+        .group_by(sessions::user_id)
+        .select((
+            sessions::user_id.assume_not_null(),
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+}
+
 /// Ends the session `id` if it belongs to `user_id`; returns how many rows went (0 or 1).
 pub fn delete_session_of(conn: &mut DbConn, user_id: i64, id: i64) -> QueryResult<usize> {
     diesel::delete(

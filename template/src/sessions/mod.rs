@@ -1,9 +1,11 @@
 //! Signed-in sessions, stored server-side in the application's database.
 
+pub mod client;
 pub mod store;
 
+pub use client::Client;
 pub use store::{
-    CLIENT_KEY, Client, DbSessionStore, REMEMBER_ME_KEY, SESSION_ID_KEY, SessionUser, USER_KEY,
+    CLIENT_KEY, DbSessionStore, REMEMBER_ME_KEY, SESSION_ID_KEY, SessionUser, USER_KEY,
 };
 
 /// How long a signed-in session lasts (checked on the server, not by the cookie).

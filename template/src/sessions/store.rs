@@ -60,29 +60,6 @@ impl From<&User> for SessionUser {
     }
 }
 
-/// Where a session was signed in from, kept on its row for the sessions page.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Client {
-    /// The User-Agent header, cut to [`Client::MAX_USER_AGENT`] bytes.
-    pub user_agent: String,
-    /// The client's address, read through `TRUSTED_PROXIES`.
-    pub ip: String,
-}
-
-impl Client {
-    pub const MAX_USER_AGENT: usize = 512;
-
-    /// Where a session was signed in from, read from its stored state; empty for a
-    /// session signed in before this was kept.
-    pub fn of_stored_state(state: &str) -> Self {
-        serde_json::from_str::<SessionState>(state)
-            .ok()
-            .and_then(|values| values.get(CLIENT_KEY).cloned())
-            .and_then(|client| serde_json::from_str(&client).ok())
-            .unwrap_or_default()
-    }
-}
-
 /// The database-backed session store.
 #[derive(Clone)]
 pub struct DbSessionStore {

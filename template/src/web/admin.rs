@@ -1,6 +1,8 @@
 //! The admin area: `GET /admin` (dashboard), `GET /admin/users` (directory),
-//! `POST /admin/users/{id}/{action}` (enable, disable, promote, demote, delete),
-//! and `POST /admin/users/{id}/resend-verification`.
+//! `POST /admin/users/{id}/{action}` (enable, disable, promote, demote, delete,
+//! sign-out) and `POST /admin/users/{id}/resend-verification`.
+
+use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::verification::ResendOutcome;
 use crate::admin::actions::{self, Action, Actor, Refusal, Resent};
 use crate::admin::stats::{self, CHART_WEEKS};
+use crate::models::session;
 use crate::models::user_search::{self, Filter, Sort, UserQuery};
 use crate::web::auth::AdminUser;
 use crate::web::client_ip;
@@ -53,6 +56,8 @@ struct Row {
     is_active: bool,
     verified: bool,
     joined: String,
+    /// Live sessions: where the user is signed in now.
+    sessions: i64,
 }
 
 /// A link to another page of the same search.
@@ -76,13 +81,21 @@ pub async fn users(
         sort: params.sort,
         page: params.page.unwrap_or(1),
     };
-    let found = state
-        .db(move |conn, _| user_search::search_users(conn, &query))
+    let now = state.now();
+    let (found, sessions) = state
+        .db(move |conn, _| {
+            let found = user_search::search_users(conn, &query)?;
+            let ids: Vec<i64> = found.users.iter().map(|user| user.id).collect();
+            let sessions = session::live_session_counts(conn, &ids, now)?;
+            diesel::QueryResult::Ok((found, sessions))
+        })
         .await?;
+    let sessions: HashMap<i64, i64> = sessions.into_iter().collect();
     let rows: Vec<Row> = found
         .users
         .into_iter()
         .map(|user| Row {
+            sessions: sessions.get(&user.id).copied().unwrap_or(0),
             id: user.id,
             verified: user.email_verified_at.is_some(),
             joined: user.created_at.format("%Y-%m-%d").to_string(),

@@ -123,6 +123,7 @@ fn words(action: &str) -> &'static str {
         "admin.demote" => "Took administrator rights",
         "admin.delete" => "Deleted an account",
         "admin.resend_verification" => "Sent a new verification code",
+        "admin.sign_out" => "Signed a user out everywhere",
         "admin.mail_retry" => "Retried a mail",
         "admin.mail_discard" => "Discarded a mail",
         "account.sign_out_session" => "Signed out one of their sessions",

@@ -59,24 +59,16 @@ pub fn sign_in(
 }
 
 /// The browser and address of a request, as a session keeps them.
-fn client_of(req: &HttpRequest, state: &State) -> Client {
-    let mut user_agent = req
+pub fn client_of(req: &HttpRequest, state: &State) -> Client {
+    let user_agent = req
         .headers()
         .get(USER_AGENT)
         .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    if user_agent.len() > Client::MAX_USER_AGENT {
-        let mut end = Client::MAX_USER_AGENT;
-        while !user_agent.is_char_boundary(end) {
-            end -= 1;
-        }
-        user_agent.truncate(end);
-    }
-    Client {
+        .unwrap_or_default();
+    Client::new(
         user_agent,
-        ip: client_ip::of_request(req, &state.settings.trusted_proxies).to_string(),
-    }
+        client_ip::of_request(req, &state.settings.trusted_proxies).to_string(),
+    )
 }
 
 /// Ends the signed-in session, if there is one; says whether there was. The old

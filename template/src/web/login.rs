@@ -12,14 +12,14 @@ use crate::accounts::password::MAX_PASSWORD_BYTES;
 use crate::accounts::verification;
 use crate::keys::token_hash;
 use crate::secret::Secret;
-use crate::web::auth::{home_for, sign_in, sign_out, signed_in_user};
+use crate::web::auth::{client_of, home_for, sign_in, sign_out, signed_in_user};
+use crate::web::device;
 use crate::web::error::AppError;
 use crate::web::page::Page;
 use crate::web::paths;
 use crate::web::pending::{Pending, redirect_to_verify};
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::state::State;
-use crate::web::{client_ip, device};
 
 /// One message for every failed login, so it never tells which part was wrong.
 const LOGIN_FAILED: &str = "That email and password don't match an account we can sign you in to.";
@@ -90,25 +90,22 @@ pub async fn create(
         .await?;
     let now = state.now();
     let device_token = device::token_of(&req, &state.cookie_names);
+    let client = client_of(&req, &state);
     let attempt = Attempt {
         email: email.to_string(),
-        ip: client_ip::of_request(&req, &state.settings.trusted_proxies).to_string(),
+        ip: client.ip.clone(),
         device: token_hash(&device_token),
+        browser: client.description(),
     };
     let outcome = state
         .db(move |conn, state| {
-            let settings = &state.settings.accounts;
-            let locked_mail = || {
-                let account = account.as_ref().expect("only known accounts are locked");
-                login::locked_mail(&state.mailer, settings, account)()
-            };
             login::record_attempt(
                 conn,
-                settings,
+                &state.settings.accounts,
+                &state.mailer,
                 &attempt,
                 account.as_ref(),
                 matched,
-                locked_mail,
                 now,
             )
         })

@@ -9,8 +9,11 @@ use crate::accounts::email::EmailAddress;
 use crate::accounts::verification::{
     self, CodeMail, ResendOutcome, VerificationCode, VerifyOutcome,
 };
+use crate::keys::token_hash;
+use crate::models::trusted_device;
 use crate::secret::Secret;
 use crate::web::auth::{home_for, sign_in};
+use crate::web::device;
 use crate::web::error::AppError;
 use crate::web::page::Page;
 use crate::web::paths;
@@ -71,10 +74,19 @@ pub async fn create(
     let settings = &state.settings.accounts;
     let expired = match outcome {
         VerifyOutcome::Verified(user) => {
+            // The browser that proved the address is the owner's: it is trusted like
+            // one that signed in, so signing in there later is no "new browser".
+            let device_token = device::token_of(&req, &state.cookie_names);
+            let device = token_hash(&device_token);
+            let user_id = user.id;
+            state
+                .db(move |conn, _| trusted_device::trust(conn, &device, user_id, now))
+                .await?;
             sign_in(&req, &state, user.id, false)?;
             FlashMessage::success("Your email address is verified. Welcome!").send();
             let mut response = see_other(home_for(user.is_admin));
             response.add_cookie(&clear_pending_cookie(&state.cookie_names))?;
+            response.add_cookie(&device::cookie(&state.cookie_names, device_token))?;
             return Ok(response);
         }
         VerifyOutcome::Wrong => {

@@ -935,6 +935,47 @@ async fn deleting_a_user_removes_their_codes_tokens_sessions_and_mail_in_one_go(
 }
 
 #[tokio::test]
+async fn the_directory_counts_each_users_sessions_and_can_sign_them_out_everywhere() {
+    let app = admin_app().await;
+    let dee = app.new_browser();
+    app.signed_up_user_in(&dee, "dee@example.com").await;
+    let phone = app.new_browser();
+    phone.login("dee@example.com", PASSWORD).await;
+    let id = user_id(&app, "dee@example.com");
+    let sessions_shown = |page: &str| {
+        regex::Regex::new(&format!(
+            r#"data-user-id="{id}"(?s:.)*?data-sessions="(\d+)""#
+        ))
+        .unwrap()
+        .captures(page)
+        .map(|c| c[1].to_owned())
+    };
+
+    let before = app.get("/admin/users?q=dee").await.text().await.unwrap();
+    let response = act(&app, id, "sign-out").await;
+    let after = app.get("/admin/users?q=dee").await.text().await.unwrap();
+
+    assert_eq!(sessions_shown(&before).as_deref(), Some("2"), "{before}");
+    assert_eq!(response.status(), 303);
+    assert!(
+        after.contains("dee@example.com is signed out everywhere."),
+        "{after}"
+    );
+    assert_eq!(sessions_shown(&after).as_deref(), Some("0"), "{after}");
+    for browser in [&dee, &phone] {
+        assert_eq!(browser.get("/dashboard").await.status(), 303);
+    }
+    let audit = app
+        .get("/admin/audit?kind=admin")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(events_in(&audit)[0][1], "admin.sign_out", "{audit}");
+    assert_eq!(events_in(&audit)[0][2], "dee@example.com");
+}
+
+#[tokio::test]
 async fn admins_cannot_disable_demote_or_delete_themselves() {
     let app = admin_app().await;
     let id = user_id(&app, ADMIN);

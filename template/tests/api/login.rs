@@ -8,6 +8,7 @@ use {{crate_name}}::accounts::email::EmailAddress;
 use {{crate_name}}::accounts::login::{self, Attempt, LoginOutcome};
 use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::users;
+use {{crate_name}}::mail::{Mailer, Site};
 use {{crate_name}}::models::{User, user};
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
@@ -120,18 +121,20 @@ async fn the_right_password_of_an_unverified_account_leads_to_verification_with_
 async fn ten_failures_lock_the_account_for_fifteen_minutes_and_mail_the_owner() {
     let app = spawn_app().await;
     registered(&app).await;
+    // A browser that never signed in to the account (the one that signed up did).
+    let stranger = app.new_browser();
     for _ in 0..10 {
-        app.login(EMAIL, "Wrong-Password-123").await;
+        stranger.login(EMAIL, "Wrong-Password-123").await;
     }
 
-    let while_locked = app.login(EMAIL, PASSWORD).await;
+    let while_locked = stranger.login(EMAIL, PASSWORD).await;
 
     assert_eq!(while_locked.status(), 422);
     let notice = app.wait_for_mail(EMAIL, "locked").await;
     assert!(notice.text.contains("15 minutes"), "{}", notice.text);
     app.clock
         .advance(Duration::minutes(15) + Duration::seconds(1));
-    let after = app.login(EMAIL, PASSWORD).await;
+    let after = stranger.login(EMAIL, PASSWORD).await;
     assert_eq!(after.status(), 303);
 }
 
@@ -139,11 +142,13 @@ async fn ten_failures_lock_the_account_for_fifteen_minutes_and_mail_the_owner() 
 async fn parallel_failures_are_all_counted_and_lock_once() {
     let app = spawn_app().await;
     registered(&app).await;
-    let token = app.csrf_token().await;
+    let stranger = app.new_browser();
+    let token = stranger.csrf_token().await;
 
     let attempts = (0..50).map(|_| {
-        app.client
-            .post(app.url("/login"))
+        stranger
+            .client
+            .post(stranger.url("/login"))
             .form(&[
                 ("csrf_token", token.as_str()),
                 ("email", EMAIL),
@@ -179,15 +184,22 @@ fn judge_right_password(app: &TestApp, account: Option<&User>) -> LoginOutcome {
         email: EMAIL.to_owned(),
         ip: "127.0.0.1".to_owned(),
         device: String::new(),
+        browser: String::new(),
     };
-    let no_lock_mail = || unreachable!("a right password never locks an account");
+    let site = Site {
+        app_name: &app.settings.brand.name,
+        base_url: &app.settings.base_url,
+    };
+    let accounts = &app.settings.accounts;
+    let mailer = Mailer::new(site, accounts.code_lifetime, accounts.reset_lifetime, false)
+        .expect("cannot load the mail templates");
     login::record_attempt(
         &mut conn,
-        &app.settings.accounts,
+        accounts,
+        &mailer,
         &attempt,
         account,
         true,
-        no_lock_mail,
         app.clock.now(),
     )
     .unwrap()
@@ -204,9 +216,10 @@ async fn a_right_guess_in_flight_when_the_account_locks_neither_signs_in_nor_unl
     registered(&app).await;
     // A login reads the account, then spends its time in bcrypt...
     let read_before_the_lock = account_read_now(&app);
-    // ...while the tenth wrong guess locks the account.
+    // ...while a stranger's tenth wrong guess locks the account.
+    let stranger = app.new_browser();
     for _ in 0..10 {
-        app.login(EMAIL, "Wrong-Password-123").await;
+        stranger.login(EMAIL, "Wrong-Password-123").await;
     }
 
     let outcome = judge_right_password(&app, read_before_the_lock.as_ref());
@@ -218,7 +231,7 @@ async fn a_right_guess_in_flight_when_the_account_locks_neither_signs_in_nor_unl
             .locked_until
             .is_some_and(|until| until > app.clock.now())
     );
-    assert_eq!(app.login(EMAIL, PASSWORD).await.status(), 422);
+    assert_eq!(stranger.login(EMAIL, PASSWORD).await.status(), 422);
 }
 
 #[tokio::test]
@@ -386,4 +399,67 @@ async fn a_crowd_beyond_what_the_password_threads_finish_in_time_is_told_at_once
             .unwrap();
         assert!((1..=10).contains(&retry_after), "{retry_after}");
     }
+}
+
+const FIREFOX_ON_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_browser_mails_the_owner_where_and_when_once() {
+    let app = spawn_app().await;
+    registered(&app).await;
+    let stranger = app.new_browser_as(FIREFOX_ON_WINDOWS);
+
+    assert_eq!(stranger.login(EMAIL, PASSWORD).await.status(), 303);
+
+    let notice = app.wait_for_mail(EMAIL, "new sign-in").await;
+    assert!(
+        notice.subject.contains("Firefox on Windows 10"),
+        "{}",
+        notice.subject
+    );
+    for part in [
+        "Firefox on Windows 10",
+        "IP address 127.0.0.1",
+        &format!("{}/account/sessions", app.settings.base_url),
+        &app.clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
+    ] {
+        assert!(notice.text.contains(part), "{part:?} in {}", notice.text);
+    }
+    // The browser is known from now on.
+    stranger.logout().await;
+    app.clock.advance(Duration::minutes(5));
+    assert_eq!(stranger.login(EMAIL, PASSWORD).await.status(), 303);
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert_eq!(new_sign_in_mails(&app), 1);
+}
+
+#[tokio::test]
+async fn the_browser_that_signed_up_is_no_new_browser() {
+    let app = spawn_app().await;
+    registered(&app).await;
+
+    assert_eq!(app.login(EMAIL, PASSWORD).await.status(), 303);
+
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert_eq!(new_sign_in_mails(&app), 0);
+}
+
+#[tokio::test]
+async fn new_sign_in_mail_false_sends_no_notice() {
+    let app = spawn_app_with(&[("NEW_SIGN_IN_MAIL", "false")]).await;
+    registered(&app).await;
+
+    let response = app.new_browser().login(EMAIL, PASSWORD).await;
+
+    assert_eq!(response.status(), 303);
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert_eq!(new_sign_in_mails(&app), 0);
+}
+
+fn new_sign_in_mails(app: &TestApp) -> usize {
+    app.mails_to(EMAIL)
+        .iter()
+        .filter(|mail| mail.subject.to_lowercase().contains("new sign-in"))
+        .count()
 }

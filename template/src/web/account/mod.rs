@@ -62,6 +62,7 @@ pub async fn check_current_password(
         ip: client_ip::of_request(req, &state.settings.trusted_proxies).to_string(),
         // Not a sign-in: no browser's trust is at stake.
         device: String::new(),
+        browser: String::new(),
     };
     state
         .db(move |conn, state| {

@@ -47,7 +47,7 @@ pub async fn index(
         .into_iter()
         .map(|row| {
             let client = Client::of_stored_state(&row.state);
-            let (browser, system) = describe(&client.user_agent);
+            let (browser, system) = client.browser_and_system();
             Row {
                 id: row.id,
                 browser,
@@ -114,65 +114,4 @@ pub async fn sign_out_others(
 /// The row id of the session this request came with.
 fn current_session_id(session: &Session) -> Option<i64> {
     session.get::<i64>(SESSION_ID_KEY).ok().flatten()
-}
-
-/// The browser and operating system a User-Agent names, in the words people know.
-fn describe(user_agent: &str) -> (String, String) {
-    let known = |value: &str| (!value.is_empty() && value != "UNKNOWN").then(|| value.to_owned());
-    let parsed = woothee::parser::Parser::new().parse(user_agent);
-    let browser = parsed
-        .as_ref()
-        .and_then(|result| known(result.name))
-        .unwrap_or_else(|| "Unknown browser".to_owned());
-    let system = parsed
-        .as_ref()
-        .and_then(|result| known(result.os))
-        .map(|os| match os.as_str() {
-            "Mac OSX" => "macOS".to_owned(),
-            "iPhone" | "iPad" | "iPod" => format!("iOS ({os})"),
-            _ => os,
-        })
-        .unwrap_or_default();
-    (browser, system)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::describe;
-
-    #[test]
-    fn browsers_and_systems_are_named_as_people_know_them() {
-        for (user_agent, browser, system) in [
-            (
-                "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
-                "Firefox",
-                "Windows 10",
-            ),
-            (
-                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 \
-                 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
-                "Safari",
-                "macOS",
-            ),
-            (
-                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
-                 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
-                "Safari",
-                "iOS (iPhone)",
-            ),
-            (
-                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
-                 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
-                "Chrome",
-                "Android",
-            ),
-            ("", "Unknown browser", ""),
-        ] {
-            assert_eq!(
-                describe(user_agent),
-                (browser.to_owned(), system.to_owned()),
-                "{user_agent}"
-            );
-        }
-    }
 }
