@@ -398,8 +398,17 @@ test("mails: the HTML part reads well at 390 and 1280 px and says all the text p
     await page.locator("input[name=email]").fill(user.email);
     await submit(page, watcher, 'form[action="/forgot-password"] button[type=submit]');
     const reset = await waitForMail(user.email, 3);
+    // A browser the account never used (no device cookie): the owner is told.
+    await s.context.clearCookies();
+    await signIn(page, watcher, user.email, user.password);
+    const notice = await waitForMail(user.email, 4);
 
-    for (const [name, mail] of [["mail-verification-code", code], ["mail-signup-attempt", attempt], ["mail-password-reset", reset]]) {
+    for (const [name, mail] of [
+      ["mail-verification-code", code],
+      ["mail-signup-attempt", attempt],
+      ["mail-password-reset", reset],
+      ["mail-new-sign-in", notice],
+    ]) {
       assert.ok(mail.html, `the ${name} has no HTML part`);
       // In a blank page, as a mail client shows it: not under the app's CSP.
       await page.goto("about:blank");
