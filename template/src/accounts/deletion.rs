@@ -7,7 +7,7 @@ use diesel::QueryResult;
 use crate::db::{self, DbConn};
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
-use crate::models::{password_reset, session, user, verification_code};
+use crate::models::{password_reset, session, trusted_device, user, verification_code};
 
 /// What became of an owner's request to delete their account.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,6 +23,7 @@ pub fn erase_user(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     session::delete_user_sessions(conn, id, None)?;
     verification_code::delete_user_codes(conn, id)?;
     password_reset::delete_user_tokens(conn, id)?;
+    trusted_device::forget_user(conn, id)?;
     crate::models::outbox::delete_user_mail(conn, id)?;
     user::delete_user(conn, id)
 }
@@ -37,11 +38,14 @@ pub fn delete_own_account(
     now: NaiveDateTime,
 ) -> QueryResult<Deletion> {
     db::write_transaction(conn, |conn| {
+        // Locked before the account is read, so a promotion or another admin's
+        // deletion committed meanwhile is seen: two admins deleting themselves at
+        // once must not both succeed.
+        let active_admins = db::lock_active_admins(conn)?;
         let Some(account) = user::get_user(conn, user_id)? else {
             return Ok(Deletion::Deleted);
         };
-        // Two admins deleting themselves at once must not both succeed.
-        if account.is_admin && account.is_active && db::lock_active_admins(conn)? <= 1 {
+        if account.is_admin && account.is_active && active_admins <= 1 {
             return Ok(Deletion::LastAdmin);
         }
         erase_user(conn, account.id)?;

@@ -36,7 +36,9 @@ pub fn sign_out_other_sessions(
 ) -> QueryResult<usize> {
     db::write_transaction(conn, |conn| {
         let ended = session::delete_other_sessions(conn, user.id, keep)?;
-        record(conn, user, "account.sign_out_others", ip, now)?;
+        if ended > 0 {
+            record(conn, user, "account.sign_out_others", ip, now)?;
+        }
         Ok(ended)
     })
 }

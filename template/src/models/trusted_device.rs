@@ -100,3 +100,8 @@ pub fn record_failure(
     .execute(conn)?;
     Ok(())
 }
+
+/// Forgets every browser of user `user_id`.
+pub fn forget_user(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(devices::table.filter(devices::user_id.eq(user_id))).execute(conn)
+}

@@ -110,8 +110,8 @@ fn href(filter: &Filter, number: i64) -> String {
     format!("{}?{query}", paths::ADMIN_AUDIT)
 }
 
-/// An action in words. An identifier this list does not know (one an app adds) shows
-/// as it is.
+/// An action in words; empty for an identifier this list does not know (one an app
+/// adds), which the page then shows alone.
 fn words(action: &str) -> &'static str {
     match action {
         "login.success" => "Signed in",
@@ -128,6 +128,7 @@ fn words(action: &str) -> &'static str {
         "admin.mail_discard" => "Discarded a mail",
         "account.sign_out_session" => "Signed out one of their sessions",
         "account.sign_out_others" => "Signed out their other sessions",
+        "account.delete" => "Deleted their account",
         _ => "",
     }
 }

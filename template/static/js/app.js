@@ -48,6 +48,8 @@
   function checkPassword(password, email, list) {
     var minChars = parseInt(list.dataset.minChars, 10);
     var maxBytes = parseInt(list.dataset.maxBytes, 10);
+    // How close to the byte limit a password comes before the rule shows.
+    var NEAR_LIMIT_BYTES = 12;
     var localPart = (email || "").split("@")[0].toLowerCase();
     var bytes = new TextEncoder().encode(password).length;
     return {
@@ -95,7 +97,7 @@
         item.classList.remove("broken");
         if (rule === "too_long") {
           // A limit of the hashing, not advice: shown only as a password nears it.
-          item.hidden = bytes < maxBytes - 12;
+          item.hidden = bytes < maxBytes - NEAR_LIMIT_BYTES;
         }
         if (rule in met) {
           var isMet = input.value.length > 0 && met[rule];
@@ -237,7 +239,7 @@
   });
 
   // Row menus (native <details>): one open at a time, closed by Escape (focus back on
-  // its button) or by a click anywhere else.
+  // its button), by a click anywhere else or by tabbing out.
   var menus = document.querySelectorAll("details[data-row-menu]");
   menus.forEach(function (menu) {
     menu.addEventListener("toggle", function () {
@@ -253,6 +255,12 @@
       if (event.key === "Escape" && menu.open) {
         menu.open = false;
         menu.querySelector("summary").focus();
+      }
+    });
+    // Tabbing out of an open menu closes it, so it does not cover the rows below.
+    menu.addEventListener("focusout", function (event) {
+      if (menu.open && event.relatedTarget && !menu.contains(event.relatedTarget)) {
+        menu.open = false;
       }
     });
   });

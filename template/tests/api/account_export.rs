@@ -18,6 +18,16 @@ async fn the_export_is_a_never_cached_json_download_of_the_users_own_rows() {
     app.new_browser().login(ADA, "Wrong-Password-123").await;
     let bob = app.new_browser();
     app.signed_up_user_in(&bob, "bob@example.com").await;
+    // Bob, an administrator, acts on Ada: she learns what was done, not who did it.
+    app.set_admin("bob@example.com", true);
+    let ada_id = export_id(&laptop).await;
+    let promoted = bob
+        .post_form(
+            &format!("/admin/users/{ada_id}/promote"),
+            &[("next", "/admin/users")],
+        )
+        .await;
+    assert_eq!(promoted.status(), 303);
 
     let response = laptop.get("/account/export").await;
 
@@ -54,6 +64,17 @@ async fn the_export_is_a_never_cached_json_download_of_the_users_own_rows() {
         .collect();
     assert!(actions.contains(&"login.success"), "{actions:?}");
     assert!(actions.contains(&"login.failure"), "{actions:?}");
+    let promotion = export["audit_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["action"] == "admin.promote")
+        .unwrap_or_else(|| panic!("no promotion in {actions:?}"));
+    assert_eq!(promotion["by"], "an administrator", "{promotion}");
+    assert!(
+        promotion["ip"].is_null(),
+        "the administrator's address: {promotion}"
+    );
     let text = export.to_string();
     assert!(
         !text.contains("bob@example.com"),
@@ -75,4 +96,11 @@ async fn the_export_asks_for_the_password_once_sudo_mode_is_over() {
         response.headers()[LOCATION],
         "/account/confirm?next=%2Faccount%2Fexport"
     );
+}
+
+/// The account id the export names.
+async fn export_id(browser: &crate::helpers::Browser) -> i64 {
+    let export: serde_json::Value =
+        serde_json::from_str(&browser.get("/account/export").await.text().await.unwrap()).unwrap();
+    export["profile"]["id"].as_i64().unwrap()
 }

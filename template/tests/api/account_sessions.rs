@@ -71,6 +71,18 @@ async fn signing_out_one_session_sends_that_browser_to_the_login_page() {
     assert_eq!(laptop.get("/dashboard").await.status(), 200);
     assert_eq!(app.get("/dashboard").await.status(), 200);
     assert_eq!(audit_actions(&app), ["account.sign_out_session"]);
+    app.set_admin(ADA, true);
+    let log = app
+        .get("/admin/audit?kind=account")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        log.contains(r#"Signed out one of their sessions<span class="action-id">account.sign_out_session</span>"#),
+        "{log}"
+    );
+    assert!(!log.contains("login.success"), "{log}");
 }
 
 #[tokio::test]

@@ -42,13 +42,16 @@ struct SessionEntry {
     last_seen_at: String,
 }
 
+/// An audit entry by or about the user. What others did to the account is theirs to
+/// know, who did it is not: an administrator's address and IP stay out, and so do
+/// the accounts an administrator acted on.
 #[derive(Serialize)]
 struct AuditEntry {
     at: String,
     action: String,
     by: String,
     about: Option<String>,
-    ip: String,
+    ip: Option<String>,
 }
 
 pub async fn download(
@@ -94,12 +97,21 @@ pub async fn download(
             .collect(),
         audit_events: events
             .into_iter()
-            .map(|event| AuditEntry {
-                at: iso(event.created_at),
-                action: event.action,
-                by: event.actor_email,
-                about: event.target_email,
-                ip: event.ip,
+            .map(|event| {
+                let by_them = event.actor_id == Some(user_id);
+                AuditEntry {
+                    at: iso(event.created_at),
+                    action: event.action,
+                    by: if by_them {
+                        event.actor_email
+                    } else {
+                        "an administrator".to_owned()
+                    },
+                    about: event
+                        .target_email
+                        .filter(|_| event.target_id == Some(user_id)),
+                    ip: by_them.then_some(event.ip),
+                }
             })
             .collect(),
     };
