@@ -3,6 +3,9 @@
 (function () {
   "use strict";
 
+  // How close to the byte limit a password comes before the limit's rule shows.
+  var NEAR_LIMIT_BYTES = 12;
+
   // Show/hide toggle after every password field. The button is made here, so a page
   // without JavaScript has no button that does nothing.
   function addPasswordToggle(input) {
@@ -48,8 +51,6 @@
   function checkPassword(password, email, list) {
     var minChars = parseInt(list.dataset.minChars, 10);
     var maxBytes = parseInt(list.dataset.maxBytes, 10);
-    // How close to the byte limit a password comes before the rule shows.
-    var NEAR_LIMIT_BYTES = 12;
     var localPart = (email || "").split("@")[0].toLowerCase();
     var bytes = new TextEncoder().encode(password).length;
     return {
