@@ -384,6 +384,47 @@ test("the password checklist follows what is typed", () =>
     await expectMet("Aa1", { needs_uppercase: true, needs_digit: true, too_short: false });
   }));
 
+// A mail's HTML part, in a blank page as a mail client shows it (not under the app's
+// CSP): axe and screenshots, every sentence and link of the text part, no overflow, the
+// wordmark, 44-px buttons and a code that copies as its digits.
+async function checkMail(s, name, mail) {
+  const { page } = s;
+  assert.ok(mail.html, `the ${name} has no HTML part`);
+  await page.goto("about:blank");
+  await page.setContent(mail.html, { waitUntil: "load" });
+  await s.check(name);
+  // Every sentence and link of the text part is in the HTML part.
+  const shown = (await page.locator("body").innerText()).replace(/\s+/g, " ");
+  const hrefs = await page.locator("a[href]").evaluateAll((links) => links.map((a) => a.href));
+  for (const line of mail.text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && l !== "--")) {
+    if (/^https?:\/\/\S+$/.test(line)) {
+      assert.ok(hrefs.includes(line) || hrefs.includes(line + "/"), `the ${name}'s HTML part has no link to ${line}: ${hrefs}`);
+    } else {
+      // A line that leads to a link ends in ":" in text, where the HTML links its words.
+      const sentence = line.replace(/ - https?:\/\/\S+$/, "").replace(/[:.]$/, "").replace(/\s+/g, " ");
+      assert.ok(shown.includes(sentence), `the ${name}'s HTML part does not say ${JSON.stringify(sentence)}:\n${shown}`);
+    }
+  }
+  for (const width of [390, 1280]) {
+    await page.setViewportSize({ width, height: 844 });
+    const seen = await page.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      mark: !!document.querySelector(".brand .mark"),
+      code: [...document.querySelectorAll(".code")].map((c) => ({ text: c.textContent, size: parseFloat(getComputedStyle(c).fontSize) })),
+      buttons: [...document.querySelectorAll("a.button")].map((b) => b.getBoundingClientRect().height),
+    }));
+    assert.equal(seen.overflow, 0, `at ${width} px the ${name} is wider than the screen`);
+    assert.ok(seen.mark, `the ${name} shows no wordmark`);
+    assert.ok(seen.buttons.every((h) => h >= 44), `at ${width} px a button of the ${name} is under 44 px high: ${seen.buttons}`);
+    if (name.endsWith("-code")) {
+      assert.equal(seen.code.length, 1, `the ${name} does not show its code once`);
+      assert.match(seen.code[0].text, /^\d{6}$/, `the code copies as ${JSON.stringify(seen.code[0].text)}, not just its digits`);
+      assert.ok(seen.code[0].size >= 28, `at ${width} px the code is ${seen.code[0].size} px`);
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
 test("mails: the HTML part reads well at 390 and 1280 px and says all the text part says", () =>
   inBrowser("mails: the HTML part reads well at 390 and 1280 px and says all the text part says", async (s) => {
     const { page, watcher } = s;
@@ -409,42 +450,42 @@ test("mails: the HTML part reads well at 390 and 1280 px and says all the text p
       ["mail-password-reset", reset],
       ["mail-new-sign-in", notice],
     ]) {
-      assert.ok(mail.html, `the ${name} has no HTML part`);
-      // In a blank page, as a mail client shows it: not under the app's CSP.
-      await page.goto("about:blank");
-      await page.setContent(mail.html, { waitUntil: "load" });
-      await s.check(name);
-      // Every sentence and link of the text part is in the HTML part.
-      const shown = (await page.locator("body").innerText()).replace(/\s+/g, " ");
-      const hrefs = await page.locator("a[href]").evaluateAll((links) => links.map((a) => a.href));
-      for (const line of mail.text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && l !== "--")) {
-        if (/^https?:\/\/\S+$/.test(line)) {
-          assert.ok(hrefs.includes(line) || hrefs.includes(line + "/"), `the ${name}'s HTML part has no link to ${line}: ${hrefs}`);
-        } else {
-          // A line that leads to a link ends in ":" in text, where the HTML links its words.
-          const sentence = line.replace(/ - https?:\/\/\S+$/, "").replace(/[:.]$/, "").replace(/\s+/g, " ");
-          assert.ok(shown.includes(sentence), `the ${name}'s HTML part does not say ${JSON.stringify(sentence)}:\n${shown}`);
-        }
-      }
-      for (const width of [390, 1280]) {
-        await page.setViewportSize({ width, height: 844 });
-        const seen = await page.evaluate(() => ({
-          overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
-          mark: !!document.querySelector(".brand .mark"),
-          code: [...document.querySelectorAll(".code")].map((c) => ({ text: c.textContent, size: parseFloat(getComputedStyle(c).fontSize) })),
-          buttons: [...document.querySelectorAll("a.button")].map((b) => b.getBoundingClientRect().height),
-        }));
-        assert.equal(seen.overflow, 0, `at ${width} px the ${name} is wider than the screen`);
-        assert.ok(seen.mark, `the ${name} shows no wordmark`);
-        assert.ok(seen.buttons.every((h) => h >= 44), `at ${width} px a button of the ${name} is under 44 px high: ${seen.buttons}`);
-        if (name === "mail-verification-code") {
-          assert.equal(seen.code.length, 1, `the ${name} does not show its code once`);
-          assert.match(seen.code[0].text, /^\d{6}$/, `the code copies as ${JSON.stringify(seen.code[0].text)}, not just its digits`);
-          assert.ok(seen.code[0].size >= 28, `at ${width} px the code is ${seen.code[0].size} px`);
-        }
-      }
-      await page.setViewportSize({ width: 1280, height: 800 });
+      await checkMail(s, name, mail);
     }
+  }));
+
+test("changing the email address: a code to the new address, then the profile shows it", () =>
+  inBrowser("changing the email address: a code to the new address, then the profile shows it", async (s) => {
+    const { page, watcher } = s;
+    const user = { name: "Eve Email", email: "eve@example.com", password: PASSWORD };
+    const newAddress = "eve.new@example.org";
+    await signUpVerified(page, watcher, user);
+    await open(page, watcher, "/account");
+    await page.getByRole("link", { name: "Email", exact: true }).click();
+    await page.waitForLoadState("load");
+    assert.equal(path(page), "/account/email", `the side navigation's "Email" leads to ${page.url()}`);
+    await s.check("account-email");
+
+    await page.locator("input[name=email]").fill(newAddress);
+    await page.locator("input[name=current_password]").fill(user.password);
+    await submit(page, watcher, 'form[action="/account/email"] button[type=submit]');
+    assert.equal(path(page), "/account/email", `after asking for the code the browser is on ${page.url()}`);
+    const said = await page.locator("main").innerText();
+    assert.ok(said.includes(`We sent a 6-digit code to ${newAddress}`), `the page does not say where the code went:\n${said}`);
+    await s.check("account-email-code");
+
+    const codeMail = await waitForMail(newAddress, 1);
+    await page.locator("input#code").fill(await codeFromMail(newAddress));
+    await submit(page, watcher, 'form[action="/account/email/confirm"] button[type=submit]');
+    assert.equal(path(page), "/account", `after entering the code the browser is on ${page.url()}`);
+    const flashes = await page.locator(".flashes .flash").allInnerTexts();
+    assert.ok(flashes.some((t) => t.includes(`You now sign in with ${newAddress}`)), `no flash says the address changed: ${JSON.stringify(flashes)}`);
+    const header = await page.locator(".page-header").innerText();
+    assert.ok(header.includes(newAddress), `the profile does not show the new address:\n${header}`);
+    // The verification code was the first mail to the old address; the notice is the second.
+    const notice = await waitForMail(user.email, 2);
+    await checkMail(s, "mail-email-change-code", codeMail);
+    await checkMail(s, "mail-email-changed", notice);
   }));
 
 test("deleting the account: the address typed out, then the home page says it is done", () =>

@@ -4,6 +4,7 @@
 pub mod characters;
 pub mod deletion;
 pub mod email;
+pub mod email_change;
 pub mod hashing;
 pub mod login;
 pub mod name;

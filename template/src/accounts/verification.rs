@@ -49,7 +49,7 @@ pub struct CodeMail {
 impl CodeMail {
     /// A new code for `email`, greeting `name`.
     pub fn new(mailer: &Mailer, email: &str, name: &str) -> Result<Self, MailError> {
-        let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
+        let code = new_code();
         let mail = mailer.compose(
             email,
             &Email::VerificationCode {
@@ -59,6 +59,32 @@ impl CodeMail {
         )?;
         Ok(Self { code, mail })
     }
+
+    /// A new code confirming that `email` is the address `name` is moving to.
+    pub fn for_new_address(mailer: &Mailer, email: &str, name: &str) -> Result<Self, MailError> {
+        let code = new_code();
+        let mail = mailer.compose(
+            email,
+            &Email::EmailChangeCode {
+                name: name.to_owned(),
+                code: code.clone(),
+            },
+        )?;
+        Ok(Self { code, mail })
+    }
+
+    /// The code as stored for `user_id`: its HMAC.
+    pub fn hash(&self, keys: &Keys, user_id: i64) -> String {
+        keys.code_hash(user_id, &self.code)
+    }
+
+    pub fn mail(&self) -> &OutgoingEmail {
+        &self.mail
+    }
+}
+
+fn new_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000))
 }
 
 /// Makes `code` the user's only valid code for `browser` (the hash of its pending
@@ -77,10 +103,11 @@ pub fn store_code(
         conn,
         &NewVerificationCode {
             user_id,
-            code_hash: &keys.code_hash(user_id, &code.code),
+            code_hash: &code.hash(keys, user_id),
             created_at: now,
             expires_at: now + settings.code_lifetime,
             browser_hash: browser,
+            new_email: None,
         },
     )?;
     outbox::enqueue(conn, Some(user_id), &code.mail, now)
@@ -173,8 +200,7 @@ pub fn resend(
 }
 
 /// Inside a `write_transaction`: sends a code unless the cooldown or the hourly cap
-/// says no. The account's row is locked first, so parallel requests take turns and
-/// only the first within the cooldown sends.
+/// says no (see [`code_limits_refuse`]).
 pub fn send_code_within_limits(
     conn: &mut DbConn,
     keys: &Keys,
@@ -184,22 +210,34 @@ pub fn send_code_within_limits(
     browser: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
+    if let Some(refused) = code_limits_refuse(conn, settings, user_id, now)? {
+        return Ok(refused);
+    }
+    store_code(conn, keys, settings, user_id, code, browser, now)?;
+    Ok(ResendOutcome::Sent)
+}
+
+/// Inside a `write_transaction`: why no code may be sent to the user now (the
+/// cooldown or the hourly cap), if so. Every kind of code counts toward both. The
+/// account's row is locked first, so parallel requests take turns and only the first
+/// within the cooldown sends.
+pub fn code_limits_refuse(
+    conn: &mut DbConn,
+    settings: &AccountSettings,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<ResendOutcome>> {
     db::lock_user_row(conn, user_id)?;
     if let Some(latest) = verification_code::latest_code(conn, user_id)? {
         let next_allowed = latest.created_at + settings.code_cooldown;
         if next_allowed > now {
-            return Ok(ResendOutcome::TooSoon(
-                whole_seconds(next_allowed - now).max(1),
-            ));
+            let wait = whole_seconds(next_allowed - now).max(1);
+            return Ok(Some(ResendOutcome::TooSoon(wait)));
         }
     }
     let sent =
         verification_code::count_codes_since(conn, user_id, now - chrono::Duration::hours(1))?;
-    if sent >= settings.codes_per_hour {
-        return Ok(ResendOutcome::HourlyLimit);
-    }
-    store_code(conn, keys, settings, user_id, code, browser, now)?;
-    Ok(ResendOutcome::Sent)
+    Ok((sent >= settings.codes_per_hour).then_some(ResendOutcome::HourlyLimit))
 }
 
 /// `wait` in whole seconds, rounded up: a page must never offer a new code early, and

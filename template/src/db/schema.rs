@@ -62,6 +62,7 @@ diesel::table! {
         expires_at -> Timestamp,
         consumed_at -> Nullable<Timestamp>,
         browser_hash -> Nullable<Text>,
+        new_email -> Nullable<Text>,
     }
 }
 

@@ -15,6 +15,14 @@ pub enum Email {
     /// Someone tried to sign up with an address that already has an account. Telling the
     /// owner by mail, instead of telling the visitor on the page, keeps addresses private.
     SignupAttempt { name: String },
+    /// The code that proves the address a user is moving to is theirs.
+    EmailChangeCode { name: String, code: String },
+    /// Someone signed in elsewhere asked to move their account to this address, which
+    /// has an account already; told by mail for the same reason as `SignupAttempt`.
+    EmailChangeAttempt { name: String },
+    /// The account moved to `new_email`: sent to the old address, in case it was not
+    /// the owner.
+    EmailChanged { name: String, new_email: String },
     /// A link that lets the owner choose a new password.
     PasswordReset { name: String, token: String },
     /// The password was changed; a warning in case it was not the owner.
@@ -37,9 +45,12 @@ pub enum Email {
 
 impl Email {
     /// Every kind, so a missing template is found at start-up rather than on first use.
-    const KINDS: [&'static str; 7] = [
+    const KINDS: [&'static str; 10] = [
         "verification_code",
         "signup_attempt",
+        "email_change_code",
+        "email_change_attempt",
+        "email_changed",
         "password_reset",
         "password_changed",
         "account_locked",
@@ -52,6 +63,9 @@ impl Email {
         match self {
             Self::VerificationCode { .. } => "verification_code",
             Self::SignupAttempt { .. } => "signup_attempt",
+            Self::EmailChangeCode { .. } => "email_change_code",
+            Self::EmailChangeAttempt { .. } => "email_change_attempt",
+            Self::EmailChanged { .. } => "email_changed",
             Self::PasswordReset { .. } => "password_reset",
             Self::PasswordChanged { .. } => "password_changed",
             Self::AccountLocked { .. } => "account_locked",
@@ -64,6 +78,9 @@ impl Email {
         match self {
             Self::VerificationCode { name, .. }
             | Self::SignupAttempt { name }
+            | Self::EmailChangeCode { name, .. }
+            | Self::EmailChangeAttempt { name }
+            | Self::EmailChanged { name, .. }
             | Self::PasswordReset { name, .. }
             | Self::PasswordChanged { name }
             | Self::AccountLocked { name, .. }
@@ -79,6 +96,13 @@ impl Email {
                 format!("{code} is your {app} verification code")
             }
             Self::SignupAttempt { .. } => format!("Someone tried to sign up for {app} as you"),
+            Self::EmailChangeCode { code, .. } => {
+                format!("{code} is your code to confirm your new {app} address")
+            }
+            Self::EmailChangeAttempt { .. } => {
+                format!("Someone tried to move a {app} account to your address")
+            }
+            Self::EmailChanged { .. } => format!("Your {app} email address was changed"),
             Self::PasswordReset { .. } => format!("Reset your {app} password"),
             Self::PasswordChanged { .. } => format!("Your {app} password was changed"),
             Self::AccountLocked { .. } => format!("Your {app} account is locked for now"),
@@ -208,10 +232,11 @@ impl Mailer {
             &format!("{base_url}/forgot-password"),
         );
         match email {
-            Email::VerificationCode { code, .. } => {
+            Email::VerificationCode { code, .. } | Email::EmailChangeCode { code, .. } => {
                 context.insert("code", code);
                 context.insert("minutes", &self.inner.code_minutes);
             }
+            Email::EmailChanged { new_email, .. } => context.insert("new_email", new_email),
             Email::PasswordReset { token, .. } => {
                 let token = encode_query_value(token);
                 context.insert(
@@ -230,6 +255,7 @@ impl Mailer {
                 context.insert("sessions_url", &format!("{base_url}/account/sessions"));
             }
             Email::SignupAttempt { .. }
+            | Email::EmailChangeAttempt { .. }
             | Email::PasswordChanged { .. }
             | Email::AccountDeleted { .. } => {}
         }

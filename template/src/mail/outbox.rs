@@ -31,7 +31,7 @@ pub const LEASE: Duration = Duration::minutes(5);
 /// Kinds that carry a code or a link that expires: sent before every other kind, so a
 /// backlog of notices never delays one past its use. A new kind of that sort belongs
 /// here.
-pub const URGENT_KINDS: &[&str] = &["verification_code", "password_reset"];
+pub const URGENT_KINDS: &[&str] = &["verification_code", "email_change_code", "password_reset"];
 
 /// Attempts before a message is given up on. With the backoff below, the last one comes
 /// three to four hours after the first: long enough to ride out a provider outage.

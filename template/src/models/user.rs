@@ -210,6 +210,18 @@ pub fn set_name(conn: &mut DbConn, id: i64, name: &str, now: NaiveDateTime) -> Q
     Ok(())
 }
 
+/// Moves the user `id` to the address `email`, verified by a code sent there.
+pub fn set_email(conn: &mut DbConn, id: i64, email: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email),
+            users::email_verified_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Enables or disables the user `id`.
 pub fn set_active(
     conn: &mut DbConn,

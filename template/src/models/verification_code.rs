@@ -17,6 +17,9 @@ pub struct VerificationCode {
     pub consumed_at: Option<NaiveDateTime>,
     /// The browser it was sent for; `None` for any (an administrator sent it).
     pub browser_hash: Option<String>,
+    /// For an address change: the address the code was sent to, which the account
+    /// takes when the code comes back. `None` for a code confirming a new account.
+    pub new_email: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -27,6 +30,7 @@ pub struct NewVerificationCode<'a> {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub browser_hash: Option<&'a str>,
+    pub new_email: Option<&'a str>,
 }
 
 pub fn insert_code(conn: &mut DbConn, code: &NewVerificationCode<'_>) -> QueryResult<usize> {
@@ -35,8 +39,8 @@ pub fn insert_code(conn: &mut DbConn, code: &NewVerificationCode<'_>) -> QueryRe
         .execute(conn)
 }
 
-/// Marks every unused code of a user for `browser` (or for any browser, with `None`)
-/// as used, so only the newest one works there.
+/// Marks every unused signup code of a user for `browser` (or for any browser, with
+/// `None`) as used, so only the newest one works there.
 pub fn retire_codes(
     conn: &mut DbConn,
     user_id: i64,
@@ -45,6 +49,7 @@ pub fn retire_codes(
 ) -> QueryResult<usize> {
     let codes = verification_codes::table
         .filter(verification_codes::user_id.eq(user_id))
+        .filter(verification_codes::new_email.is_null())
         .filter(verification_codes::consumed_at.is_null());
     match browser {
         Some(browser) => diesel::update(codes.filter(verification_codes::browser_hash.eq(browser)))
@@ -56,8 +61,8 @@ pub fn retire_codes(
     }
 }
 
-/// The user's newest code that `browser` may enter: one sent for it, or for any
-/// browser; used or not.
+/// The user's newest signup code that `browser` may enter: one sent for it, or for
+/// any browser; used or not.
 pub fn latest_code_for(
     conn: &mut DbConn,
     user_id: i64,
@@ -65,6 +70,7 @@ pub fn latest_code_for(
 ) -> QueryResult<Option<VerificationCode>> {
     verification_codes::table
         .filter(verification_codes::user_id.eq(user_id))
+        .filter(verification_codes::new_email.is_null())
         .filter(
             verification_codes::browser_hash
                 .eq(browser)
@@ -90,6 +96,39 @@ pub fn latest_code(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Verifi
         .select(VerificationCode::as_select())
         .first(conn)
         .optional()
+}
+
+/// The user's newest address-change code, used or not.
+pub fn latest_email_change(
+    conn: &mut DbConn,
+    user_id: i64,
+) -> QueryResult<Option<VerificationCode>> {
+    verification_codes::table
+        .filter(verification_codes::user_id.eq(user_id))
+        .filter(verification_codes::new_email.is_not_null())
+        .order((
+            verification_codes::created_at.desc(),
+            verification_codes::id.desc(),
+        ))
+        .select(VerificationCode::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks the user's unused address-change codes as used: the change is off.
+pub fn retire_email_changes(
+    conn: &mut DbConn,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        verification_codes::table
+            .filter(verification_codes::user_id.eq(user_id))
+            .filter(verification_codes::new_email.is_not_null())
+            .filter(verification_codes::consumed_at.is_null()),
+    )
+    .set(verification_codes::consumed_at.eq(now))
+    .execute(conn)
 }
 
 /// How many codes the user was sent since `since`.

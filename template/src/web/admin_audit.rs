@@ -128,6 +128,7 @@ fn words(action: &str) -> &'static str {
         "admin.mail_discard" => "Discarded a mail",
         "account.sign_out_session" => "Signed out one of their sessions",
         "account.sign_out_others" => "Signed out their other sessions",
+        "account.email_change" => "Changed their email address",
         "account.delete" => "Deleted their account",
         _ => "",
     }

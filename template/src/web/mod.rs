@@ -82,6 +82,17 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
                 .route(web::post().to(account::profile::update)),
         )
         .service(
+            limited(paths::ACCOUNT_EMAIL)
+                .route(web::get().to(account::email::edit))
+                .route(web::post().to(account::email::create)),
+        )
+        .service(
+            limited(paths::ACCOUNT_EMAIL_CONFIRM).route(web::post().to(account::email::confirm)),
+        )
+        .service(
+            resource(paths::ACCOUNT_EMAIL_CANCEL).route(web::post().to(account::email::cancel)),
+        )
+        .service(
             limited(paths::ACCOUNT_PASSWORD)
                 .route(web::get().to(account::password::edit))
                 .route(web::post().to(account::password::update)),

@@ -17,6 +17,7 @@ use crate::sessions::{assert_redirects_to_login, post_exactly, with_token};
 const ADA: &str = "ada@example.com";
 const GRACE: &str = "grace@example.com";
 const NEW_PASSWORD: &str = "Tea-Kettle-Harbour-42";
+const NEW_ADDRESS: &str = "ada.new@example.com";
 
 #[tokio::test]
 async fn posts_without_a_csrf_token_get_403_and_change_nothing() {
@@ -119,6 +120,8 @@ struct Cast {
     reset_path: String,
     /// The path that signs out Ada's second session (another browser of hers).
     sign_out_path: String,
+    /// The code mailed to the address Ada asked to move to.
+    email_code: String,
 }
 
 impl Cast {
@@ -133,6 +136,15 @@ impl Cast {
             .await;
         let mail = app.wait_for_mail(ADA, "reset").await;
         let reset_path = path_of(&reset_link_in(&mail.text).expect("no reset link in the mail"));
+        // Past the cooldown of Ada's signup code, so a code goes to her new address; and
+        // past that of the pending visitor's, so a resend would send a code.
+        app.clock.advance(Duration::minutes(2));
+        app.post_form(
+            "/account/email",
+            &[("email", NEW_ADDRESS), ("current_password", PASSWORD)],
+        )
+        .await;
+        let email_code = app.latest_code_for(NEW_ADDRESS).await;
         let visitor = app.new_browser();
         visitor.get("/").await;
         app.new_browser().login(ADA, PASSWORD).await;
@@ -146,8 +158,6 @@ impl Cast {
                 .expect("no session")
         };
         let sign_out_path = format!("/account/sessions/{second_session}/sign-out");
-        // Past the resend cooldown, so a resend would send a code.
-        app.clock.advance(Duration::minutes(2));
         Self {
             app,
             pending,
@@ -155,6 +165,7 @@ impl Cast {
             code,
             reset_path,
             sign_out_path,
+            email_code,
         }
     }
 
@@ -197,6 +208,20 @@ impl Cast {
                 ],
             ),
             (&self.app.browser, "/account", vec![("name", "Not Ada")]),
+            (
+                &self.app.browser,
+                "/account/email",
+                vec![
+                    ("email", "ada.other@example.com"),
+                    ("current_password", PASSWORD),
+                ],
+            ),
+            (
+                &self.app.browser,
+                "/account/email/confirm",
+                vec![("code", &self.email_code)],
+            ),
+            (&self.app.browser, "/account/email/cancel", vec![]),
             (
                 &self.app.browser,
                 "/account/confirm",

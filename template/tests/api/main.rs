@@ -4,6 +4,7 @@
 mod account;
 mod account_confirm;
 mod account_delete;
+mod account_email;
 mod account_export;
 mod account_profile;
 mod account_sessions;

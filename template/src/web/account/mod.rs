@@ -1,9 +1,10 @@
-//! The account area: `/account` (profile), `/account/password`, `/account/sessions`,
-//! `/account/export`, `/account/delete`, and `/account/confirm`, where sudo mode
-//! starts (see `web::sudo`).
+//! The account area: `/account` (profile), `/account/email`, `/account/password`,
+//! `/account/sessions`, `/account/export`, `/account/delete`, and `/account/confirm`,
+//! where sudo mode starts (see `web::sudo`).
 
 pub mod confirm;
 pub mod delete;
+pub mod email;
 pub mod export;
 pub mod password;
 pub mod profile;
