@@ -20,7 +20,7 @@ pub enum Deletion {
 /// Deletes the user `id` and every row of theirs. The foreign keys cascade too;
 /// deleting explicitly keeps this correct even where they are not enforced.
 pub fn erase_user(conn: &mut DbConn, id: i64) -> QueryResult<()> {
-    session::delete_user_sessions(conn, id, None)?;
+    session::delete_user_sessions(conn, id)?;
     verification_code::delete_user_codes(conn, id)?;
     password_reset::delete_user_tokens(conn, id)?;
     trusted_device::forget_user(conn, id)?;

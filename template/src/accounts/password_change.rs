@@ -21,7 +21,7 @@ pub fn change_password(
     db::write_transaction(conn, |conn| {
         user::update_password_hash(conn, user_id, new_password_hash, now)?;
         password_reset::retire_tokens(conn, user_id, now)?;
-        session::delete_user_sessions(conn, user_id, None)?;
+        session::delete_user_sessions(conn, user_id)?;
         outbox::enqueue(conn, Some(user_id), changed_mail, now)
     })
 }

@@ -110,7 +110,7 @@ pub fn finish_reset(
         // The link proved the address works.
         user::mark_email_verified(conn, live.user_id, now)?;
         password_reset::retire_tokens(conn, live.user_id, now)?;
-        session::delete_user_sessions(conn, live.user_id, None)?;
+        session::delete_user_sessions(conn, live.user_id)?;
         outbox::enqueue(conn, Some(live.user_id), changed_mail, now)?;
         user::get_user(conn, live.user_id)
     })

@@ -117,13 +117,13 @@ pub fn apply(
             Action::Enable => user::set_active(conn, target.id, true, now)?,
             Action::Disable => {
                 user::set_active(conn, target.id, false, now)?;
-                session::delete_user_sessions(conn, target.id, None)?;
+                session::delete_user_sessions(conn, target.id)?;
             }
             Action::Promote => user::set_admin(conn, target.id, true, now)?,
             Action::Demote => user::set_admin(conn, target.id, false, now)?,
             Action::Delete => deletion::erase_user(conn, target.id)?,
             Action::SignOut => {
-                session::delete_user_sessions(conn, target.id, None)?;
+                session::delete_user_sessions(conn, target.id)?;
             }
         }
         record(

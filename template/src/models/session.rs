@@ -86,19 +86,9 @@ pub fn delete_session(conn: &mut DbConn, key_hash: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::key_hash.eq(key_hash))).execute(conn)
 }
 
-/// Ends every session of a user except, optionally, the one with `keep_key_hash`.
-pub fn delete_user_sessions(
-    conn: &mut DbConn,
-    user_id: i64,
-    keep_key_hash: Option<&str>,
-) -> QueryResult<usize> {
-    let sessions_of_user = sessions::table.filter(sessions::user_id.eq(user_id));
-    match keep_key_hash {
-        Some(keep) => {
-            diesel::delete(sessions_of_user.filter(sessions::key_hash.ne(keep))).execute(conn)
-        }
-        None => diesel::delete(sessions_of_user).execute(conn),
-    }
+/// Ends every session of a user (see [`delete_other_sessions`] to keep one).
+pub fn delete_user_sessions(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
 /// The live signed-in sessions of a user, the most recently used first.

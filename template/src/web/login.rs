@@ -24,10 +24,11 @@ use crate::web::state::State;
 /// One message for every failed login, so it never tells which part was wrong.
 const LOGIN_FAILED: &str = "That email and password don't match an account we can sign you in to.";
 
+/// `?next=`: where to go on after the form; only followed through `safe_next`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct NextQuery {
-    next: String,
+    pub next: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use crate::web::auth::insert;
 use crate::web::error::AppError;
 use crate::web::paths;
+use crate::web::state::State;
 
 /// When the password was last entered in this session, in seconds since 1970 (UTC).
 const CONFIRMED_AT_KEY: &str = "confirmed_at";
@@ -27,15 +28,10 @@ pub fn is_on(session: &Session, now: NaiveDateTime, timeout: chrono::Duration) -
         .is_some_and(|at| at <= now && now - at < timeout.num_seconds())
 }
 
-/// Lets a sensitive action go ahead in sudo mode; otherwise sends the user to confirm
-/// their password, then to `back` (the page the action is on).
-pub fn require(
-    session: &Session,
-    now: NaiveDateTime,
-    timeout: chrono::Duration,
-    back: &str,
-) -> Result<(), AppError> {
-    if is_on(session, now, timeout) {
+/// Lets a sensitive action go ahead in sudo mode (`SUDO_MINUTES`); otherwise sends the
+/// user to confirm their password, then to `back` (the page the action is on).
+pub fn require(session: &Session, state: &State, back: &str) -> Result<(), AppError> {
+    if is_on(session, state.now(), state.settings.sessions.sudo_timeout) {
         Ok(())
     } else {
         Err(AppError::ConfirmationRequired {

@@ -11,17 +11,12 @@ use crate::web::account::{LOCKED, PasswordCheck, check_current_password};
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
 use crate::web::forms::FieldErrors;
+use crate::web::login::NextQuery;
 use crate::web::page::Page;
 use crate::web::paths;
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::state::State;
 use crate::web::sudo;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct NextQuery {
-    next: String,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -33,8 +33,7 @@ pub async fn new(
     page: Page,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let timeout = state.settings.sessions.sudo_timeout;
-    sudo::require(&session, state.now(), timeout, paths::ACCOUNT_DELETE)?;
+    sudo::require(&session, &state, paths::ACCOUNT_DELETE)?;
     render(page, "", &FieldErrors::default(), StatusCode::OK)
 }
 
@@ -48,8 +47,7 @@ pub async fn create(
     form: web::Form<DeleteForm>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let timeout = state.settings.sessions.sudo_timeout;
-    sudo::require(&session, now, timeout, paths::ACCOUNT_DELETE)?;
+    sudo::require(&session, &state, paths::ACCOUNT_DELETE)?;
     let typed = EmailAddress::parse(&form.email).map(|email| email.to_string());
     if typed.as_deref() != Ok(current.email.as_str()) {
         let mut errors = FieldErrors::default();

@@ -60,8 +60,7 @@ pub async fn download(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let timeout = state.settings.sessions.sudo_timeout;
-    sudo::require(&session, now, timeout, paths::ACCOUNT_EXPORT)?;
+    sudo::require(&session, &state, paths::ACCOUNT_EXPORT)?;
     let user_id = current.id;
     let (account, sessions, events) = state
         .db(move |conn, _| {

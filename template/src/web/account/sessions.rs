@@ -73,8 +73,7 @@ pub async fn sign_out(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let timeout = state.settings.sessions.sudo_timeout;
-    sudo::require(&session, now, timeout, paths::ACCOUNT_SESSIONS)?;
+    sudo::require(&session, &state, paths::ACCOUNT_SESSIONS)?;
     let id = id.into_inner();
     let ip = client_ip::of_request(&req, &state.settings.trusted_proxies).to_string();
     let ended = state
@@ -95,8 +94,7 @@ pub async fn sign_out_others(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let timeout = state.settings.sessions.sudo_timeout;
-    sudo::require(&session, now, timeout, paths::ACCOUNT_SESSIONS)?;
+    sudo::require(&session, &state, paths::ACCOUNT_SESSIONS)?;
     let keep = current_session_id(&session).ok_or(AppError::NotFound)?;
     let ip = client_ip::of_request(&req, &state.settings.trusted_proxies).to_string();
     let ended = state
