@@ -1,7 +1,8 @@
 //! Moving a signed-in user to a new address: a code goes to the new address, and the
-//! account takes it only when the code comes back. The codes are the signup codes'
-//! rows (with the new address beside them), so they share the cooldown, the hourly
-//! cap, the guesses and the lifetime.
+//! account takes it only when the code comes back. The codes are rows beside the
+//! signup codes (with the new address), so they have the same guesses and lifetime
+//! and count toward the same hourly cap; their cooldown is their own, so a user who
+//! just signed up need not wait to correct their address.
 
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
@@ -9,7 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::accounts::AccountSettings;
 use crate::accounts::email::EmailAddress;
-use crate::accounts::verification::{self, CodeMail, ResendOutcome, VerificationCode};
+use crate::accounts::verification::{self, CodeMail, CodePurpose, ResendOutcome, VerificationCode};
 use crate::db::{self, DbConn};
 use crate::keys::Keys;
 use crate::mail::{OutgoingEmail, outbox};
@@ -40,7 +41,10 @@ pub fn request_change(
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
     db::write_transaction(conn, |conn| {
-        if let Some(refused) = verification::code_limits_refuse(conn, settings, user_id, now)? {
+        let purpose = CodePurpose::ChangeEmail;
+        if let Some(refused) =
+            verification::code_limits_refuse(conn, settings, user_id, purpose, now)?
+        {
             return Ok(refused);
         }
         let new_email = request.new_email.as_str();

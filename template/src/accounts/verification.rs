@@ -210,25 +210,40 @@ pub fn send_code_within_limits(
     browser: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
-    if let Some(refused) = code_limits_refuse(conn, settings, user_id, now)? {
+    let purpose = CodePurpose::ConfirmSignup;
+    if let Some(refused) = code_limits_refuse(conn, settings, user_id, purpose, now)? {
         return Ok(refused);
     }
     store_code(conn, keys, settings, user_id, code, browser, now)?;
     Ok(ResendOutcome::Sent)
 }
 
-/// Inside a `write_transaction`: why no code may be sent to the user now (the
-/// cooldown or the hourly cap), if so. Every kind of code counts toward both. The
-/// account's row is locked first, so parallel requests take turns and only the first
-/// within the cooldown sends.
+/// What a code confirms; each purpose has a cooldown of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// The address an account signed up with.
+    ConfirmSignup,
+    /// The address a signed-in user is moving to.
+    ChangeEmail,
+}
+
+/// Inside a `write_transaction`: why no code for `purpose` may be sent to the user now
+/// (the cooldown since the last code for it, or the hourly cap, which counts codes of
+/// every purpose), if so. The account's row is locked first, so parallel requests take
+/// turns and only the first within the cooldown sends.
 pub fn code_limits_refuse(
     conn: &mut DbConn,
     settings: &AccountSettings,
     user_id: i64,
+    purpose: CodePurpose,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ResendOutcome>> {
     db::lock_user_row(conn, user_id)?;
-    if let Some(latest) = verification_code::latest_code(conn, user_id)? {
+    let latest = match purpose {
+        CodePurpose::ConfirmSignup => verification_code::latest_code(conn, user_id)?,
+        CodePurpose::ChangeEmail => verification_code::latest_email_change(conn, user_id)?,
+    };
+    if let Some(latest) = latest {
         let next_allowed = latest.created_at + settings.code_cooldown;
         if next_allowed > now {
             let wait = whole_seconds(next_allowed - now).max(1);

@@ -85,10 +85,11 @@ pub fn latest_code_for(
         .optional()
 }
 
-/// The user's newest code, used or not.
+/// The user's newest signup code, used or not.
 pub fn latest_code(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<VerificationCode>> {
     verification_codes::table
         .filter(verification_codes::user_id.eq(user_id))
+        .filter(verification_codes::new_email.is_null())
         .order((
             verification_codes::created_at.desc(),
             verification_codes::id.desc(),

@@ -18,7 +18,7 @@ const GRACE: &str = "grace@example.com";
 #[tokio::test]
 async fn the_code_sent_to_the_new_address_moves_the_account_and_the_old_address_is_told() {
     let app = spawn_app().await;
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
     let phone = signed_in(&app).await;
     app.new_browser()
         .post_form("/forgot-password", &[("email", ADA)])
@@ -86,7 +86,7 @@ async fn the_code_sent_to_the_new_address_moves_the_account_and_the_old_address_
 #[tokio::test]
 async fn a_wrong_password_sends_nothing_and_counts_like_a_failed_sign_in() {
     let app = spawn_app().await;
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
 
     let refused = ask_to_move(&app, NEW, "Not-My-Password-123").await;
 
@@ -108,7 +108,7 @@ async fn a_wrong_password_sends_nothing_and_counts_like_a_failed_sign_in() {
 #[tokio::test]
 async fn the_password_is_asked_for_even_in_sudo_mode() {
     let app = spawn_app().await;
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
 
     let refused = ask_to_move(&app, NEW, "").await;
 
@@ -119,7 +119,7 @@ async fn the_password_is_asked_for_even_in_sudo_mode() {
 #[tokio::test]
 async fn bad_and_unchanged_addresses_get_a_clear_message() {
     let app = spawn_app().await;
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
 
     for (typed, message) in [
         (
@@ -138,7 +138,7 @@ async fn bad_and_unchanged_addresses_get_a_clear_message() {
 #[tokio::test]
 async fn wrong_codes_change_nothing_and_use_the_code_up() {
     let app = spawn_app().await;
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
     ask_to_move(&app, NEW, PASSWORD).await;
     let code = app.latest_code_for(NEW).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -168,7 +168,7 @@ async fn wrong_codes_change_nothing_and_use_the_code_up() {
 #[tokio::test]
 async fn the_code_expires_and_keeping_the_address_voids_it() {
     let app = spawn_app().await;
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
     ask_to_move(&app, NEW, PASSWORD).await;
     let code = app.latest_code_for(NEW).await;
 
@@ -202,7 +202,7 @@ async fn a_taken_address_gets_the_same_answers_as_a_free_one_and_its_owner_is_to
     app.signed_up_user_in(&app.new_browser(), GRACE).await;
     let free = app.new_browser();
     app.signed_up_user_in(&free, "alan@example.com").await;
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
 
     let mut answers = Vec::new();
     for (browser, address) in [(&app.browser, GRACE), (&free, NEW)] {
@@ -249,7 +249,7 @@ async fn a_taken_address_gets_the_same_answers_as_a_free_one_and_its_owner_is_to
 #[tokio::test]
 async fn an_address_taken_before_the_code_comes_back_is_refused() {
     let app = spawn_app().await;
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
     ask_to_move(&app, NEW, PASSWORD).await;
     let code = app.latest_code_for(NEW).await;
     app.new_browser().signup("Someone", NEW, PASSWORD).await;
@@ -272,7 +272,7 @@ async fn the_email_forms_share_the_per_address_limit_of_the_auth_forms() {
     ])
     .await;
     // Signing up and entering the code take two of the address's three requests.
-    signed_up(&app).await;
+    app.signed_up_user(ADA).await;
 
     let first = ask_to_move(&app, NEW, "Not-My-Password-123").await;
     let code = app
@@ -283,13 +283,6 @@ async fn the_email_forms_share_the_per_address_limit_of_the_auth_forms() {
         [first.status().as_u16(), code.status().as_u16()],
         [422, 429]
     );
-}
-
-/// Ada, signed up and signed in, past the cooldown of her signup code: codes of every
-/// kind share it.
-async fn signed_up(app: &TestApp) {
-    app.signed_up_user(ADA).await;
-    app.clock.advance(Duration::minutes(2));
 }
 
 async fn ask_to_move(app: &TestApp, email: &str, password: &str) -> reqwest::Response {

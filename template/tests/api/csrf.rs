@@ -136,9 +136,6 @@ impl Cast {
             .await;
         let mail = app.wait_for_mail(ADA, "reset").await;
         let reset_path = path_of(&reset_link_in(&mail.text).expect("no reset link in the mail"));
-        // Past the cooldown of Ada's signup code, so a code goes to her new address; and
-        // past that of the pending visitor's, so a resend would send a code.
-        app.clock.advance(Duration::minutes(2));
         app.post_form(
             "/account/email",
             &[("email", NEW_ADDRESS), ("current_password", PASSWORD)],
@@ -158,6 +155,8 @@ impl Cast {
                 .expect("no session")
         };
         let sign_out_path = format!("/account/sessions/{second_session}/sign-out");
+        // Past the resend cooldown, so a resend would send a code.
+        app.clock.advance(Duration::minutes(2));
         Self {
             app,
             pending,
