@@ -461,6 +461,13 @@ test("changing the email address: a code to the new address, then the profile sh
     const newAddress = "eve.new@example.org";
     await signUpVerified(page, watcher, user);
     await open(page, watcher, "/account");
+    // On a phone every section of the account area is on screen, none cut off.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const cut = await page.locator(".side-nav a").evaluateAll((links) =>
+      links.filter((a) => a.getBoundingClientRect().right > document.documentElement.clientWidth).map((a) => a.textContent),
+    );
+    assert.deepEqual(cut, [], "at 390 px the account navigation cuts off sections");
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByRole("link", { name: "Email", exact: true }).click();
     await page.waitForLoadState("load");
     assert.equal(path(page), "/account/email", `the side navigation's "Email" leads to ${page.url()}`);
@@ -472,6 +479,8 @@ test("changing the email address: a code to the new address, then the profile sh
     assert.equal(path(page), "/account/email", `after asking for the code the browser is on ${page.url()}`);
     const said = await page.locator("main").innerText();
     assert.ok(said.includes(`We sent a 6-digit code to ${newAddress}`), `the page does not say where the code went:\n${said}`);
+    const repeated = await page.locator(".flashes .flash").allInnerTexts();
+    assert.deepEqual(repeated, [], "a flash repeats what the code card says");
     await s.check("account-email-code");
 
     const codeMail = await waitForMail(newAddress, 1);

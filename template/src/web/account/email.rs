@@ -118,10 +118,8 @@ pub async fn create(
         })
         .await?;
     let refusal = match outcome {
-        ResendOutcome::Sent => {
-            FlashMessage::info(format!("We sent a code to {new_email}.")).send();
-            return Ok(see_other(paths::ACCOUNT_EMAIL));
-        }
+        // The page that follows says where the code went.
+        ResendOutcome::Sent => return Ok(see_other(paths::ACCOUNT_EMAIL)),
         ResendOutcome::TooSoon(seconds) => {
             format!("Please wait {seconds} seconds before asking for another code.")
         }
