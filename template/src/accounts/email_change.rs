@@ -88,6 +88,17 @@ pub fn pending_change(
         .and_then(|code| code.new_email))
 }
 
+/// Whether the user's latest change is done: its code is used and the account has the
+/// address it asked for. A form sent twice (a double click) finds it so.
+pub fn latest_change_done(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
+    let Some(latest) = verification_code::latest_email_change(conn, user_id)? else {
+        return Ok(false);
+    };
+    let account = user::get_user(conn, user_id)?;
+    Ok(latest.consumed_at.is_some()
+        && account.is_some_and(|account| latest.new_email.as_deref() == Some(&account.email)))
+}
+
 /// What became of a code typed to confirm a new address.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ChangeOutcome {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
@@ -21,6 +22,7 @@ use crate::web::page::Page;
 use crate::web::paths;
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::state::State;
+use crate::web::sudo;
 
 pub async fn show(
     _admin: AdminUser,
@@ -183,12 +185,15 @@ pub async fn act(
     admin: AdminUser,
     state: State,
     mut page: Page,
+    session: Session,
     path: web::Path<(i64, String)>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, AppError> {
     let (target_id, action_name) = path.into_inner();
     let action = Action::parse(&action_name).ok_or(AppError::NotFound)?;
     let back = form.back();
+    // A signed-in laptop left open must not be enough to remove or empower accounts.
+    sudo::require(&session, &state, &back)?;
     let actor = actor(&req, admin, &state);
     let now = state.now();
     let outcome = state

@@ -5,7 +5,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 use reqwest::header::LOCATION;
 
-use {{crate_name}}::db::schema::{audit_events, users};
+use {{crate_name}}::db::schema::{audit_events, outbox_messages, users};
 
 use crate::helpers::{
     Browser, PASSWORD, TestApp, path_of, reset_link_in, spawn_app, spawn_app_with,
@@ -81,6 +81,33 @@ async fn the_code_sent_to_the_new_address_moves_the_account_and_the_old_address_
         .load(&mut conn)
         .unwrap();
     assert_eq!(logged, [(ADA.to_owned(), Some(NEW.to_owned()))]);
+}
+
+#[tokio::test]
+async fn the_code_sent_twice_at_once_moves_the_account_once_and_both_land_on_the_profile() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+    ask_to_move(&app, NEW, PASSWORD).await;
+    let code = app.latest_code_for(NEW).await;
+
+    let fields = [("code", code.as_str())];
+    let (first, second) = tokio::join!(
+        app.post_form("/account/email/confirm", &fields),
+        app.post_form("/account/email/confirm", &fields),
+    );
+
+    for response in [first, second] {
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()[LOCATION], "/account");
+    }
+    assert_eq!(email_of(&app, NEW), Some(NEW.to_owned()));
+    let mut conn = app.pool.get().unwrap();
+    let notices: i64 = outbox_messages::table
+        .filter(outbox_messages::kind.eq("email_changed"))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(notices, 1);
 }
 
 #[tokio::test]

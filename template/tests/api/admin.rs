@@ -6,6 +6,7 @@ use std::thread;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use reqwest::header::LOCATION;
 
 use {{crate_name}}::admin::actions::{self, Action, Actor, Refusal};
 use {{crate_name}}::admin::stats;
@@ -1123,6 +1124,39 @@ async fn unknown_users_and_actions_get_404_and_other_users_403() {
     assert_eq!(by_user.status(), 403);
     let mut conn = app.pool.get().unwrap();
     assert!(user::get_user(&mut conn, id).unwrap().unwrap().is_admin);
+}
+
+#[tokio::test]
+async fn actions_on_users_ask_for_the_password_once_sudo_mode_is_over() {
+    let app = admin_app().await;
+    app.signed_up_user_in(&app.new_browser(), "bob@example.com")
+        .await;
+    let bob = user_id(&app, "bob@example.com");
+    app.clock.advance(Duration::minutes(11));
+
+    let stale = app
+        .post_form(
+            &format!("/admin/users/{bob}/delete"),
+            &[("next", "/admin/users?page=2")],
+        )
+        .await;
+
+    assert_eq!(stale.status(), 303);
+    assert_eq!(
+        stale.headers()[LOCATION],
+        "/account/confirm?next=%2Fadmin%2Fusers%3Fpage%3D2"
+    );
+    let mut conn = app.pool.get().unwrap();
+    assert!(user::get_user(&mut conn, bob).unwrap().is_some());
+    let confirmed = app
+        .post_form(
+            "/account/confirm?next=%2Fadmin%2Fusers",
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(confirmed.headers()[LOCATION], "/admin/users");
+    assert_eq!(act(&app, bob, "delete").await.status(), 303);
+    assert!(user::get_user(&mut conn, bob).unwrap().is_none());
 }
 
 async fn act(app: &TestApp, id: i64, action: &str) -> reqwest::Response {

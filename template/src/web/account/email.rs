@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use crate::accounts::email::EmailAddress;
 use crate::accounts::email_change::{
-    ChangeOutcome, ChangeRequest, Confirmation, cancel_change, confirm_change, pending_change,
-    request_change,
+    ChangeOutcome, ChangeRequest, Confirmation, cancel_change, confirm_change, latest_change_done,
+    pending_change, request_change,
 };
 use crate::accounts::verification::{CodeMail, ResendOutcome, VerificationCode};
 use crate::mail::Email;
@@ -157,7 +157,7 @@ pub async fn confirm(
         ..View::default()
     };
     let Some(new_email) = pending else {
-        return render(&state, page, &current, &expired, unprocessable).await;
+        return expired_unless_done(&state, page, &current, &expired).await;
     };
     let keep_session = session
         .get::<i64>(SESSION_ID_KEY)
@@ -198,7 +198,9 @@ pub async fn confirm(
             code_error: Some("That code is not right. Check the email and try again."),
             ..View::default()
         },
-        ChangeOutcome::Expired => expired,
+        ChangeOutcome::Expired => {
+            return expired_unless_done(&state, page, &current, &expired).await;
+        }
         ChangeOutcome::Taken => {
             let mut view = View::default();
             view.errors.add(
@@ -209,6 +211,26 @@ pub async fn confirm(
         }
     };
     render(&state, page, &current, &view, unprocessable).await
+}
+
+/// The answer to a code that finds no change to confirm: to a second copy of a form
+/// whose first copy changed the address, the profile (where that first one's message
+/// waits); otherwise the page saying the code has expired.
+async fn expired_unless_done(
+    state: &State,
+    page: Page,
+    current: &SessionUser,
+    expired: &View<'_>,
+) -> Result<HttpResponse, AppError> {
+    let user_id = current.id;
+    let done = state
+        .db(move |conn, _| latest_change_done(conn, user_id))
+        .await?;
+    if done {
+        return Ok(see_other(paths::ACCOUNT));
+    }
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    render(state, page, current, expired, status).await
 }
 
 pub async fn cancel(
