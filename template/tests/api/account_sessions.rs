@@ -79,7 +79,7 @@ async fn signing_out_one_session_sends_that_browser_to_the_login_page() {
         .await
         .unwrap();
     assert!(
-        log.contains(r#"Signed out one of their sessions<span class="action-id">account.sign_out_session</span>"#),
+        log.contains(r#"Signed out one of their sessions<span class="action-id"><span class="sr-only">: </span>account.sign_out_session</span>"#),
         "{log}"
     );
     assert!(!log.contains("login.success"), "{log}");

@@ -1330,7 +1330,9 @@ async fn the_audit_log_says_what_happened_in_words_and_filters_by_kind_and_user(
         ("admin.promote", "Made an administrator"),
     ] {
         assert!(
-            page.contains(&format!(r#"{words}<span class="action-id">{id}</span>"#)),
+            page.contains(&format!(
+                r#"{words}<span class="action-id"><span class="sr-only">: </span>{id}</span>"#
+            )),
             "{id} is not said as {words:?}: {page}"
         );
     }
@@ -1410,7 +1412,7 @@ async fn the_audit_log_pages_keep_the_filters_and_say_which_entries_they_show() 
 /// action's identifier, shown under its words.
 fn events_in(page: &str) -> Vec<[String; 4]> {
     let pattern = regex::Regex::new(
-        r#"<td class="actor"[^>]*>([^<]*)</td>\s*<td class="action"[^>]*>[^<]*<span class="action-id">([^<]*)</span></td>\s*<td class="target"[^>]*>([^<]*)</td>\s*<td class="ip"[^>]*>([^<]*)</td>"#,
+        r#"<td class="actor"[^>]*>([^<]*)</td>\s*<td class="action"[^>]*>[^<]*<span class="action-id"><span class="sr-only">: </span>([^<]*)</span></td>\s*<td class="target"[^>]*>([^<]*)</td>\s*<td class="ip"[^>]*>([^<]*)</td>"#,
     )
     .unwrap();
     pattern
