@@ -41,13 +41,21 @@ pub fn request_change(
     now: NaiveDateTime,
 ) -> QueryResult<ResendOutcome> {
     db::write_transaction(conn, |conn| {
+        let new_email = request.new_email.as_str();
+        let owner = user::get_user_by_email(conn, new_email)?;
+        // Both rows, in id order: two users asking for each other's address at once
+        // must not each hold one row and wait for the other.
+        let mut rows = [Some(user_id), owner.as_ref().map(|owner| owner.id)];
+        rows.sort_unstable();
+        for id in rows.into_iter().flatten() {
+            db::lock_user_row(conn, id)?;
+        }
         let purpose = CodePurpose::ChangeEmail;
         if let Some(refused) =
             verification::code_limits_refuse(conn, settings, user_id, purpose, now)?
         {
             return Ok(refused);
         }
-        let new_email = request.new_email.as_str();
         verification_code::retire_email_changes(conn, user_id, now)?;
         verification_code::insert_code(
             conn,
@@ -60,10 +68,9 @@ pub fn request_change(
                 new_email: Some(new_email),
             },
         )?;
-        match user::get_user_by_email(conn, new_email)? {
+        match owner {
             None => outbox::enqueue(conn, Some(user_id), request.code.mail(), now)?,
             Some(owner) => {
-                db::lock_user_row(conn, owner.id)?;
                 let notice = request.attempt_mail;
                 outbox::enqueue_within_limits(conn, owner.id, notice, settings.mail_limits, now)?;
             }

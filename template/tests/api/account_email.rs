@@ -274,6 +274,29 @@ async fn a_taken_address_gets_the_same_answers_as_a_free_one_and_its_owner_is_to
 }
 
 #[tokio::test]
+async fn two_users_asking_for_each_others_address_at_once_both_get_the_usual_answer() {
+    // Both ask from one IP address, more often than its auth budget allows by default.
+    let app = spawn_app_with(&[("RATE_LIMIT_AUTH_BURST", "100")]).await;
+    app.signed_up_user(ADA).await;
+    let grace = app.new_browser();
+    app.signed_up_user_in(&grace, GRACE).await;
+
+    // Three rounds: with each signup code, four of the five codes an hour allows.
+    for _ in 0..3 {
+        let (ada_asks, grace_asks) = tokio::join!(
+            ask_to_move(&app, GRACE, PASSWORD),
+            grace.post_form(
+                "/account/email",
+                &[("email", ADA), ("current_password", PASSWORD)],
+            ),
+        );
+        let statuses = [ada_asks.status().as_u16(), grace_asks.status().as_u16()];
+        assert_eq!(statuses, [303, 303]);
+        app.clock.advance(Duration::minutes(2));
+    }
+}
+
+#[tokio::test]
 async fn an_address_taken_before_the_code_comes_back_is_refused() {
     let app = spawn_app().await;
     app.signed_up_user(ADA).await;
