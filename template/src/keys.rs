@@ -2,6 +2,8 @@
 //! can never be replayed for another.
 
 use actix_web::cookie::Key;
+use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -16,6 +18,8 @@ pub struct Keys {
     pub cookies: Key,
     csrf: Vec<u8>,
     codes: Vec<u8>,
+    recovery_codes: Vec<u8>,
+    two_factor: Aes256Gcm,
 }
 
 impl Keys {
@@ -25,6 +29,10 @@ impl Keys {
             cookies: Key::derive_from(&hmac(master, b"cookies")),
             csrf: hmac(master, b"csrf").to_vec(),
             codes: hmac(master, b"verification-codes").to_vec(),
+            recovery_codes: hmac(master, b"recovery-codes").to_vec(),
+            two_factor: <Aes256Gcm as aes_gcm::KeyInit>::new(
+                &hmac(master, b"two-factor-secrets").into(),
+            ),
         }
     }
 
@@ -57,6 +65,55 @@ impl Keys {
         let mut mac = HmacSha256::new_from_slice(&self.codes).expect("HMAC takes any key length");
         mac.update(format!("{user_id}:{code}").as_bytes());
         mac.verify_slice(&stored).is_ok()
+    }
+
+    /// What is stored for a recovery code: like [`Keys::code_hash`], under a key of
+    /// its own. Recovery codes are looked up by this hash, so it must be deterministic.
+    pub fn recovery_code_hash(&self, user_id: i64, code: &str) -> String {
+        hex::encode(hmac(
+            &self.recovery_codes,
+            format!("{user_id}:{code}").as_bytes(),
+        ))
+    }
+
+    /// Encrypts a two-factor secret for user `user_id`: hex of nonce and ciphertext.
+    /// The user id is authenticated with it, so a sealed secret copied to another
+    /// account's row does not open.
+    pub fn seal_two_factor_secret(&self, user_id: i64, secret: &[u8]) -> String {
+        let mut nonce = [0u8; 12];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
+        let aad = user_id.to_be_bytes();
+        let sealed = self
+            .two_factor
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: secret,
+                    aad: &aad,
+                },
+            )
+            .expect("AES-GCM encrypts any secret this short");
+        hex::encode([nonce.as_slice(), &sealed].concat())
+    }
+
+    /// The secret [`Keys::seal_two_factor_secret`] sealed for `user_id`, or `None` when
+    /// it does not open (another `SESSION_SECRET`, another user, a damaged value).
+    pub fn open_two_factor_secret(&self, user_id: i64, sealed: &str) -> Option<Vec<u8>> {
+        let sealed = hex::decode(sealed).ok()?;
+        if sealed.len() < 12 {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(12);
+        let aad = user_id.to_be_bytes();
+        self.two_factor
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .ok()
     }
 }
 

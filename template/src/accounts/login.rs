@@ -7,10 +7,13 @@ use diesel::prelude::*;
 use crate::accounts::AccountSettings;
 use crate::accounts::email::EmailAddress;
 use crate::accounts::password;
+use crate::accounts::two_factor::{self, SecondFactor};
 use crate::db::{self, DbConn};
+use crate::keys::Keys;
 use crate::mail::{Email, MailError, Mailer, OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
-use crate::models::{User, trusted_device, user};
+use crate::models::trusted_device::{self, TrustedDevice};
+use crate::models::{User, two_factor as second_factors, user};
 
 /// Who tried to sign in, for the audit log.
 #[derive(Debug, Clone)]
@@ -31,6 +34,9 @@ pub enum LoginOutcome {
     SignedIn(User),
     /// The password is right but the address is not verified yet.
     Unverified(User),
+    /// The password is right; the account signs in with a second factor too, so
+    /// nothing counts as a sign-in yet (see [`record_second_factor`]).
+    SecondFactor(User),
     /// Wrong password, unknown address, locked or disabled account: one answer for all.
     Failed,
 }
@@ -68,11 +74,9 @@ pub fn password_matches(account: Option<&User>, password: &str, dummy: &DummyHas
 /// A browser (`attempt.device`) that signed in to this account before, and is not
 /// locked itself, is trusted: a lock strangers caused does not keep it out, and its
 /// wrong passwords lock only it. Any other failure counts toward the account's lockout
-/// (see [`record_failure`]). A success marks the browser as trusted; from a browser
-/// that was not, it mails the owner where and when (when `NEW_SIGN_IN_MAIL` is on;
-/// never held back by the mail limits, which would let a thief hide behind the
-/// owner's own sign-in a minute before). An unknown address runs the same statements
-/// against no row, so its answer takes as long as a wrong password's.
+/// (see [`record_failure`]). A success is finished by [`finish_sign_in`], unless the
+/// account has a second factor to ask for. An unknown address runs the same
+/// statements against no row, so its answer takes as long as a wrong password's.
 pub fn record_attempt(
     conn: &mut DbConn,
     settings: &AccountSettings,
@@ -86,46 +90,134 @@ pub fn record_attempt(
         let id = account.map_or(user::NO_USER_ID, |account| account.id);
         let trusted = trusted_device::find_usable(conn, &attempt.device, id, now)?;
         let Some(account) = account.filter(|_| password_matched) else {
-            match trusted {
-                Some(trusted) => {
-                    let until = now + settings.lockout;
-                    trusted_device::record_failure(
-                        conn,
-                        trusted.id,
-                        settings.max_failed_logins,
-                        until,
-                    )?;
-                    audit(conn, attempt, account, "login.failure", now)?;
-                }
-                None => {
-                    let locked_mail = || {
-                        let account = account.expect("only known accounts are locked");
-                        locked_mail(mailer, settings, account)()
-                    };
-                    record_failure(conn, settings, attempt, account, locked_mail, now)?;
-                }
-            }
+            count_failure(conn, settings, mailer, attempt, account, trusted, now)?;
             return Ok(LoginOutcome::Failed);
         };
-        if !user::accept_password(conn, account, trusted.is_some(), now)? {
+        // With a second factor to come, the right password must not wipe the count
+        // of failures: wrong codes count toward the same lockout.
+        let second_factor = second_factors::is_enabled(conn, account.id)?;
+        let accepted = if second_factor {
+            user::may_sign_in(conn, account, trusted.is_some(), now)?
+        } else {
+            user::accept_password(conn, account, trusted.is_some(), now)?
+        };
+        if !accepted {
             audit(conn, attempt, Some(account), "login.failure", now)?;
             return Ok(LoginOutcome::Failed);
         }
         if account.email_verified_at.is_none() {
             return Ok(LoginOutcome::Unverified(account.clone()));
         }
-        user::record_sign_in(conn, account.id, now)?;
-        if trusted.is_none() && settings.new_sign_in_mail {
-            let mail = new_sign_in_mail(mailer, attempt, account, now).map_err(|error| {
-                tracing::error!(%error, "cannot compose the new sign-in mail");
+        if second_factor {
+            return Ok(LoginOutcome::SecondFactor(account.clone()));
+        }
+        finish_sign_in(conn, settings, mailer, attempt, account, trusted, now)?;
+        Ok(LoginOutcome::SignedIn(account.clone()))
+    })
+}
+
+/// What the second step of a sign-in led to.
+#[derive(Debug)]
+pub enum SecondStep {
+    /// Signed in, with the authenticator's code or a recovery code.
+    SignedIn(User, SecondFactor),
+    /// A wrong or used code; it counted toward the lockout.
+    Wrong,
+    /// The account cannot sign in now (locked, disabled, its password changed).
+    Refused,
+}
+
+/// The second step of a sign-in for `account`, whose password was right a few minutes
+/// ago: checks `code` (see [`two_factor::check_second_factor`]); a wrong one counts
+/// like a wrong password; a right one signs in as [`record_attempt`] would have, and a
+/// recovery code mails the owner `recovery_mail` (given how many are left).
+#[allow(clippy::too_many_arguments)]
+pub fn record_second_factor(
+    conn: &mut DbConn,
+    settings: &AccountSettings,
+    mailer: &Mailer,
+    keys: &Keys,
+    attempt: &Attempt,
+    account: &User,
+    code: &str,
+    recovery_mail: impl FnOnce(i64) -> Result<OutgoingEmail, MailError>,
+    now: NaiveDateTime,
+) -> QueryResult<SecondStep> {
+    db::write_transaction(conn, |conn| {
+        let trusted = trusted_device::find_usable(conn, &attempt.device, account.id, now)?;
+        if !user::may_sign_in(conn, account, trusted.is_some(), now)? {
+            return Ok(SecondStep::Refused);
+        }
+        let factor = two_factor::check_second_factor(conn, keys, account.id, code, now)?;
+        if factor == SecondFactor::Wrong {
+            count_failure(conn, settings, mailer, attempt, Some(account), trusted, now)?;
+            return Ok(SecondStep::Wrong);
+        }
+        if !user::accept_password(conn, account, trusted.is_some(), now)? {
+            return Ok(SecondStep::Refused);
+        }
+        if let SecondFactor::RecoveryCode { left } = factor {
+            let mail = recovery_mail(left).map_err(|error| {
+                tracing::error!(%error, "cannot compose the recovery code mail");
                 diesel::result::Error::RollbackTransaction
             })?;
             outbox::enqueue(conn, Some(account.id), &mail, now)?;
         }
-        trusted_device::trust(conn, &attempt.device, account.id, now)?;
-        audit(conn, attempt, Some(account), "login.success", now)?;
-        Ok(LoginOutcome::SignedIn(account.clone()))
+        finish_sign_in(conn, settings, mailer, attempt, account, trusted, now)?;
+        Ok(SecondStep::SignedIn(account.clone(), factor))
     })
+}
+
+/// A wrong password or code: from a trusted browser it counts toward that browser's
+/// own lock, from any other toward the account's (see [`record_failure`]).
+fn count_failure(
+    conn: &mut DbConn,
+    settings: &AccountSettings,
+    mailer: &Mailer,
+    attempt: &Attempt,
+    account: Option<&User>,
+    trusted: Option<TrustedDevice>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    match trusted {
+        Some(trusted) => {
+            let until = now + settings.lockout;
+            trusted_device::record_failure(conn, trusted.id, settings.max_failed_logins, until)?;
+            audit(conn, attempt, account, "login.failure", now)
+        }
+        None => {
+            let locked_mail = || {
+                let account = account.expect("only known accounts are locked");
+                locked_mail(mailer, settings, account)()
+            };
+            record_failure(conn, settings, attempt, account, locked_mail, now)
+        }
+    }
+}
+
+/// What makes a checked sign-in one: the time, the notice of a new browser (when
+/// `NEW_SIGN_IN_MAIL` is on; never held back by the mail limits, which would let a
+/// thief hide behind the owner's own sign-in a minute before), trust in the browser
+/// and the audit log.
+fn finish_sign_in(
+    conn: &mut DbConn,
+    settings: &AccountSettings,
+    mailer: &Mailer,
+    attempt: &Attempt,
+    account: &User,
+    trusted: Option<TrustedDevice>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    user::record_sign_in(conn, account.id, now)?;
+    if trusted.is_none() && settings.new_sign_in_mail {
+        let mail = new_sign_in_mail(mailer, attempt, account, now).map_err(|error| {
+            tracing::error!(%error, "cannot compose the new sign-in mail");
+            diesel::result::Error::RollbackTransaction
+        })?;
+        outbox::enqueue(conn, Some(account.id), &mail, now)?;
+    }
+    trusted_device::trust(conn, &attempt.device, account.id, now)?;
+    audit(conn, attempt, Some(account), "login.success", now)
 }
 
 /// The "account locked" mail for `account`, composed only when a failure locks it.

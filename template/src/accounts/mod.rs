@@ -13,6 +13,7 @@ pub mod password_change;
 pub mod password_reset;
 pub mod sessions;
 pub mod signup;
+pub mod two_factor;
 pub mod verification;
 
 use crate::mail::MailError;

@@ -6,11 +6,12 @@ use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use crate::accounts::deletion;
+use crate::accounts::two_factor;
 use crate::accounts::verification::{self, CodeMail, ResendOutcome};
 use crate::accounts::{AccountSettings, FlowError};
 use crate::db::{self, DbConn};
 use crate::keys::Keys;
-use crate::mail::Mailer;
+use crate::mail::{Email, Mailer};
 use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::session;
 use crate::models::user::{self, User};
@@ -176,6 +177,39 @@ pub fn resend_verification(
         QueryResult::Ok(outcome)
     })?;
     Ok(Resent::Code(target.email, outcome))
+}
+
+/// Turns off two-factor sign-in for user `target_id`, who lost both their
+/// authenticator and their recovery codes (checking who asks is up to the
+/// administrator), mails them, and writes it to the audit log. Returns the user and
+/// whether it was on; `None` when there is no such user.
+pub fn reset_two_factor(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    actor: &Actor,
+    target_id: i64,
+    now: NaiveDateTime,
+) -> Result<Option<(User, bool)>, FlowError> {
+    let Some(target) = user::get_user(conn, target_id)? else {
+        return Ok(None);
+    };
+    let mail = mailer.compose(
+        &target.email,
+        &Email::TwoFactorDisabled {
+            name: target.name.clone(),
+            by_admin: true,
+        },
+    )?;
+    let was_on = two_factor::turn_off(
+        conn,
+        (target.id, &target.email),
+        (actor.id, &actor.email),
+        "admin.reset_two_factor",
+        &actor.ip,
+        &mail,
+        now,
+    )?;
+    Ok(Some((target, was_on)))
 }
 
 /// Writes what `actor` did to `target` to the audit log.

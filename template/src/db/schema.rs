@@ -132,10 +132,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A user's authenticator app; `enabled_at` is NULL while enrolling.
+    two_factor (user_id) {
+        user_id -> BigInt,
+        secret_sealed -> Text,
+        enabled_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> users (user_id));
 diesel::joinable!(trusted_devices -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(outbox_messages -> users (user_id));
+diesel::joinable!(two_factor -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -145,4 +168,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_messages,
     audit_events,
     trusted_devices,
+    two_factor,
+    recovery_codes,
 );

@@ -31,6 +31,12 @@ pub enum Email {
     AccountLocked { name: String, minutes: i64 },
     /// The owner deleted their account: a receipt, and a warning if it was not them.
     AccountDeleted { name: String },
+    /// Two-factor sign-in was turned on.
+    TwoFactorEnabled { name: String },
+    /// Two-factor sign-in was turned off, by the owner or (`by_admin`) an administrator.
+    TwoFactorDisabled { name: String, by_admin: bool },
+    /// A recovery code was used to sign in; `left` are unused.
+    RecoveryCodeUsed { name: String, left: i64 },
     /// The account signed in from a browser it never used: where and when, in case it
     /// was not the owner.
     NewSignIn {
@@ -45,7 +51,7 @@ pub enum Email {
 
 impl Email {
     /// Every kind, so a missing template is found at start-up rather than on first use.
-    const KINDS: [&'static str; 10] = [
+    const KINDS: [&'static str; 13] = [
         "verification_code",
         "signup_attempt",
         "email_change_code",
@@ -56,6 +62,9 @@ impl Email {
         "account_locked",
         "account_deleted",
         "new_sign_in",
+        "two_factor_enabled",
+        "two_factor_disabled",
+        "recovery_code_used",
     ];
 
     /// The template file stem.
@@ -71,6 +80,9 @@ impl Email {
             Self::AccountLocked { .. } => "account_locked",
             Self::AccountDeleted { .. } => "account_deleted",
             Self::NewSignIn { .. } => "new_sign_in",
+            Self::TwoFactorEnabled { .. } => "two_factor_enabled",
+            Self::TwoFactorDisabled { .. } => "two_factor_disabled",
+            Self::RecoveryCodeUsed { .. } => "recovery_code_used",
         }
     }
 
@@ -85,7 +97,10 @@ impl Email {
             | Self::PasswordChanged { name }
             | Self::AccountLocked { name, .. }
             | Self::AccountDeleted { name }
-            | Self::NewSignIn { name, .. } => name,
+            | Self::NewSignIn { name, .. }
+            | Self::TwoFactorEnabled { name }
+            | Self::TwoFactorDisabled { name, .. }
+            | Self::RecoveryCodeUsed { name, .. } => name,
         }
     }
 
@@ -108,6 +123,15 @@ impl Email {
             Self::AccountLocked { .. } => format!("Your {app} account is locked for now"),
             Self::AccountDeleted { .. } => format!("Your {app} account is deleted"),
             Self::NewSignIn { browser, .. } => format!("New sign-in to {app} from {browser}"),
+            Self::TwoFactorEnabled { .. } => {
+                format!("Two-factor sign-in is on for your {app} account")
+            }
+            Self::TwoFactorDisabled { .. } => {
+                format!("Two-factor sign-in is off for your {app} account")
+            }
+            Self::RecoveryCodeUsed { .. } => {
+                format!("A recovery code was used to sign in to {app}")
+            }
         }
     }
 }
@@ -254,8 +278,17 @@ impl Mailer {
                 context.insert("at", at);
                 context.insert("sessions_url", &format!("{base_url}/account/sessions"));
             }
+            Email::TwoFactorDisabled { by_admin, .. } => {
+                context.insert("by_admin", by_admin);
+                context.insert("two_factor_url", &format!("{base_url}/account/two-factor"));
+            }
+            Email::RecoveryCodeUsed { left, .. } => {
+                context.insert("left", left);
+                context.insert("two_factor_url", &format!("{base_url}/account/two-factor"));
+            }
             Email::SignupAttempt { .. }
             | Email::EmailChangeAttempt { .. }
+            | Email::TwoFactorEnabled { .. }
             | Email::PasswordChanged { .. }
             | Email::AccountDeleted { .. } => {}
         }

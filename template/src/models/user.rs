@@ -165,6 +165,30 @@ pub fn accept_password(
     Ok(accepted == 1)
 }
 
+/// Whether `account` could sign in now: active, its password unchanged since it was
+/// read, and not locked (unless `despite_lock`). Like [`accept_password`], without
+/// clearing the count of failures: for a sign-in with a second step still to come.
+pub fn may_sign_in(
+    conn: &mut DbConn,
+    account: &User,
+    despite_lock: bool,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .find(account.id)
+            .filter(users::is_active.eq(true))
+            .filter(users::password_hash.eq(&account.password_hash))
+            .filter(
+                users::locked_until
+                    .is_null()
+                    .or(users::locked_until.le(now))
+                    .or(despite_lock.into_sql::<Bool>()),
+            ),
+    ))
+    .get_result(conn)
+}
+
 /// Stamps a sign-in.
 pub fn record_sign_in(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(users::table.find(id))

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::verification::ResendOutcome;
 use crate::admin::actions::{self, Action, Actor, Refusal, Resent};
 use crate::admin::stats::{self, CHART_WEEKS};
-use crate::models::session;
 use crate::models::user_search::{self, Filter, Sort, UserQuery};
+use crate::models::{session, two_factor};
 use crate::web::auth::AdminUser;
 use crate::web::client_ip;
 use crate::web::error::AppError;
@@ -60,6 +60,7 @@ struct Row {
     joined: String,
     /// Live sessions: where the user is signed in now.
     sessions: i64,
+    two_factor: bool,
 }
 
 /// A link to another page of the same search.
@@ -84,12 +85,13 @@ pub async fn users(
         page: params.page.unwrap_or(1),
     };
     let now = state.now();
-    let (found, sessions) = state
+    let (found, sessions, two_factor) = state
         .db(move |conn, _| {
             let found = user_search::search_users(conn, &query)?;
             let ids: Vec<i64> = found.users.iter().map(|user| user.id).collect();
             let sessions = session::live_session_counts(conn, &ids, now)?;
-            diesel::QueryResult::Ok((found, sessions))
+            let two_factor = two_factor::enabled_among(conn, &ids)?;
+            diesel::QueryResult::Ok((found, sessions, two_factor))
         })
         .await?;
     let sessions: HashMap<i64, i64> = sessions.into_iter().collect();
@@ -98,6 +100,7 @@ pub async fn users(
         .into_iter()
         .map(|user| Row {
             sessions: sessions.get(&user.id).copied().unwrap_or(0),
+            two_factor: two_factor.contains(&user.id),
             id: user.id,
             verified: user.email_verified_at.is_some(),
             joined: user.created_at.format("%Y-%m-%d").to_string(),
@@ -211,6 +214,40 @@ pub async fn act(
             page.render_with_status("admin/refused.html", StatusCode::CONFLICT)
         }
     }
+}
+
+/// Turns a user's two-factor sign-in off (in sudo mode); then back to the directory
+/// with a message.
+pub async fn reset_two_factor(
+    req: HttpRequest,
+    admin: AdminUser,
+    state: State,
+    session: Session,
+    path: web::Path<i64>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, AppError> {
+    let target_id = path.into_inner();
+    let back = form.back();
+    sudo::require(&session, &state, &back)?;
+    let actor = actor(&req, admin, &state);
+    let now = state.now();
+    let reset = state
+        .db(move |conn, state| {
+            actions::reset_two_factor(conn, &state.mailer, &actor, target_id, now)
+        })
+        .await?;
+    match reset {
+        None => return Err(AppError::NotFound),
+        Some((target, true)) => FlashMessage::success(format!(
+            "{} signs in with their password alone now; we emailed them.",
+            target.email
+        ))
+        .send(),
+        Some((target, false)) => {
+            FlashMessage::info(format!("{} does not use two-factor sign-in.", target.email)).send();
+        }
+    }
+    Ok(see_other(&back))
 }
 
 /// Mails an unverified user a new code, as if they had asked for it themself; then

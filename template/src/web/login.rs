@@ -1,6 +1,7 @@
 //! `GET/POST /login` and `POST /logout`.
 
 use actix_identity::Identity;
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
@@ -19,6 +20,7 @@ use crate::web::page::Page;
 use crate::web::paths;
 use crate::web::pending::{Pending, redirect_to_verify};
 use crate::web::redirect::{safe_next, see_other};
+use crate::web::second_factor::PendingSignIn;
 use crate::web::state::State;
 
 /// One message for every failed login, so it never tells which part was wrong.
@@ -56,6 +58,7 @@ pub async fn create(
     req: HttpRequest,
     state: State,
     page: Page,
+    session: Session,
     query: web::Query<NextQuery>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -119,6 +122,12 @@ pub async fn create(
             let mut response = see_other(safe_next(&query.next).unwrap_or(home_for(user.is_admin)));
             response.add_cookie(&device::cookie(&state.cookie_names, device_token))?;
             Ok(response)
+        }
+        LoginOutcome::SecondFactor(user) => {
+            let remember_me = form.remember_me.is_some();
+            PendingSignIn::new(&user, remember_me, &query.next, device_token, &state)
+                .save(&session)?;
+            Ok(see_other(paths::LOGIN_TWO_FACTOR))
         }
         LoginOutcome::Unverified(user) => {
             let address = user.email.clone();

@@ -33,6 +33,7 @@ pub mod password_resets;
 pub mod paths;
 pub mod pending;
 pub mod redirect;
+pub mod second_factor;
 pub mod signup;
 pub mod state;
 pub mod sudo;
@@ -63,6 +64,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
             limited(paths::LOGIN)
                 .route(web::get().to(login::new))
                 .route(web::post().to(login::create)),
+        )
+        .service(
+            limited(paths::LOGIN_TWO_FACTOR)
+                .route(web::get().to(second_factor::new))
+                .route(web::post().to(second_factor::create)),
         )
         .service(resource(paths::LOGOUT).route(web::post().to(login::delete)))
         .service(
@@ -98,6 +104,23 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
                 .route(web::post().to(account::password::update)),
         )
         .service(
+            resource(paths::ACCOUNT_TWO_FACTOR)
+                .route(web::get().to(account::two_factor::show))
+                .route(web::post().to(account::two_factor::start)),
+        )
+        .service(
+            limited(paths::ACCOUNT_TWO_FACTOR_ENABLE)
+                .route(web::post().to(account::two_factor::enable)),
+        )
+        .service(
+            resource(paths::ACCOUNT_TWO_FACTOR_RECOVERY_CODES)
+                .route(web::post().to(account::two_factor::regenerate)),
+        )
+        .service(
+            resource(paths::ACCOUNT_TWO_FACTOR_DISABLE)
+                .route(web::post().to(account::two_factor::disable)),
+        )
+        .service(
             limited(paths::ACCOUNT_CONFIRM)
                 .route(web::get().to(account::confirm::new))
                 .route(web::post().to(account::confirm::create)),
@@ -126,6 +149,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         .service(
             resource(paths::ADMIN_RESEND_VERIFICATION)
                 .route(web::post().to(admin::resend_verification)),
+        )
+        .service(
+            resource(paths::ADMIN_RESET_TWO_FACTOR).route(web::post().to(admin::reset_two_factor)),
         )
         .service(resource(paths::ADMIN_USER_ACTION).route(web::post().to(admin::act)));
 }

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use reqwest::header::LOCATION;
 
 use {{crate_name}}::db::schema::{
-    outbox_messages, password_reset_tokens, sessions, users, verification_codes,
+    outbox_messages, password_reset_tokens, sessions, two_factor, users, verification_codes,
 };
 
 use crate::helpers::{Browser, PASSWORD, TestApp, path_of, reset_link_in, spawn_app};
@@ -221,6 +221,19 @@ impl Cast {
                 vec![("code", &self.email_code)],
             ),
             (&self.app.browser, "/account/email/cancel", vec![]),
+            (&self.app.browser, "/account/two-factor", vec![]),
+            (
+                &self.app.browser,
+                "/account/two-factor/enable",
+                vec![("code", "123456")],
+            ),
+            (
+                &self.app.browser,
+                "/account/two-factor/recovery-codes",
+                vec![],
+            ),
+            (&self.app.browser, "/account/two-factor/disable", vec![]),
+            (&self.visitor, "/login/two-factor", vec![("code", "123456")]),
             (
                 &self.app.browser,
                 "/account/confirm",
@@ -344,12 +357,13 @@ fn database_state(app: &TestApp) -> String {
         .order(password_reset_tokens::id)
         .load(&mut conn)
         .unwrap();
+    let second_factors: i64 = two_factor::table.count().get_result(&mut conn).unwrap();
     let mails: i64 = outbox_messages::table
         .count()
         .get_result(&mut conn)
         .unwrap();
     format!(
         "users: {users:?}\nsessions: {sessions:?}\ncodes: {codes:?}\n\
-         reset tokens used: {reset_tokens:?}\nmails: {mails}"
+         reset tokens used: {reset_tokens:?}\nsecond factors: {second_factors}\nmails: {mails}"
     )
 }

@@ -29,4 +29,5 @@ mod provider;
 mod security;
 mod sessions;
 mod signup;
+mod two_factor;
 mod verification;

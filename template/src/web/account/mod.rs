@@ -1,6 +1,6 @@
 //! The account area: `/account` (profile), `/account/email`, `/account/password`,
-//! `/account/sessions`, `/account/export`, `/account/delete`, and `/account/confirm`,
-//! where sudo mode starts (see `web::sudo`).
+//! `/account/two-factor`, `/account/sessions`, `/account/export`, `/account/delete`,
+//! and `/account/confirm`, where sudo mode starts (see `web::sudo`).
 
 pub mod confirm;
 pub mod delete;
@@ -9,6 +9,7 @@ pub mod export;
 pub mod password;
 pub mod profile;
 pub mod sessions;
+pub mod two_factor;
 
 use actix_web::HttpRequest;
 

@@ -1,0 +1,183 @@
+//! `GET/POST /login/two-factor`: the second step of signing in, for accounts with
+//! two-factor sign-in on. The password step leaves a [`PendingSignIn`] in the
+//! session (stored on the server); it lasts [`PENDING_MINUTES`].
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::login::{self, Attempt, SecondStep};
+use crate::accounts::two_factor::SecondFactor;
+use crate::keys::token_hash;
+use crate::mail::Email;
+use crate::models::{User, user};
+use crate::secret::Secret;
+use crate::web::auth::{client_of, home_for, insert, sign_in};
+use crate::web::device;
+use crate::web::error::AppError;
+use crate::web::page::Page;
+use crate::web::paths;
+use crate::web::redirect::{safe_next, see_other};
+use crate::web::state::State;
+
+/// How long the second step waits after the password.
+const PENDING_MINUTES: i64 = 5;
+
+const PENDING_KEY: &str = "pending_sign_in";
+
+const WRONG_CODE: &str =
+    "That code is not right, or it was used already. Enter the code your app shows now.";
+
+/// A sign-in whose password was right, waiting for its second factor.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    user_id: i64,
+    /// The hash of the account's password hash at the password step: a password
+    /// changed since then ends the pending sign-in.
+    password: String,
+    /// When the password was right, in seconds since 1970 (UTC).
+    at: i64,
+    remember_me: bool,
+    next: String,
+    /// The browser's device token (new, if it had none), for the cookie set at the end.
+    device_token: String,
+}
+
+impl PendingSignIn {
+    pub fn new(
+        account: &User,
+        remember_me: bool,
+        next: &str,
+        device_token: String,
+        state: &State,
+    ) -> Self {
+        Self {
+            user_id: account.id,
+            password: token_hash(&account.password_hash),
+            at: state.now().and_utc().timestamp(),
+            remember_me,
+            next: next.to_owned(),
+            device_token,
+        }
+    }
+
+    /// Keeps it in the session for the second step.
+    pub fn save(&self, session: &Session) -> Result<(), AppError> {
+        insert(session, PENDING_KEY, self)
+    }
+
+    /// The pending sign-in of this session, unless it is older than [`PENDING_MINUTES`].
+    fn load(session: &Session, state: &State) -> Option<Self> {
+        let pending = session.get::<Self>(PENDING_KEY).ok().flatten()?;
+        let age = state.now().and_utc().timestamp() - pending.at;
+        (0..PENDING_MINUTES * 60).contains(&age).then_some(pending)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CodeForm {
+    code: Secret,
+}
+
+pub async fn new(session: Session, state: State, page: Page) -> Result<HttpResponse, AppError> {
+    if PendingSignIn::load(&session, &state).is_none() {
+        return Ok(start_again(&session));
+    }
+    render(page, None, StatusCode::OK)
+}
+
+pub async fn create(
+    req: HttpRequest,
+    session: Session,
+    state: State,
+    page: Page,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(pending) = PendingSignIn::load(&session, &state) else {
+        return Ok(start_again(&session));
+    };
+    let code = form.into_inner().code;
+    if code.expose().trim().is_empty() {
+        let error = "Enter the 6-digit code from your authenticator app, or a recovery code.";
+        return render(page, Some(error), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let user_id = pending.user_id;
+    let account = state
+        .db(move |conn, _| user::get_user(conn, user_id))
+        .await?
+        .filter(|account| token_hash(&account.password_hash) == pending.password);
+    let Some(account) = account else {
+        return Ok(start_again(&session));
+    };
+
+    let now = state.now();
+    let client = client_of(&req, &state);
+    let attempt = Attempt {
+        email: account.email.clone(),
+        ip: client.ip.clone(),
+        device: token_hash(&pending.device_token),
+        browser: client.description(),
+    };
+    let outcome = state
+        .db(move |conn, state| {
+            let recovery_mail = |left| {
+                state.mailer.compose(
+                    &account.email,
+                    &Email::RecoveryCodeUsed {
+                        name: account.name.clone(),
+                        left,
+                    },
+                )
+            };
+            login::record_second_factor(
+                conn,
+                &state.settings.accounts,
+                &state.mailer,
+                &state.keys,
+                &attempt,
+                &account,
+                code.expose(),
+                recovery_mail,
+                now,
+            )
+        })
+        .await?;
+
+    match outcome {
+        SecondStep::Wrong => render(page, Some(WRONG_CODE), StatusCode::UNPROCESSABLE_ENTITY),
+        SecondStep::Refused => Ok(start_again(&session)),
+        SecondStep::SignedIn(user, factor) => {
+            session.remove(PENDING_KEY);
+            sign_in(&req, &state, user.id, pending.remember_me)?;
+            if let SecondFactor::RecoveryCode { left } = factor {
+                FlashMessage::warning(format!(
+                    "You signed in with a recovery code; {left} left. If you lost your authenticator, set up a new one under Two-factor sign-in."
+                ))
+                .send();
+            }
+            let next = safe_next(&pending.next).unwrap_or(home_for(user.is_admin));
+            let mut response = see_other(next);
+            response.add_cookie(&device::cookie(&state.cookie_names, pending.device_token))?;
+            Ok(response)
+        }
+    }
+}
+
+/// Back to the password step: the pending sign-in is gone, too old, or refused.
+fn start_again(session: &Session) -> HttpResponse {
+    session.remove(PENDING_KEY);
+    FlashMessage::error("Your sign-in timed out or was refused. Please sign in again.").send();
+    see_other(paths::LOGIN)
+}
+
+fn render(
+    mut page: Page,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    page.insert("error", &error);
+    page.render_with_status("auth/two_factor.html", status)
+}
