@@ -11,6 +11,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 
 import { checkPage, launch, open, settings, sleep, until, waitForMail, watchedContext } from "./lib.mjs";
 
@@ -495,6 +496,78 @@ test("changing the email address: a code to the new address, then the profile sh
     const notice = await waitForMail(user.email, 2);
     await checkMail(s, "mail-email-change-code", codeMail);
     await checkMail(s, "mail-email-changed", notice);
+  }));
+
+// The code an authenticator app with the base32 `key` shows at `at` (RFC 6238: SHA-1,
+// six digits, 30-second steps).
+function totp(key, at = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bits = [...key.replace(/=+$/, "")].map((c) => alphabet.indexOf(c).toString(2).padStart(5, "0")).join("");
+  const secret = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const mac = createHmac("sha1", secret).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+// The first mail to `to` whose subject has `words`.
+async function mailAbout(to, words) {
+  for (let nth = 1; ; nth++) {
+    const mail = await waitForMail(to, nth);
+    if ((mail.headers.subject || "").includes(words)) return mail;
+  }
+}
+
+test("two-factor sign-in: set up with the page's key, then sign in with a recovery code and with the app's code", () =>
+  inBrowser("two-factor sign-in: set up with the page's key, then sign in with a recovery code and with the app's code", async (s) => {
+    const { page, watcher } = s;
+    const user = { name: "Tess Totp", email: "tess@example.com", password: PASSWORD };
+    await signUpVerified(page, watcher, user);
+    await open(page, watcher, "/account");
+    await page.getByRole("link", { name: "Two-factor sign-in", exact: true }).click();
+    await page.waitForLoadState("load");
+    assert.equal(path(page), "/account/two-factor", `the side navigation's "Two-factor sign-in" leads to ${page.url()}`);
+    await s.check("account-two-factor-off");
+
+    await submit(page, watcher, 'form[action="/account/two-factor"] button[type=submit]');
+    const qr = await page.locator(".qr-code svg").boundingBox();
+    assert.ok(qr && qr.width >= 150 && qr.height >= 150, `the QR code is too small to scan: ${JSON.stringify(qr)}`);
+    const key = (await page.locator(".setup-key").innerText()).trim();
+    assert.match(key, /^[A-Z2-7]{32}$/, "the key the page shows");
+    await s.check("account-two-factor-setup");
+
+    await page.locator("input#code").fill(totp(key));
+    await submit(page, watcher, 'form[action="/account/two-factor/enable"] button[type=submit]');
+    const codes = await page.locator(".recovery-codes code").allInnerTexts();
+    assert.equal(codes.length, 10, `the page shows ${codes.length} recovery codes`);
+    await s.check("account-two-factor-codes");
+    await checkMail(s, "mail-two-factor-enabled", await mailAbout(user.email, "Two-factor sign-in is on"));
+
+    // A recovery code as copied from paper: capitals, a space for the dash.
+    await open(page, watcher, "/dashboard");
+    await signOut(page, watcher);
+    await signIn(page, watcher, user.email, user.password);
+    assert.equal(path(page), "/login/two-factor", `after the password the browser is on ${page.url()}`);
+    await s.check("login-two-factor");
+    await page.locator("input[name=code]").fill(codes[0].toUpperCase().replace("-", " "));
+    await submit(page, watcher, 'form[action="/login/two-factor"] button[type=submit]');
+    assert.equal(path(page), "/dashboard", `after the recovery code the browser is on ${page.url()}`);
+    const flashes = await page.locator(".flashes .flash").allInnerTexts();
+    assert.ok(flashes.some((t) => t.includes("9 left")), `no flash says how many codes are left: ${JSON.stringify(flashes)}`);
+    await checkMail(s, "mail-recovery-code-used", await mailAbout(user.email, "recovery code was used"));
+
+    // The set-up used this step's code; the next step's is accepted as drift.
+    await open(page, watcher, "/dashboard");
+    await signOut(page, watcher);
+    await signIn(page, watcher, user.email, user.password);
+    await page.locator("input[name=code]").fill(totp(key, Date.now() + 30000));
+    await submit(page, watcher, 'form[action="/login/two-factor"] button[type=submit]');
+    assert.equal(path(page), "/dashboard", `after the app's code the browser is on ${page.url()}`);
+    await open(page, watcher, "/account/two-factor");
+    const status = await page.locator("main").innerText();
+    assert.ok(status.includes("9 of 10 recovery codes are left"), `the page does not say how many codes are left:\n${status}`);
+    await s.check("account-two-factor-on");
   }));
 
 test("deleting the account: the address typed out, then the home page says it is done", () =>

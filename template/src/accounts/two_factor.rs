@@ -109,6 +109,15 @@ pub fn setup(
     })
 }
 
+/// The app's code in what was typed: six digits, "123 456" and "123-456" too.
+fn six_digits(typed: &str) -> Option<String> {
+    let digits: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    (digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
 /// The time step `code` is valid for at `now` (±1 step), under the secret of `row`.
 fn matching_step(
     keys: &Keys,
@@ -116,10 +125,7 @@ fn matching_step(
     code: &str,
     now: NaiveDateTime,
 ) -> Option<i64> {
-    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
+    let code = six_digits(code)?;
     let secret = keys.open_two_factor_secret(row.user_id, &row.secret_sealed)?;
     let totp = authenticator(secret).build().ok()?;
     totp.check(&code, unix_seconds(now))
@@ -224,9 +230,8 @@ pub fn check_second_factor(
     let Some(row) = two_factor::find(conn, user_id)?.filter(|row| row.enabled_at.is_some()) else {
         return Ok(SecondFactor::Wrong);
     };
-    let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        let accepted = match matching_step(keys, &row, &digits, now) {
+    if six_digits(typed).is_some() {
+        let accepted = match matching_step(keys, &row, typed, now) {
             Some(step) => two_factor::accept_step(conn, user_id, step, false, now)?,
             None => false,
         };

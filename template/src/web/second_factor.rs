@@ -84,7 +84,8 @@ pub struct CodeForm {
 
 pub async fn new(session: Session, state: State, page: Page) -> Result<HttpResponse, AppError> {
     if PendingSignIn::load(&session, &state).is_none() {
-        return Ok(start_again(&session));
+        // A GET changes nothing, not even a session to carry a message.
+        return Ok(see_other(paths::LOGIN));
     }
     render(page, None, StatusCode::OK)
 }
