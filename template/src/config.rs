@@ -353,6 +353,11 @@ impl Settings {
                 per_hour: env.positive("MAILS_PER_HOUR", 5),
             },
             new_sign_in_mail: env.parse("NEW_SIGN_IN_MAIL", true, "true or false"),
+            admin_two_factor_required: env.parse(
+                "ADMIN_TWO_FACTOR_REQUIRED",
+                false,
+                "true or false",
+            ),
         };
 
         let retention = Retention {

@@ -140,13 +140,13 @@ pub fn random_token(bytes: usize) -> String {
 mod tests {
     use super::*;
 
-    fn keys(secret: &str) -> Keys {
+    fn derived(secret: &str) -> Keys {
         Keys::derive(&Secret::new(secret))
     }
 
     #[test]
     fn a_sealed_two_factor_secret_opens_only_for_its_user_and_under_its_session_secret() {
-        let keys = keys("one secret long enough for the test");
+        let keys = derived("one secret long enough for the test");
         let sealed = keys.seal_two_factor_secret(7, b"twenty bytes of key!");
 
         assert_eq!(
@@ -154,7 +154,7 @@ mod tests {
             Some(b"twenty bytes of key!".as_slice())
         );
         assert_eq!(keys.open_two_factor_secret(8, &sealed), None);
-        let other = keys("another secret long enough for it");
+        let other = derived("another secret long enough for it");
         assert_eq!(other.open_two_factor_secret(7, &sealed), None);
         assert_ne!(
             sealed,

@@ -50,4 +50,7 @@ pub struct AccountSettings {
     /// Mail the owner when their account signs in from a browser it never used
     /// (`NEW_SIGN_IN_MAIL`, default true).
     pub new_sign_in_mail: bool,
+    /// Administrators must use two-factor sign-in to reach the admin area
+    /// (`ADMIN_TWO_FACTOR_REQUIRED`, default false).
+    pub admin_two_factor_required: bool,
 }

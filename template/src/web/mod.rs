@@ -8,8 +8,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, Resource, web};
 
 use crate::web::error::AppError;
-use crate::web::middleware::deadline;
 use crate::web::middleware::rate_limit::{self, AuthLimit};
+use crate::web::middleware::{admin_two_factor, deadline};
 
 pub mod account;
 pub mod admin;
@@ -140,20 +140,21 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
             resource(paths::ACCOUNT_SESSION_SIGN_OUT)
                 .route(web::post().to(account::sessions::sign_out)),
         )
-        .service(resource(paths::ADMIN).route(web::get().to(admin::show)))
-        .service(resource(paths::ADMIN_USERS).route(web::get().to(admin::users)))
-        .service(resource(paths::ADMIN_AUDIT).route(web::get().to(admin_audit::show)))
-        .service(resource(paths::ADMIN_MAIL).route(web::get().to(admin_mail::show)))
-        .service(resource(paths::ADMIN_MAIL_ACTION).route(web::post().to(admin_mail::act)))
+        .service(admin_resource(paths::ADMIN).route(web::get().to(admin::show)))
+        .service(admin_resource(paths::ADMIN_USERS).route(web::get().to(admin::users)))
+        .service(admin_resource(paths::ADMIN_AUDIT).route(web::get().to(admin_audit::show)))
+        .service(admin_resource(paths::ADMIN_MAIL).route(web::get().to(admin_mail::show)))
+        .service(admin_resource(paths::ADMIN_MAIL_ACTION).route(web::post().to(admin_mail::act)))
         // Before `{action}`, which would otherwise take it.
         .service(
-            resource(paths::ADMIN_RESEND_VERIFICATION)
+            admin_resource(paths::ADMIN_RESEND_VERIFICATION)
                 .route(web::post().to(admin::resend_verification)),
         )
         .service(
-            resource(paths::ADMIN_RESET_TWO_FACTOR).route(web::post().to(admin::reset_two_factor)),
+            admin_resource(paths::ADMIN_RESET_TWO_FACTOR)
+                .route(web::post().to(admin::reset_two_factor)),
         )
-        .service(resource(paths::ADMIN_USER_ACTION).route(web::post().to(admin::act)));
+        .service(admin_resource(paths::ADMIN_USER_ACTION).route(web::post().to(admin::act)));
 }
 
 /// A resource whose handlers' panics become the 500 page, and whose handlers get
@@ -168,11 +169,27 @@ fn resource(
         Response = ServiceResponse<BoxBody>,
         Error = actix_web::Error,
         InitError = (),
-    >,
+    > + use<>,
 > {
     web::resource(path)
         .wrap(from_fn(error::catch_panics))
         .wrap(from_fn(deadline::limit))
+}
+
+/// Like [`resource`], for the admin area: with `ADMIN_TWO_FACTOR_REQUIRED`, an
+/// administrator without two-factor sign-in is sent to set it up first.
+fn admin_resource(
+    path: &str,
+) -> Resource<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
+    resource(path).wrap(from_fn(admin_two_factor::require))
 }
 
 /// Like [`resource`], behind both auth limits: the in-process one first, which turns a

@@ -395,9 +395,37 @@ async fn an_administrator_turns_off_a_users_second_factor_in_sudo_mode_and_it_is
     assert_eq!(login.headers()[LOCATION], "/dashboard");
 }
 
+#[tokio::test]
+async fn with_two_factor_required_of_administrators_the_admin_area_waits_until_it_is_on() {
+    let app = spawn_app_with(&[("ADMIN_TWO_FACTOR_REQUIRED", "true")]).await;
+    app.signed_up_user(ADA).await;
+    app.set_admin(ADA, true);
+    let sign_out = format!("/admin/users/{}/sign-out", user_id(&app, ADA));
+
+    let page = app.get("/admin").await;
+    let action = app.post_form(&sign_out, &[("next", "/admin/users")]).await;
+
+    for response in [page, action] {
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()[LOCATION], "/account/two-factor");
+    }
+    let set_up = app.get("/account/two-factor").await.text().await.unwrap();
+    assert!(set_up.contains("requires it of administrators"), "{set_up}");
+    assert_eq!(app.get("/dashboard").await.status(), 200, "signed out");
+
+    enrol(&app).await;
+
+    assert_eq!(app.get("/admin").await.status(), 200);
+}
+
 /// Ada, signed up and signed in in the app's browser, with two-factor sign-in on.
 async fn enrolled(app: &TestApp) -> Enrolled {
     app.signed_up_user(ADA).await;
+    enrol(app).await
+}
+
+/// Turns two-factor sign-in on for the user signed in in the app's browser.
+async fn enrol(app: &TestApp) -> Enrolled {
     assert_eq!(
         app.post_form("/account/two-factor", &[]).await.status(),
         303
