@@ -7,7 +7,9 @@ use diesel::QueryResult;
 use crate::db::{self, DbConn};
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
-use crate::models::{password_reset, session, trusted_device, user, verification_code};
+use crate::models::{
+    password_reset, recovery_code, session, trusted_device, two_factor, user, verification_code,
+};
 
 /// What became of an owner's request to delete their account.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub fn erase_user(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     verification_code::delete_user_codes(conn, id)?;
     password_reset::delete_user_tokens(conn, id)?;
     trusted_device::forget_user(conn, id)?;
+    two_factor::delete(conn, id)?;
+    recovery_code::delete_all(conn, id)?;
     crate::models::outbox::delete_user_mail(conn, id)?;
     user::delete_user(conn, id)
 }

@@ -418,6 +418,21 @@ async fn with_two_factor_required_of_administrators_the_admin_area_waits_until_i
     assert_eq!(app.get("/admin").await.status(), 200);
 }
 
+#[tokio::test]
+async fn deleting_the_account_deletes_its_secret_and_recovery_codes() {
+    use {{crate_name}}::db::schema::{recovery_codes, two_factor};
+    let app = spawn_app().await;
+    enrolled(&app).await;
+
+    let deleted = app.post_form("/account/delete", &[("email", ADA)]).await;
+
+    assert_eq!(deleted.status(), 303);
+    let mut conn = app.pool.get().unwrap();
+    let secrets: i64 = two_factor::table.count().get_result(&mut conn).unwrap();
+    let codes: i64 = recovery_codes::table.count().get_result(&mut conn).unwrap();
+    assert_eq!((secrets, codes), (0, 0));
+}
+
 /// Ada, signed up and signed in in the app's browser, with two-factor sign-in on.
 async fn enrolled(app: &TestApp) -> Enrolled {
     app.signed_up_user(ADA).await;
