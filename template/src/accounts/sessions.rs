@@ -50,16 +50,6 @@ fn record(
     ip: &str,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    audit_event::record(
-        conn,
-        &NewAuditEvent {
-            actor_id: Some(user.id),
-            actor_email: &user.email,
-            action,
-            target_id: Some(user.id),
-            target_email: Some(&user.email),
-            ip,
-            created_at: now,
-        },
-    )
+    let owner = (user.id, user.email.as_str());
+    audit_event::record(conn, &NewAuditEvent::by_owner(owner, action, ip, now))
 }

@@ -144,7 +144,7 @@ pub fn finish_enrolment(
     enabled_mail: &OutgoingEmail,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Vec<String>>> {
-    let (user_id, email) = account;
+    let (user_id, _) = account;
     db::write_transaction(conn, |conn| {
         let Some(row) = two_factor::find(conn, user_id)? else {
             return Ok(None);
@@ -157,7 +157,8 @@ pub fn finish_enrolment(
         }
         let codes = replace_recovery_codes(conn, keys, user_id, now)?;
         outbox::enqueue(conn, Some(user_id), enabled_mail, now)?;
-        record(conn, user_id, email, "account.two_factor_enable", ip, now)?;
+        let event = NewAuditEvent::by_owner(account, "account.two_factor_enable", ip, now);
+        audit_event::record(conn, &event)?;
         Ok(Some(codes))
     })
 }
@@ -171,13 +172,14 @@ pub fn regenerate_recovery_codes(
     ip: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Vec<String>>> {
-    let (user_id, email) = account;
+    let (user_id, _) = account;
     db::write_transaction(conn, |conn| {
         if !two_factor::is_enabled(conn, user_id)? {
             return Ok(None);
         }
         let codes = replace_recovery_codes(conn, keys, user_id, now)?;
-        record(conn, user_id, email, "account.recovery_codes", ip, now)?;
+        let event = NewAuditEvent::by_owner(account, "account.recovery_codes", ip, now);
+        audit_event::record(conn, &event)?;
         Ok(Some(codes))
     })
 }
@@ -287,26 +289,4 @@ pub fn turn_off(
         }
         Ok(was_on)
     })
-}
-
-fn record(
-    conn: &mut DbConn,
-    user_id: i64,
-    email: &str,
-    action: &str,
-    ip: &str,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    audit_event::record(
-        conn,
-        &NewAuditEvent {
-            actor_id: Some(user_id),
-            actor_email: email,
-            action,
-            target_id: Some(user_id),
-            target_email: Some(email),
-            ip,
-            created_at: now,
-        },
-    )
 }

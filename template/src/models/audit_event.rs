@@ -39,6 +39,26 @@ pub struct NewAuditEvent<'a> {
     pub created_at: NaiveDateTime,
 }
 
+impl<'a> NewAuditEvent<'a> {
+    /// What a user did to their own account: they are actor and target.
+    pub fn by_owner(
+        (user_id, email): (i64, &'a str),
+        action: &'a str,
+        ip: &'a str,
+        created_at: NaiveDateTime,
+    ) -> Self {
+        Self {
+            actor_id: Some(user_id),
+            actor_email: email,
+            action,
+            target_id: Some(user_id),
+            target_email: Some(email),
+            ip,
+            created_at,
+        }
+    }
+}
+
 /// Writes an entry; call it in the transaction of the change it records.
 pub fn record(conn: &mut DbConn, event: &NewAuditEvent<'_>) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
