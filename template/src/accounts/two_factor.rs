@@ -26,7 +26,7 @@ const RECOVERY_LENGTH: usize = 10;
 /// What an enrolling user copies into their authenticator app.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Setup {
-    /// The secret in base32, for typing it in.
+    /// The secret in base32, in groups of four, for typing it in.
     pub key: String,
     /// The `otpauth://` address the QR code holds.
     pub url: String,
@@ -102,11 +102,15 @@ pub fn setup(
         .min_dimensions(200, 200)
         .quiet_zone(true)
         .build();
-    Some(Setup {
-        key: totp.secret().to_base32(),
-        url,
-        qr_svg,
-    })
+    // In groups of four, as people copy it.
+    let key = totp.secret().to_base32();
+    let key = key
+        .as_bytes()
+        .chunks(4)
+        .map(|group| String::from_utf8_lossy(group))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(Setup { key, url, qr_svg })
 }
 
 /// The app's code in what was typed: six digits, "123 456" and "123-456" too.

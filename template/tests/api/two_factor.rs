@@ -490,7 +490,7 @@ fn wrong_code(app: &TestApp, key: &str) -> String {
 fn key_in(page: &str) -> Option<String> {
     let start = page.find("class=\"setup-key\">")? + "class=\"setup-key\">".len();
     let end = start + page[start..].find('<')?;
-    Some(page[start..end].to_owned())
+    Some(page[start..end].replace(' ', ""))
 }
 
 fn recovery_codes_in(page: &str) -> Vec<String> {
