@@ -69,6 +69,16 @@ async fn enrolling_takes_the_apps_first_code_then_shows_ten_recovery_codes_once(
     assert!(page.contains("10 of 10 recovery codes are left"), "{page}");
     assert!(!page.contains(&key), "the key was shown again");
     assert!(!page.contains(&codes[0]), "a recovery code was shown again");
+    let export = app.get("/account/export").await.text().await.unwrap();
+    let export: serde_json::Value = serde_json::from_str(&export).unwrap();
+    assert!(
+        export["profile"]["two_factor_enabled_at"].is_string(),
+        "{export}"
+    );
+    assert!(
+        !export.to_string().contains(&key),
+        "the export holds the key"
+    );
 }
 
 #[tokio::test]

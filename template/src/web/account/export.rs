@@ -6,7 +6,7 @@ use actix_web::http::header::{self, ContentDisposition, DispositionParam, Dispos
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::models::{audit_event, session, user};
+use crate::models::{audit_event, session, two_factor, user};
 use crate::sessions::Client;
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
@@ -32,6 +32,8 @@ struct Profile {
     created_at: String,
     email_verified_at: Option<String>,
     last_login_at: Option<String>,
+    /// When two-factor sign-in was turned on (the secret itself never leaves).
+    two_factor_enabled_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -62,12 +64,13 @@ pub async fn download(
     let now = state.now();
     sudo::require(&session, &state, paths::ACCOUNT_EXPORT)?;
     let user_id = current.id;
-    let (account, sessions, events) = state
+    let (account, second_factor, sessions, events) = state
         .db(move |conn, _| {
             let account = user::get_user(conn, user_id)?;
+            let second_factor = two_factor::find(conn, user_id)?;
             let sessions = session::live_sessions_of(conn, user_id, now)?;
             let events = audit_event::events_about(conn, user_id)?;
-            diesel::QueryResult::Ok((account, sessions, events))
+            diesel::QueryResult::Ok((account, second_factor, sessions, events))
         })
         .await?;
     let account = account.ok_or(AppError::NotFound)?;
@@ -81,6 +84,7 @@ pub async fn download(
             created_at: iso(account.created_at),
             email_verified_at: account.email_verified_at.map(iso),
             last_login_at: account.last_login_at.map(iso),
+            two_factor_enabled_at: second_factor.and_then(|row| row.enabled_at).map(iso),
         },
         sessions: sessions
             .into_iter()
