@@ -7,9 +7,8 @@ use diesel::prelude::*;
 use crate::accounts::AccountSettings;
 use crate::accounts::email::EmailAddress;
 use crate::accounts::password;
-use crate::accounts::two_factor::{self, SecondFactor};
+use crate::accounts::two_factor::SecondFactor;
 use crate::db::{self, DbConn};
-use crate::keys::Keys;
 use crate::mail::{Email, MailError, Mailer, OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::trusted_device::{self, TrustedDevice};
@@ -128,19 +127,17 @@ pub enum SecondStep {
 }
 
 /// The second step of a sign-in for `account`, whose password was right a few minutes
-/// ago: checks `code` (see [`two_factor::check_second_factor`]); a wrong one counts
-/// like a wrong password; a right one signs in as [`record_attempt`] would have, and a
-/// recovery code mails the owner `recovery_mail` (given how many are left).
-#[allow(clippy::too_many_arguments)]
+/// ago: `check` checks the code typed, in this transaction (it is
+/// [`two_factor::check_second_factor`]); a wrong one counts like a wrong password; a
+/// right one signs in as [`record_attempt`] would have, and a recovery code mails the
+/// owner how many are left.
 pub fn record_second_factor(
     conn: &mut DbConn,
     settings: &AccountSettings,
     mailer: &Mailer,
-    keys: &Keys,
     attempt: &Attempt,
     account: &User,
-    code: &str,
-    recovery_mail: impl FnOnce(i64) -> Result<OutgoingEmail, MailError>,
+    check: impl FnOnce(&mut DbConn) -> QueryResult<SecondFactor>,
     now: NaiveDateTime,
 ) -> QueryResult<SecondStep> {
     db::write_transaction(conn, |conn| {
@@ -148,7 +145,7 @@ pub fn record_second_factor(
         if !user::may_sign_in(conn, account, trusted.is_some(), now)? {
             return Ok(SecondStep::Refused);
         }
-        let factor = two_factor::check_second_factor(conn, keys, account.id, code, now)?;
+        let factor = check(conn)?;
         if factor == SecondFactor::Wrong {
             count_failure(conn, settings, mailer, attempt, Some(account), trusted, now)?;
             return Ok(SecondStep::Wrong);
@@ -157,7 +154,11 @@ pub fn record_second_factor(
             return Ok(SecondStep::Refused);
         }
         if let SecondFactor::RecoveryCode { left } = factor {
-            let mail = recovery_mail(left).map_err(|error| {
+            let notice = Email::RecoveryCodeUsed {
+                name: account.name.clone(),
+                left,
+            };
+            let mail = mailer.compose(&account.email, &notice).map_err(|error| {
                 tracing::error!(%error, "cannot compose the recovery code mail");
                 diesel::result::Error::RollbackTransaction
             })?;

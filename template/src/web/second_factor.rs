@@ -9,9 +9,8 @@ use actix_web_flash_messages::FlashMessage;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::login::{self, Attempt, SecondStep};
-use crate::accounts::two_factor::SecondFactor;
+use crate::accounts::two_factor::{SecondFactor, check_second_factor};
 use crate::keys::token_hash;
-use crate::mail::Email;
 use crate::models::{User, user};
 use crate::secret::Secret;
 use crate::web::auth::{client_of, home_for, insert, sign_in};
@@ -124,24 +123,16 @@ pub async fn create(
     };
     let outcome = state
         .db(move |conn, state| {
-            let recovery_mail = |left| {
-                state.mailer.compose(
-                    &account.email,
-                    &Email::RecoveryCodeUsed {
-                        name: account.name.clone(),
-                        left,
-                    },
-                )
-            };
+            let (keys, user_id) = (&state.keys, account.id);
+            let check = |conn: &mut _| check_second_factor(conn, keys, user_id, code.expose(), now);
+            let settings = &state.settings.accounts;
             login::record_second_factor(
                 conn,
-                &state.settings.accounts,
+                settings,
                 &state.mailer,
-                &state.keys,
                 &attempt,
                 &account,
-                code.expose(),
-                recovery_mail,
+                check,
                 now,
             )
         })
