@@ -122,7 +122,8 @@ pub enum SecondStep {
     SignedIn(User, SecondFactor),
     /// A wrong or used code; it counted toward the lockout.
     Wrong,
-    /// The account cannot sign in now (locked, disabled, its password changed).
+    /// The account cannot sign in now (locked, disabled, its password changed, its
+    /// second factor turned off): the sign-in starts again, and nothing counted.
     Refused,
 }
 
@@ -146,6 +147,9 @@ pub fn record_second_factor(
             return Ok(SecondStep::Refused);
         }
         let factor = check(conn)?;
+        if factor == SecondFactor::Off {
+            return Ok(SecondStep::Refused);
+        }
         if factor == SecondFactor::Wrong {
             count_failure(conn, settings, mailer, attempt, Some(account), trusted, now)?;
             return Ok(SecondStep::Wrong);

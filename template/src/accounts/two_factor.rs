@@ -12,7 +12,7 @@ use crate::db::{self, DbConn};
 use crate::keys::Keys;
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
-use crate::models::{recovery_code, two_factor};
+use crate::models::{recovery_code, session, two_factor};
 
 /// Recovery codes made at a time.
 pub const RECOVERY_CODES: usize = 10;
@@ -41,8 +41,10 @@ pub enum SecondFactor {
     Totp,
     /// An unused recovery code; this many are left.
     RecoveryCode { left: i64 },
-    /// Neither: wrong, used already, or two-factor sign-in is off.
+    /// Neither: wrong, or used already.
     Wrong,
+    /// Two-factor sign-in is off (turned off since the password step).
+    Off,
 }
 
 /// The authenticator for `secret`: six digits, 30-second steps, and a code of the
@@ -137,7 +139,8 @@ fn matching_step(
 }
 
 /// Finishes enrolment with the authenticator's first code: two-factor sign-in is on,
-/// ten recovery codes are made, the owner gets `enabled_mail`. Returns the recovery
+/// ten recovery codes are made, the owner gets `enabled_mail`, and every session of the
+/// user ends (the caller renews its own), so none that only had the password stays. Returns the recovery
 /// codes (to show once), or `None` when the code is wrong or there is no enrolment.
 pub fn finish_enrolment(
     conn: &mut DbConn,
@@ -160,6 +163,7 @@ pub fn finish_enrolment(
             return Ok(None);
         }
         let codes = replace_recovery_codes(conn, keys, user_id, now)?;
+        session::delete_user_sessions(conn, user_id)?;
         outbox::enqueue(conn, Some(user_id), enabled_mail, now)?;
         let event = NewAuditEvent::by_owner(account, "account.two_factor_enable", ip, now);
         audit_event::record(conn, &event)?;
@@ -234,7 +238,7 @@ pub fn check_second_factor(
     now: NaiveDateTime,
 ) -> QueryResult<SecondFactor> {
     let Some(row) = two_factor::find(conn, user_id)?.filter(|row| row.enabled_at.is_some()) else {
-        return Ok(SecondFactor::Wrong);
+        return Ok(SecondFactor::Off);
     };
     if six_digits(typed).is_some() {
         let accepted = match matching_step(keys, &row, typed, now) {

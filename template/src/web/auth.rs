@@ -16,6 +16,7 @@ use crate::web::client_ip;
 use crate::web::error::AppError;
 use crate::web::middleware::csrf;
 use crate::web::paths;
+use crate::web::second_factor;
 use crate::web::state::State;
 use crate::web::sudo;
 
@@ -50,6 +51,7 @@ pub fn sign_in(
 ) -> Result<(), AppError> {
     Identity::login(&req.extensions(), user_id.to_string()).context("login failed")?;
     let session = req.get_session();
+    session.remove(second_factor::PENDING_KEY);
     insert(&session, csrf::SESSION_NONCE_KEY, csrf::new_nonce())?;
     if remember_me {
         insert(&session, REMEMBER_ME_KEY, true)?;

@@ -125,9 +125,11 @@ pub async fn create(
         }
         LoginOutcome::SecondFactor(user) => {
             let remember_me = form.remember_me.is_some();
-            PendingSignIn::new(&user, remember_me, &query.next, device_token, &state)
-                .save(&session)?;
-            Ok(see_other(paths::LOGIN_TWO_FACTOR))
+            PendingSignIn::new(&user, remember_me, &query.next, &state).save(&session)?;
+            // The browser keeps its device token for the second step, as after a sign-in.
+            let mut response = see_other(paths::LOGIN_TWO_FACTOR);
+            response.add_cookie(&device::cookie(&state.cookie_names, device_token))?;
+            Ok(response)
         }
         LoginOutcome::Unverified(user) => {
             let address = user.email.clone();

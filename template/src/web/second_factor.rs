@@ -24,7 +24,8 @@ use crate::web::state::State;
 /// How long the second step waits after the password.
 const PENDING_MINUTES: i64 = 5;
 
-const PENDING_KEY: &str = "pending_sign_in";
+/// Where the pending sign-in is kept; [`sign_in`] drops it, whoever signs in.
+pub(crate) const PENDING_KEY: &str = "pending_sign_in";
 
 const WRONG_CODE: &str =
     "That code is not right, or it was used already. Enter the code your app shows now.";
@@ -40,25 +41,16 @@ pub struct PendingSignIn {
     at: i64,
     remember_me: bool,
     next: String,
-    /// The browser's device token (new, if it had none), for the cookie set at the end.
-    device_token: String,
 }
 
 impl PendingSignIn {
-    pub fn new(
-        account: &User,
-        remember_me: bool,
-        next: &str,
-        device_token: String,
-        state: &State,
-    ) -> Self {
+    pub fn new(account: &User, remember_me: bool, next: &str, state: &State) -> Self {
         Self {
             user_id: account.id,
             password: token_hash(&account.password_hash),
             at: state.now().and_utc().timestamp(),
             remember_me,
             next: next.to_owned(),
-            device_token,
         }
     }
 
@@ -114,11 +106,13 @@ pub async fn create(
     };
 
     let now = state.now();
+    // Set at the password step; the server keeps no device token, only their hashes.
+    let device_token = device::token_of(&req, &state.cookie_names);
     let client = client_of(&req, &state);
     let attempt = Attempt {
         email: account.email.clone(),
         ip: client.ip.clone(),
-        device: token_hash(&pending.device_token),
+        device: token_hash(&device_token),
         browser: client.description(),
     };
     let outcome = state
@@ -142,7 +136,6 @@ pub async fn create(
         SecondStep::Wrong => render(page, Some(WRONG_CODE), StatusCode::UNPROCESSABLE_ENTITY),
         SecondStep::Refused => Ok(start_again(&session)),
         SecondStep::SignedIn(user, factor) => {
-            session.remove(PENDING_KEY);
             sign_in(&req, &state, user.id, pending.remember_me)?;
             if let SecondFactor::RecoveryCode { left } = factor {
                 FlashMessage::warning(format!(
@@ -152,7 +145,7 @@ pub async fn create(
             }
             let next = safe_next(&pending.next).unwrap_or(home_for(user.is_admin));
             let mut response = see_other(next);
-            response.add_cookie(&device::cookie(&state.cookie_names, pending.device_token))?;
+            response.add_cookie(&device::cookie(&state.cookie_names, device_token))?;
             Ok(response)
         }
     }

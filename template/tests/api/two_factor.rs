@@ -443,6 +443,109 @@ async fn deleting_the_account_deletes_its_secret_and_recovery_codes() {
     assert_eq!((secrets, codes), (0, 0));
 }
 
+#[tokio::test]
+async fn turning_it_on_signs_out_every_other_session_so_none_skipped_the_second_factor() {
+    let app = spawn_app().await;
+    app.signed_up_user(ADA).await;
+    let stolen = app.new_browser();
+    assert_eq!(stolen.login(ADA, PASSWORD).await.status(), 303);
+
+    enrol(&app).await;
+
+    assert_redirects_to_login(&stolen.get("/dashboard").await);
+    assert_eq!(
+        app.get("/dashboard").await.status(),
+        200,
+        "the enrolling browser was signed out"
+    );
+}
+
+#[tokio::test]
+async fn the_device_token_is_not_kept_on_the_server_while_the_second_step_waits() {
+    use {{crate_name}}::db::schema::sessions;
+    let app = spawn_app().await;
+    let ada = enrolled(&app).await;
+    app.clock.advance(Duration::seconds(30));
+    let laptop = app.new_browser();
+    password_step(&laptop).await;
+    let signed_in = laptop
+        .post_form(
+            "/login/two-factor",
+            &[("code", &code_at(&app, &ada.key, 0))],
+        )
+        .await;
+    let token = signed_in
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.strip_prefix("device="))
+        .map(|rest| rest.split(';').next().unwrap().to_owned())
+        .next()
+        .expect("no device cookie after signing in");
+    laptop.logout().await;
+
+    password_step(&laptop).await;
+
+    let mut conn = app.pool.get().unwrap();
+    let states: Vec<String> = sessions::table
+        .select(sessions::state)
+        .load(&mut conn)
+        .unwrap();
+    assert!(
+        states.iter().all(|state| !state.contains(&token)),
+        "the device token is in a stored session"
+    );
+}
+
+#[tokio::test]
+async fn a_second_factor_turned_off_while_the_second_step_waits_starts_the_sign_in_again() {
+    let app = spawn_app_with(&[("SUDO_MINUTES", "5")]).await;
+    let ada = enrolled(&app).await;
+    app.clock.advance(Duration::seconds(30));
+    let laptop = app.new_browser();
+    password_step(&laptop).await;
+    assert_eq!(
+        app.post_form("/account/two-factor/disable", &[])
+            .await
+            .status(),
+        303
+    );
+    assert!(!is_enabled(&app));
+
+    let late = laptop
+        .post_form(
+            "/login/two-factor",
+            &[("code", &code_at(&app, &ada.key, 0))],
+        )
+        .await;
+
+    assert_eq!(late.status(), 303);
+    assert_eq!(late.headers()[LOCATION], "/login");
+    assert_eq!(failed_logins(&app), 0, "the code counted as a failure");
+    assert_eq!(
+        laptop.login(ADA, PASSWORD).await.headers()[LOCATION],
+        "/dashboard"
+    );
+}
+
+#[tokio::test]
+async fn signing_in_as_someone_else_drops_the_waiting_second_step() {
+    let app = spawn_app().await;
+    enrolled(&app).await;
+    let shared = app.new_browser();
+    app.signed_up_user_in(&app.new_browser(), ADMIN).await;
+    password_step(&shared).await;
+
+    assert_eq!(
+        shared.login(ADMIN, PASSWORD).await.headers()[LOCATION],
+        "/dashboard"
+    );
+
+    let step = shared.get("/login/two-factor").await;
+    assert_eq!(step.status(), 303);
+    assert_eq!(step.headers()[LOCATION], "/login");
+}
+
 /// Ada, signed up and signed in in the app's browser, with two-factor sign-in on.
 async fn enrolled(app: &TestApp) -> Enrolled {
     app.signed_up_user(ADA).await;

@@ -80,7 +80,12 @@ pub async fn enable(
         })
         .await?;
     match codes {
-        Some(codes) => show_codes(page, &codes, true),
+        Some(codes) => {
+            // Every session was ended; this one continues under a new id.
+            session.renew();
+            sudo::start(&session, now)?;
+            show_codes(page, &codes, true)
+        }
         None => {
             let error = "That code is not right. Enter the 6-digit code your app shows now.";
             let status = StatusCode::UNPROCESSABLE_ENTITY;
