@@ -73,7 +73,7 @@ pub fn password_matches(account: Option<&User>, password: &str, dummy: &DummyHas
 /// A browser (`attempt.device`) that signed in to this account before, and is not
 /// locked itself, is trusted: a lock strangers caused does not keep it out, and its
 /// wrong passwords lock only it. Any other failure counts toward the account's lockout
-/// (see [`record_failure`]). A success is finished by [`finish_sign_in`], unless the
+/// (see [`record_failure`]). A success is finished by `finish_sign_in`, unless the
 /// account has a second factor to ask for. An unknown address runs the same
 /// statements against no row, so its answer takes as long as a wrong password's.
 pub fn record_attempt(
@@ -123,13 +123,14 @@ pub enum SecondStep {
     /// A wrong or used code; it counted toward the lockout.
     Wrong,
     /// The account cannot sign in now (locked, disabled, its password changed, its
-    /// second factor turned off): the sign-in starts again, and nothing counted.
+    /// second factor turned off or unreadable): the sign-in starts again, and nothing
+    /// counted.
     Refused,
 }
 
 /// The second step of a sign-in for `account`, whose password was right a few minutes
 /// ago: `check` checks the code typed, in this transaction (it is
-/// [`two_factor::check_second_factor`]); a wrong one counts like a wrong password; a
+/// `accounts::two_factor::check_second_factor`); a wrong one counts like a wrong password; a
 /// right one signs in as [`record_attempt`] would have, and a recovery code mails the
 /// owner how many are left.
 pub fn record_second_factor(
@@ -147,7 +148,7 @@ pub fn record_second_factor(
             return Ok(SecondStep::Refused);
         }
         let factor = check(conn)?;
-        if factor == SecondFactor::Off {
+        if matches!(factor, SecondFactor::Off | SecondFactor::Unreadable) {
             return Ok(SecondStep::Refused);
         }
         if factor == SecondFactor::Wrong {

@@ -45,6 +45,9 @@ pub enum SecondFactor {
     Wrong,
     /// Two-factor sign-in is off (turned off since the password step).
     Off,
+    /// The stored secret does not open under this `SESSION_SECRET`: no code can be
+    /// checked, so none counts as wrong.
+    Unreadable,
 }
 
 /// The authenticator for `secret`: six digits, 30-second steps, and a code of the
@@ -73,9 +76,7 @@ pub fn start_enrolment(
     let mut secret = [0u8; 20];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
     let sealed = keys.seal_two_factor_secret(user_id, &secret);
-    db::write_transaction(conn, |conn| {
-        two_factor::start_enrolment(conn, user_id, &sealed, now)
-    })
+    two_factor::start_enrolment(conn, user_id, &sealed, now)
 }
 
 /// The key, address and QR code of the unfinished enrolment `row`, or `None` when
@@ -112,6 +113,10 @@ pub fn setup(
         .map(|group| String::from_utf8_lossy(group))
         .collect::<Vec<_>>()
         .join(" ");
+    // Inline in HTML: the XML declaration before `<svg` has no place there.
+    let qr_svg = qr_svg
+        .find("<svg")
+        .map(|start| qr_svg[start..].to_owned())?;
     Some(Setup { key, url, qr_svg })
 }
 
@@ -124,15 +129,9 @@ fn six_digits(typed: &str) -> Option<String> {
     (digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
-/// The time step `code` is valid for at `now` (±1 step), under the secret of `row`.
-fn matching_step(
-    keys: &Keys,
-    row: &two_factor::TwoFactor,
-    code: &str,
-    now: NaiveDateTime,
-) -> Option<i64> {
+/// The time step `code` is valid for at `now` (±1 step), under `secret`.
+fn matching_step(secret: Vec<u8>, code: &str, now: NaiveDateTime) -> Option<i64> {
     let code = six_digits(code)?;
-    let secret = keys.open_two_factor_secret(row.user_id, &row.secret_sealed)?;
     let totp = authenticator(secret).build().ok()?;
     totp.check(&code, unix_seconds(now))
         .and_then(|step| i64::try_from(step).ok())
@@ -156,10 +155,11 @@ pub fn finish_enrolment(
         let Some(row) = two_factor::find(conn, user_id)? else {
             return Ok(None);
         };
-        let Some(step) = matching_step(keys, &row, code, now) else {
+        let secret = keys.open_two_factor_secret(user_id, &row.secret_sealed);
+        let Some(step) = secret.and_then(|secret| matching_step(secret, code, now)) else {
             return Ok(None);
         };
-        if row.enabled_at.is_some() || !two_factor::accept_step(conn, user_id, step, true, now)? {
+        if !two_factor::enable(conn, &row, step, now)? {
             return Ok(None);
         }
         let codes = replace_recovery_codes(conn, keys, user_id, now)?;
@@ -240,9 +240,18 @@ pub fn check_second_factor(
     let Some(row) = two_factor::find(conn, user_id)?.filter(|row| row.enabled_at.is_some()) else {
         return Ok(SecondFactor::Off);
     };
+    // Recovery codes are keyed from the same secret: none would match either.
+    let Some(secret) = keys.open_two_factor_secret(user_id, &row.secret_sealed) else {
+        tracing::error!(
+            user_id,
+            "the two-factor secret does not open: was SESSION_SECRET changed? \
+             An administrator can reset the user's second factor"
+        );
+        return Ok(SecondFactor::Unreadable);
+    };
     if six_digits(typed).is_some() {
-        let accepted = match matching_step(keys, &row, typed, now) {
-            Some(step) => two_factor::accept_step(conn, user_id, step, false, now)?,
+        let accepted = match matching_step(secret, typed, now) {
+            Some(step) => two_factor::accept_step(conn, user_id, step)?,
             None => false,
         };
         return Ok(if accepted {

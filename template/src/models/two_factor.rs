@@ -44,7 +44,8 @@ pub fn enabled_among(conn: &mut DbConn, user_ids: &[i64]) -> QueryResult<Vec<i64
 }
 
 /// Starts an enrolment with a new sealed secret, replacing an unfinished one. Does
-/// nothing when two-factor sign-in is on already; says whether it started.
+/// nothing when two-factor sign-in is on already; says whether it started. Not for a
+/// transaction: the unique violation it expects would abort one on PostgreSQL.
 pub fn start_enrolment(
     conn: &mut DbConn,
     user_id: i64,
@@ -75,38 +76,57 @@ pub fn start_enrolment(
     }
 }
 
-/// Uses time step `step` of user `user_id`'s authenticator: turns two-factor sign-in
-/// on if `enabling` (the enrolment's first code), and refuses a step no later than
-/// the last one accepted, so each code works once. Says whether it was accepted.
-pub fn accept_step(
-    conn: &mut DbConn,
-    user_id: i64,
-    step: i64,
-    enabling: bool,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let unused = two_factor::last_step
-        .is_null()
-        .or(two_factor::last_step.lt(step));
-    let row = two_factor::table.find(user_id).filter(unused);
-    let accepted = if enabling {
-        diesel::update(row.filter(two_factor::enabled_at.is_null()))
-            .set((
-                two_factor::enabled_at.eq(now),
-                two_factor::last_step.eq(step),
-            ))
-            .execute(conn)?
-    } else {
-        diesel::update(row.filter(two_factor::enabled_at.is_not_null()))
-            .set(two_factor::last_step.eq(step))
-            .execute(conn)?
-    };
+/// Uses time step `step` of user `user_id`'s authenticator at sign-in, refusing a step
+/// no later than the last one accepted, so each code works once. Says whether it was
+/// accepted.
+pub fn accept_step(conn: &mut DbConn, user_id: i64, step: i64) -> QueryResult<bool> {
+    let accepted = diesel::update(
+        two_factor::table
+            .find(user_id)
+            .filter(two_factor::enabled_at.is_not_null())
+            .filter(
+                two_factor::last_step
+                    .is_null()
+                    .or(two_factor::last_step.lt(step)),
+            ),
+    )
+    .set(two_factor::last_step.eq(step))
+    .execute(conn)?;
     Ok(accepted == 1)
 }
 
-/// Turns two-factor sign-in off (or drops an unfinished enrolment); says whether it was on.
+/// Turns two-factor sign-in on with the enrolment `row`, whose secret gave the code of
+/// step `step`; not if that enrolment was restarted meanwhile (another secret) or is
+/// finished already. Says whether it did.
+pub fn enable(
+    conn: &mut DbConn,
+    row: &TwoFactor,
+    step: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let enabled = diesel::update(
+        two_factor::table
+            .find(row.user_id)
+            .filter(two_factor::enabled_at.is_null())
+            .filter(two_factor::secret_sealed.eq(&row.secret_sealed)),
+    )
+    .set((
+        two_factor::enabled_at.eq(now),
+        two_factor::last_step.eq(step),
+    ))
+    .execute(conn)?;
+    Ok(enabled == 1)
+}
+
+/// Turns two-factor sign-in off (or drops an unfinished enrolment); says whether it
+/// was on. Of two at once, one says so.
 pub fn delete(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
-    let enabled = is_enabled(conn, user_id)?;
+    let enabled = diesel::delete(
+        two_factor::table
+            .find(user_id)
+            .filter(two_factor::enabled_at.is_not_null()),
+    )
+    .execute(conn)?;
     diesel::delete(two_factor::table.find(user_id)).execute(conn)?;
-    Ok(enabled)
+    Ok(enabled == 1)
 }

@@ -24,6 +24,8 @@ type SessionState = HashMap<String, String>;
 const IDENTITY_KEY: &str = "actix_identity.user_id";
 /// Set at login when the user ticked "remember me".
 pub const REMEMBER_ME_KEY: &str = "remember_me";
+/// A sign-in waiting for its second factor (`web::second_factor`); any sign-in drops it.
+pub const PENDING_SIGN_IN_KEY: &str = "pending_sign_in";
 /// The signed-in user, read together with the session and never written back.
 pub const USER_KEY: &str = "user";
 /// Marks a session the database could not give back (it is out); never stored.

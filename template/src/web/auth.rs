@@ -11,12 +11,13 @@ use actix_web::http::header::USER_AGENT;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use anyhow::Context as _;
 
-use crate::sessions::{CLIENT_KEY, Client, REMEMBER_ME_KEY, SessionUser, USER_KEY};
+use crate::sessions::{
+    CLIENT_KEY, Client, PENDING_SIGN_IN_KEY, REMEMBER_ME_KEY, SessionUser, USER_KEY,
+};
 use crate::web::client_ip;
 use crate::web::error::AppError;
 use crate::web::middleware::csrf;
 use crate::web::paths;
-use crate::web::second_factor;
 use crate::web::state::State;
 use crate::web::sudo;
 
@@ -51,7 +52,7 @@ pub fn sign_in(
 ) -> Result<(), AppError> {
     Identity::login(&req.extensions(), user_id.to_string()).context("login failed")?;
     let session = req.get_session();
-    session.remove(second_factor::PENDING_KEY);
+    session.remove(PENDING_SIGN_IN_KEY);
     insert(&session, csrf::SESSION_NONCE_KEY, csrf::new_nonce())?;
     if remember_me {
         insert(&session, REMEMBER_ME_KEY, true)?;

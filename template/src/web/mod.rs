@@ -189,7 +189,10 @@ fn admin_resource(
         InitError = (),
     > + use<>,
 > {
-    resource(path).wrap(from_fn(admin_two_factor::require))
+    web::resource(path)
+        .wrap(from_fn(admin_two_factor::require))
+        .wrap(from_fn(error::catch_panics))
+        .wrap(from_fn(deadline::limit))
 }
 
 /// Like [`resource`], behind both auth limits: the in-process one first, which turns a

@@ -13,6 +13,7 @@ use crate::accounts::two_factor::{SecondFactor, check_second_factor};
 use crate::keys::token_hash;
 use crate::models::{User, user};
 use crate::secret::Secret;
+use crate::sessions::PENDING_SIGN_IN_KEY;
 use crate::web::auth::{client_of, home_for, insert, sign_in};
 use crate::web::device;
 use crate::web::error::AppError;
@@ -23,9 +24,6 @@ use crate::web::state::State;
 
 /// How long the second step waits after the password.
 const PENDING_MINUTES: i64 = 5;
-
-/// Where the pending sign-in is kept; [`sign_in`] drops it, whoever signs in.
-pub(crate) const PENDING_KEY: &str = "pending_sign_in";
 
 const WRONG_CODE: &str =
     "That code is not right, or it was used already. Enter the code your app shows now.";
@@ -56,12 +54,12 @@ impl PendingSignIn {
 
     /// Keeps it in the session for the second step.
     pub fn save(&self, session: &Session) -> Result<(), AppError> {
-        insert(session, PENDING_KEY, self)
+        insert(session, PENDING_SIGN_IN_KEY, self)
     }
 
     /// The pending sign-in of this session, unless it is older than [`PENDING_MINUTES`].
     fn load(session: &Session, state: &State) -> Option<Self> {
-        let pending = session.get::<Self>(PENDING_KEY).ok().flatten()?;
+        let pending = session.get::<Self>(PENDING_SIGN_IN_KEY).ok().flatten()?;
         let age = state.now().and_utc().timestamp() - pending.at;
         (0..PENDING_MINUTES * 60).contains(&age).then_some(pending)
     }
@@ -153,7 +151,7 @@ pub async fn create(
 
 /// Back to the password step: the pending sign-in is gone, too old, or refused.
 fn start_again(session: &Session) -> HttpResponse {
-    session.remove(PENDING_KEY);
+    session.remove(PENDING_SIGN_IN_KEY);
     FlashMessage::error("Your sign-in timed out or was refused. Please sign in again.").send();
     see_other(paths::LOGIN)
 }

@@ -267,7 +267,17 @@ async fn the_second_step_waits_five_minutes_only() {
     let ada = enrolled(&app).await;
     let laptop = app.new_browser();
     password_step(&laptop).await;
-    app.clock.advance(Duration::minutes(6));
+    app.clock.advance(Duration::seconds(4 * 60 + 59));
+    let in_time = app.new_browser();
+    password_step(&in_time).await;
+    app.clock.advance(Duration::seconds(4 * 60 + 59));
+    let just_in_time = in_time
+        .post_form(
+            "/login/two-factor",
+            &[("code", &code_at(&app, &ada.key, 0))],
+        )
+        .await;
+    assert_eq!(just_in_time.headers()[LOCATION], "/dashboard");
 
     let late = laptop
         .post_form(
@@ -321,6 +331,7 @@ async fn turning_off_and_new_recovery_codes_need_sudo_mode_and_turning_off_is_ma
     app.clock.advance(Duration::minutes(2));
 
     for path in [
+        "/account/two-factor",
         "/account/two-factor/disable",
         "/account/two-factor/recovery-codes",
     ] {
@@ -343,6 +354,12 @@ async fn turning_off_and_new_recovery_codes_need_sudo_mode_and_turning_off_is_ma
     let fresh = recovery_codes_in(&fresh.text().await.unwrap());
     assert_eq!(fresh.len(), 10);
     assert!(!fresh.contains(&ada.recovery_codes[0]));
+    let laptop = app.new_browser();
+    password_step(&laptop).await;
+    let old = laptop
+        .post_form("/login/two-factor", &[("code", &ada.recovery_codes[0])])
+        .await;
+    assert_eq!(old.status(), 422, "an old recovery code still works");
 
     let off = app.post_form("/account/two-factor/disable", &[]).await;
     assert_eq!(off.status(), 303);
@@ -544,6 +561,39 @@ async fn signing_in_as_someone_else_drops_the_waiting_second_step() {
     let step = shared.get("/login/two-factor").await;
     assert_eq!(step.status(), 303);
     assert_eq!(step.headers()[LOCATION], "/login");
+}
+
+#[tokio::test]
+async fn a_secret_that_no_longer_opens_restarts_the_sign_in_and_counts_nothing() {
+    use {{crate_name}}::db::schema::two_factor;
+    let app = spawn_app().await;
+    let ada = enrolled(&app).await;
+    app.clock.advance(Duration::seconds(30));
+    // As after a new SESSION_SECRET: the stored secret was sealed under another key.
+    {
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(two_factor::table)
+            .set(two_factor::secret_sealed.eq("00".repeat(48)))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let laptop = app.new_browser();
+
+    for code in [code_at(&app, &ada.key, 0), ada.recovery_codes[0].clone()] {
+        password_step(&laptop).await;
+        let refused = laptop
+            .post_form("/login/two-factor", &[("code", &code)])
+            .await;
+        assert_eq!(refused.status(), 303);
+        assert_eq!(refused.headers()[LOCATION], "/login");
+    }
+
+    assert_eq!(
+        failed_logins(&app),
+        0,
+        "the right code counted as a failure"
+    );
+    assert_redirects_to_login(&laptop.get("/dashboard").await);
 }
 
 /// Ada, signed up and signed in in the app's browser, with two-factor sign-in on.

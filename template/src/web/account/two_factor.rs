@@ -81,9 +81,8 @@ pub async fn enable(
         .await?;
     match codes {
         Some(codes) => {
-            // Every session was ended; this one continues under a new id.
+            // Every session was ended; this one continues under a new id, with its state.
             session.renew();
-            sudo::start(&session, now)?;
             show_codes(page, &codes, true)
         }
         None => {
