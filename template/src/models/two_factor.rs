@@ -45,7 +45,7 @@ pub fn enabled_among(conn: &mut DbConn, user_ids: &[i64]) -> QueryResult<Vec<i64
 
 /// Starts an enrolment with a new sealed secret, replacing an unfinished one. Does
 /// nothing when two-factor sign-in is on already; says whether it started. Not for a
-/// transaction: the unique violation it expects would abort one on PostgreSQL.
+/// transaction: on some databases the unique violation it expects aborts one.
 pub fn start_enrolment(
     conn: &mut DbConn,
     user_id: i64,
