@@ -37,7 +37,9 @@ export function launch() {
   return chromium.launch({
     executablePath: settings.chromium,
     headless: true,
-    args: ["--no-sandbox"],
+    // The app runs at http://localhost:PORT (passkeys need a domain, not an address);
+    // localhost goes to the IPv4 address the app listens on.
+    args: ["--no-sandbox", "--host-resolver-rules=MAP localhost 127.0.0.1"],
   });
 }
 

@@ -571,6 +571,56 @@ test("two-factor sign-in: set up with the page's key, then sign in with a recove
     await s.check("account-two-factor-on");
   }));
 
+test("passkeys: one added through Chromium's virtual authenticator signs in without the password", () =>
+  inBrowser("passkeys: one added through Chromium's virtual authenticator signs in without the password", async (s) => {
+    const { page, watcher, context } = s;
+    const user = { name: "Pia Passkey", email: "pia@example.com", password: PASSWORD };
+    // A platform authenticator that keeps discoverable passkeys and verifies its user.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("WebAuthn.enable");
+    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await signUpVerified(page, watcher, user);
+    await open(page, watcher, "/account");
+    await page.getByRole("link", { name: "Passkeys", exact: true }).click();
+    await page.waitForLoadState("load");
+    assert.equal(path(page), "/account/passkeys", `the side navigation's "Passkeys" leads to ${page.url()}`);
+    assert.ok(await page.locator("[data-passkey-unsupported]").isHidden(), "the page says this browser cannot make passkeys");
+    await s.check("account-passkeys-empty");
+
+    await page.locator("#passkey-name").fill("Test laptop");
+    await submit(page, watcher, 'form[action="/account/passkeys"] button[type=submit]');
+    assert.equal(path(page), "/account/passkeys", `after adding a passkey the browser is on ${page.url()}`);
+    const listed = await page.locator("[data-passkey-id]").allInnerTexts();
+    assert.equal(listed.length, 1, `the page lists ${listed.length} passkeys`);
+    assert.ok(listed[0].includes("Test laptop") && listed[0].includes("Never"), `the passkey as listed: ${listed[0]}`);
+    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+    assert.equal(credentials.length, 1, `the authenticator holds ${credentials.length} passkeys`);
+    assert.ok(credentials[0].isResidentCredential, "the passkey is not discoverable: it could not sign in without an address");
+    await s.check("account-passkeys");
+    await checkMail(s, "mail-passkey-added", await mailAbout(user.email, "passkey was added"));
+
+    await open(page, watcher, "/dashboard");
+    await signOut(page, watcher);
+    await open(page, watcher, "/login");
+    const button = page.getByRole("button", { name: "Sign in with a passkey" });
+    assert.ok(await button.isVisible(), "the login page offers no passkey sign-in");
+    await s.check("login-passkey");
+    await submit(page, watcher, 'form[action="/login/passkey"] button[type=submit]');
+    assert.equal(path(page), "/dashboard", `after the passkey the browser is on ${page.url()}`);
+    await open(page, watcher, "/account/passkeys");
+    const used = await page.locator("[data-passkey-id]").innerText();
+    assert.ok(!used.includes("Never"), `the passkey's use is not shown: ${used}`);
+  }));
+
 test("deleting the account: the address typed out, then the home page says it is done", () =>
   inBrowser("deleting the account: the address typed out, then the home page says it is done", async (s) => {
     const { page, watcher } = s;

@@ -259,7 +259,8 @@ impl Instance {
         let port = free_port();
         Instance {
             port,
-            base_url: format!("http://127.0.0.1:{port}"),
+            // A name, not an address: passkeys (WebAuthn) need a domain for their site.
+            base_url: format!("http://localhost:{port}"),
             database: run_dir.join(format!("{name}.db")),
             log: run_dir.join(format!("{name}.log")),
         }

@@ -21,6 +21,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::accounts::hashing::Hashing;
 use crate::accounts::login::DummyHash;
+use crate::accounts::passkeys::Passkeys;
 use crate::assets::Assets;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
@@ -101,6 +102,7 @@ impl Application {
                 settings.accounts.reset_lifetime,
                 reload,
             )?,
+            passkeys: Passkeys::new(&settings.base_url, &settings.brand.name)?,
             settings,
             pool,
             clock,

@@ -8,7 +8,8 @@ use crate::db::{self, DbConn};
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::{
-    password_reset, recovery_code, session, trusted_device, two_factor, user, verification_code,
+    passkey, password_reset, recovery_code, session, trusted_device, two_factor, user,
+    verification_code,
 };
 
 /// What became of an owner's request to delete their account.
@@ -28,6 +29,7 @@ pub fn erase_user(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     trusted_device::forget_user(conn, id)?;
     two_factor::delete(conn, id)?;
     recovery_code::delete_all(conn, id)?;
+    passkey::delete_all(conn, id)?;
     crate::models::outbox::delete_user_mail(conn, id)?;
     user::delete_user(conn, id)
 }

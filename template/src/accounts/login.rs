@@ -174,6 +174,31 @@ pub fn record_second_factor(
     })
 }
 
+/// A sign-in with a passkey that verified (`accounts::passkeys::check_sign_in`) for
+/// `account`: no password and no second step, since the passkey is both something
+/// the user has and (user verification) something they know or are. It clears a
+/// lock, as a password reset does: strangers' wrong passwords cannot keep out someone
+/// who proves who they are. False when the account is disabled or unverified.
+pub fn record_passkey_sign_in(
+    conn: &mut DbConn,
+    settings: &AccountSettings,
+    mailer: &Mailer,
+    attempt: &Attempt,
+    account: &User,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    db::write_transaction(conn, |conn| {
+        let trusted = trusted_device::find_usable(conn, &attempt.device, account.id, now)?;
+        if account.email_verified_at.is_none() || !user::accept_password(conn, account, true, now)?
+        {
+            audit(conn, attempt, Some(account), "login.failure", now)?;
+            return Ok(false);
+        }
+        finish_sign_in(conn, settings, mailer, attempt, account, trusted, now)?;
+        Ok(true)
+    })
+}
+
 /// A wrong password or code: from a trusted browser it counts toward that browser's
 /// own lock, from any other toward the account's (see [`record_failure`]).
 fn count_failure(

@@ -8,6 +8,7 @@ pub mod email_change;
 pub mod hashing;
 pub mod login;
 pub mod name;
+pub mod passkeys;
 pub mod password;
 pub mod password_change;
 pub mod password_reset;

@@ -41,7 +41,9 @@ pub enum SecondFactor {
     Totp,
     /// An unused recovery code; this many are left.
     RecoveryCode { left: i64 },
-    /// Neither: wrong, or used already.
+    /// One of the user's passkeys (`accounts::passkeys::check_second_factor`).
+    Passkey,
+    /// None of these: wrong, or used already.
     Wrong,
     /// Two-factor sign-in is off (turned off since the password step).
     Off,
@@ -285,25 +287,38 @@ pub fn turn_off(
     off_mail: &OutgoingEmail,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let (user_id, email) = target;
     db::write_transaction(conn, |conn| {
-        let was_on = two_factor::delete(conn, user_id)?;
-        recovery_code::delete_all(conn, user_id)?;
-        if was_on {
-            outbox::enqueue(conn, Some(user_id), off_mail, now)?;
-            audit_event::record(
-                conn,
-                &NewAuditEvent {
-                    actor_id: Some(actor.0),
-                    actor_email: actor.1,
-                    action,
-                    target_id: Some(user_id),
-                    target_email: Some(email),
-                    ip,
-                    created_at: now,
-                },
-            )?;
-        }
-        Ok(was_on)
+        turn_off_within(conn, target, actor, action, ip, off_mail, now)
     })
+}
+
+/// [`turn_off`], inside a write transaction the caller holds.
+pub fn turn_off_within(
+    conn: &mut DbConn,
+    target: (i64, &str),
+    actor: (i64, &str),
+    action: &str,
+    ip: &str,
+    off_mail: &OutgoingEmail,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let (user_id, email) = target;
+    let was_on = two_factor::delete(conn, user_id)?;
+    recovery_code::delete_all(conn, user_id)?;
+    if was_on {
+        outbox::enqueue(conn, Some(user_id), off_mail, now)?;
+        audit_event::record(
+            conn,
+            &NewAuditEvent {
+                actor_id: Some(actor.0),
+                actor_email: actor.1,
+                action,
+                target_id: Some(user_id),
+                target_email: Some(email),
+                ip,
+                created_at: now,
+            },
+        )?;
+    }
+    Ok(was_on)
 }

@@ -11,10 +11,10 @@ use crate::accounts::verification::{self, CodeMail, ResendOutcome};
 use crate::accounts::{AccountSettings, FlowError};
 use crate::db::{self, DbConn};
 use crate::keys::Keys;
-use crate::mail::{Email, Mailer};
+use crate::mail::{Email, Mailer, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
-use crate::models::session;
 use crate::models::user::{self, User};
+use crate::models::{passkey, session};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -179,10 +179,10 @@ pub fn resend_verification(
     Ok(Resent::Code(target.email, outcome))
 }
 
-/// Turns off two-factor sign-in for user `target_id`, who lost both their
-/// authenticator and their recovery codes (checking who asks is up to the
-/// administrator), mails them, and writes it to the audit log. Returns the user and
-/// whether it was on; `None` when there is no such user.
+/// Turns off two-factor sign-in and removes the passkeys of user `target_id`, who
+/// lost their authenticator, recovery codes or passkeys (checking who asks is up to
+/// the administrator), mails them, and writes it to the audit log. Returns the user
+/// and whether there was anything to reset; `None` when there is no such user.
 pub fn reset_two_factor(
     conn: &mut DbConn,
     mailer: &Mailer,
@@ -200,16 +200,26 @@ pub fn reset_two_factor(
             by_admin: true,
         },
     )?;
-    let was_on = two_factor::turn_off(
-        conn,
-        (target.id, &target.email),
-        (actor.id, &actor.email),
-        "admin.reset_two_factor",
-        &actor.ip,
-        &mail,
-        now,
-    )?;
-    Ok(Some((target, was_on)))
+    let reset = db::write_transaction(conn, |conn| {
+        let passkeys = passkey::delete_all(conn, target.id)?;
+        // Mails and audits when two-factor sign-in was on…
+        let was_on = two_factor::turn_off_within(
+            conn,
+            (target.id, &target.email),
+            (actor.id, &actor.email),
+            "admin.reset_two_factor",
+            &actor.ip,
+            &mail,
+            now,
+        )?;
+        // …and here when only passkeys were removed.
+        if passkeys > 0 && !was_on {
+            outbox::enqueue(conn, Some(target.id), &mail, now)?;
+            record(conn, actor, "admin.reset_two_factor", &target, now)?;
+        }
+        QueryResult::Ok(was_on || passkeys > 0)
+    })?;
+    Ok(Some((target, reset)))
 }
 
 /// Writes what `actor` did to `target` to the audit log.

@@ -153,12 +153,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        credential_key -> Text,
+        user_handle -> Text,
+        credential -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(verification_codes -> users (user_id));
 diesel::joinable!(trusted_devices -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(outbox_messages -> users (user_id));
 diesel::joinable!(two_factor -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -170,4 +184,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     trusted_devices,
     two_factor,
     recovery_codes,
+    passkeys,
 );

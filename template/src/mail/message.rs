@@ -37,6 +37,10 @@ pub enum Email {
     TwoFactorDisabled { name: String, by_admin: bool },
     /// A recovery code was used to sign in; `left` are unused.
     RecoveryCodeUsed { name: String, left: i64 },
+    /// A passkey named `passkey` was added to the account.
+    PasskeyAdded { name: String, passkey: String },
+    /// The passkey named `passkey` was removed from the account.
+    PasskeyRemoved { name: String, passkey: String },
     /// The account signed in from a browser it never used: where and when, in case it
     /// was not the owner.
     NewSignIn {
@@ -51,7 +55,7 @@ pub enum Email {
 
 impl Email {
     /// Every kind, so a missing template is found at start-up rather than on first use.
-    const KINDS: [&'static str; 13] = [
+    const KINDS: [&'static str; 15] = [
         "verification_code",
         "signup_attempt",
         "email_change_code",
@@ -65,6 +69,8 @@ impl Email {
         "two_factor_enabled",
         "two_factor_disabled",
         "recovery_code_used",
+        "passkey_added",
+        "passkey_removed",
     ];
 
     /// The template file stem.
@@ -83,6 +89,8 @@ impl Email {
             Self::TwoFactorEnabled { .. } => "two_factor_enabled",
             Self::TwoFactorDisabled { .. } => "two_factor_disabled",
             Self::RecoveryCodeUsed { .. } => "recovery_code_used",
+            Self::PasskeyAdded { .. } => "passkey_added",
+            Self::PasskeyRemoved { .. } => "passkey_removed",
         }
     }
 
@@ -100,7 +108,9 @@ impl Email {
             | Self::NewSignIn { name, .. }
             | Self::TwoFactorEnabled { name }
             | Self::TwoFactorDisabled { name, .. }
-            | Self::RecoveryCodeUsed { name, .. } => name,
+            | Self::RecoveryCodeUsed { name, .. }
+            | Self::PasskeyAdded { name, .. }
+            | Self::PasskeyRemoved { name, .. } => name,
         }
     }
 
@@ -131,6 +141,10 @@ impl Email {
             }
             Self::RecoveryCodeUsed { .. } => {
                 format!("A recovery code was used to sign in to {app}")
+            }
+            Self::PasskeyAdded { .. } => format!("A passkey was added to your {app} account"),
+            Self::PasskeyRemoved { .. } => {
+                format!("A passkey was removed from your {app} account")
             }
         }
     }
@@ -285,6 +299,10 @@ impl Mailer {
             Email::RecoveryCodeUsed { left, .. } => {
                 context.insert("left", left);
                 context.insert("two_factor_url", &format!("{base_url}/account/two-factor"));
+            }
+            Email::PasskeyAdded { passkey, .. } | Email::PasskeyRemoved { passkey, .. } => {
+                context.insert("passkey", passkey);
+                context.insert("passkeys_url", &format!("{base_url}/account/passkeys"));
             }
             Email::SignupAttempt { .. }
             | Email::EmailChangeAttempt { .. }

@@ -5,8 +5,8 @@ pub mod store;
 
 pub use client::Client;
 pub use store::{
-    CLIENT_KEY, DbSessionStore, PENDING_SIGN_IN_KEY, REMEMBER_ME_KEY, SESSION_ID_KEY, SessionUser,
-    USER_KEY,
+    CLIENT_KEY, DbSessionStore, PASSKEY_CEREMONY_KEY, PENDING_SIGN_IN_KEY, REMEMBER_ME_KEY,
+    SESSION_ID_KEY, SessionUser, USER_KEY,
 };
 
 /// How long a signed-in session lasts (checked on the server, not by the cookie).

@@ -26,6 +26,8 @@ const IDENTITY_KEY: &str = "actix_identity.user_id";
 pub const REMEMBER_ME_KEY: &str = "remember_me";
 /// A sign-in waiting for its second factor (`web::second_factor`); any sign-in drops it.
 pub const PENDING_SIGN_IN_KEY: &str = "pending_sign_in";
+/// A passkey ceremony between its two requests (`accounts::passkeys::Ceremony`).
+pub const PASSKEY_CEREMONY_KEY: &str = "passkey_ceremony";
 /// The signed-in user, read together with the session and never written back.
 pub const USER_KEY: &str = "user";
 /// Marks a session the database could not give back (it is out); never stored.

@@ -14,7 +14,7 @@ use crate::accounts::verification::ResendOutcome;
 use crate::admin::actions::{self, Action, Actor, Refusal, Resent};
 use crate::admin::stats::{self, CHART_WEEKS};
 use crate::models::user_search::{self, Filter, Sort, UserQuery};
-use crate::models::{session, two_factor};
+use crate::models::{passkey, session, two_factor};
 use crate::web::auth::AdminUser;
 use crate::web::client_ip;
 use crate::web::error::AppError;
@@ -61,6 +61,7 @@ struct Row {
     /// Live sessions: where the user is signed in now.
     sessions: i64,
     two_factor: bool,
+    passkeys: bool,
 }
 
 /// A link to another page of the same search.
@@ -85,13 +86,14 @@ pub async fn users(
         page: params.page.unwrap_or(1),
     };
     let now = state.now();
-    let (found, sessions, two_factor) = state
+    let (found, sessions, two_factor, passkeys) = state
         .db(move |conn, _| {
             let found = user_search::search_users(conn, &query)?;
             let ids: Vec<i64> = found.users.iter().map(|user| user.id).collect();
             let sessions = session::live_session_counts(conn, &ids, now)?;
             let two_factor = two_factor::enabled_among(conn, &ids)?;
-            diesel::QueryResult::Ok((found, sessions, two_factor))
+            let passkeys = passkey::owners_among(conn, &ids)?;
+            diesel::QueryResult::Ok((found, sessions, two_factor, passkeys))
         })
         .await?;
     let sessions: HashMap<i64, i64> = sessions.into_iter().collect();
@@ -101,6 +103,7 @@ pub async fn users(
         .map(|user| Row {
             sessions: sessions.get(&user.id).copied().unwrap_or(0),
             two_factor: two_factor.contains(&user.id),
+            passkeys: passkeys.contains(&user.id),
             id: user.id,
             verified: user.email_verified_at.is_some(),
             joined: user.created_at.format("%Y-%m-%d").to_string(),
@@ -239,12 +242,16 @@ pub async fn reset_two_factor(
     match reset {
         None => return Err(AppError::NotFound),
         Some((target, true)) => FlashMessage::success(format!(
-            "{} signs in with their password alone now; we emailed them.",
+            "{} signs in with their password alone now (no second factor, no passkeys); we emailed them.",
             target.email
         ))
         .send(),
         Some((target, false)) => {
-            FlashMessage::info(format!("{} does not use two-factor sign-in.", target.email)).send();
+            FlashMessage::info(format!(
+                "{} has neither two-factor sign-in nor passkeys.",
+                target.email
+            ))
+            .send();
         }
     }
     Ok(see_other(&back))

@@ -133,6 +133,8 @@ fn words(action: &str) -> &'static str {
         "account.two_factor_enable" => "Turned on two-factor sign-in",
         "account.two_factor_disable" => "Turned off two-factor sign-in",
         "account.recovery_codes" => "Made new recovery codes",
+        "account.passkey_add" => "Added a passkey",
+        "account.passkey_remove" => "Removed a passkey",
         "account.delete" => "Deleted their account",
         _ => "",
     }

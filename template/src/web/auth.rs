@@ -12,7 +12,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use anyhow::Context as _;
 
 use crate::sessions::{
-    CLIENT_KEY, Client, PENDING_SIGN_IN_KEY, REMEMBER_ME_KEY, SessionUser, USER_KEY,
+    CLIENT_KEY, Client, PASSKEY_CEREMONY_KEY, PENDING_SIGN_IN_KEY, REMEMBER_ME_KEY, SessionUser,
+    USER_KEY,
 };
 use crate::web::client_ip;
 use crate::web::error::AppError;
@@ -53,6 +54,7 @@ pub fn sign_in(
     Identity::login(&req.extensions(), user_id.to_string()).context("login failed")?;
     let session = req.get_session();
     session.remove(PENDING_SIGN_IN_KEY);
+    session.remove(PASSKEY_CEREMONY_KEY);
     insert(&session, csrf::SESSION_NONCE_KEY, csrf::new_nonce())?;
     if remember_me {
         insert(&session, REMEMBER_ME_KEY, true)?;

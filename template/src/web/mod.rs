@@ -29,6 +29,7 @@ pub mod home;
 pub mod login;
 pub mod middleware;
 pub mod page;
+pub mod passkeys;
 pub mod password_resets;
 pub mod paths;
 pub mod pending;
@@ -70,6 +71,16 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
                 .route(web::get().to(second_factor::new))
                 .route(web::post().to(second_factor::create)),
         )
+        .service(
+            limited(paths::LOGIN_TWO_FACTOR_PASSKEY_OPTIONS)
+                .route(web::post().to(second_factor::passkey_options)),
+        )
+        .service(
+            limited(paths::LOGIN_TWO_FACTOR_PASSKEY)
+                .route(web::post().to(second_factor::create_with_passkey)),
+        )
+        .service(limited(paths::LOGIN_PASSKEY_OPTIONS).route(web::post().to(passkeys::options)))
+        .service(limited(paths::LOGIN_PASSKEY).route(web::post().to(passkeys::create)))
         .service(resource(paths::LOGOUT).route(web::post().to(login::delete)))
         .service(
             limited(paths::FORGOT_PASSWORD)
@@ -119,6 +130,19 @@ pub fn routes(cfg: &mut web::ServiceConfig, auth_limit: &AuthLimit) {
         .service(
             resource(paths::ACCOUNT_TWO_FACTOR_DISABLE)
                 .route(web::post().to(account::two_factor::disable)),
+        )
+        .service(
+            resource(paths::ACCOUNT_PASSKEYS)
+                .route(web::get().to(account::passkeys::index))
+                .route(web::post().to(account::passkeys::create)),
+        )
+        .service(
+            resource(paths::ACCOUNT_PASSKEYS_OPTIONS)
+                .route(web::post().to(account::passkeys::options)),
+        )
+        .service(
+            resource(paths::ACCOUNT_PASSKEY_REMOVE)
+                .route(web::post().to(account::passkeys::remove)),
         )
         .service(
             limited(paths::ACCOUNT_CONFIRM)

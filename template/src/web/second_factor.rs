@@ -6,21 +6,27 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_flash_messages::FlashMessage;
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
+use webauthn_rs::prelude::PublicKeyCredential;
 
 use crate::accounts::login::{self, Attempt, SecondStep};
+use crate::accounts::passkeys::check_second_factor as check_passkey;
 use crate::accounts::two_factor::{SecondFactor, check_second_factor};
+use crate::db::DbConn;
 use crate::keys::token_hash;
-use crate::models::{User, user};
+use crate::models::{User, passkey, user};
 use crate::secret::Secret;
 use crate::sessions::PENDING_SIGN_IN_KEY;
 use crate::web::auth::{client_of, home_for, insert, sign_in};
 use crate::web::device;
 use crate::web::error::AppError;
 use crate::web::page::Page;
+use crate::web::passkeys;
 use crate::web::paths;
 use crate::web::redirect::{safe_next, see_other};
-use crate::web::state::State;
+use crate::web::state::{AppState, State};
 
 /// How long the second step waits after the password.
 const PENDING_MINUTES: i64 = 5;
@@ -71,12 +77,27 @@ pub struct CodeForm {
     code: Secret,
 }
 
-pub async fn new(session: Session, state: State, page: Page) -> Result<HttpResponse, AppError> {
-    if PendingSignIn::load(&session, &state).is_none() {
+/// The form `static/js/passkeys.js` sends with the browser's answer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasskeyForm {
+    credential: String,
+}
+
+pub async fn new(session: Session, state: State, mut page: Page) -> Result<HttpResponse, AppError> {
+    let Some(pending) = PendingSignIn::load(&session, &state) else {
         // A GET changes nothing, not even a session to carry a message.
         return Ok(see_other(paths::LOGIN));
-    }
+    };
+    page.insert("has_passkey", &has_passkey(&state, pending.user_id).await?);
     render(page, None, StatusCode::OK)
+}
+
+/// Whether user `user_id` may use a passkey at this step.
+async fn has_passkey(state: &State, user_id: i64) -> Result<bool, AppError> {
+    state
+        .db(move |conn, _| passkey::exists_for(conn, user_id))
+        .await
 }
 
 pub async fn create(
@@ -86,14 +107,65 @@ pub async fn create(
     page: Page,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(pending) = PendingSignIn::load(&session, &state) else {
-        return Ok(start_again(&session));
-    };
     let code = form.into_inner().code;
     if code.expose().trim().is_empty() {
         let error = "Enter the 6-digit code from your authenticator app, or a recovery code.";
         return render(page, Some(error), StatusCode::UNPROCESSABLE_ENTITY);
     }
+    let check = move |conn: &mut DbConn, state: &AppState, user_id, now| {
+        check_second_factor(conn, &state.keys, user_id, code.expose(), now)
+    };
+    finish(req, session, state, page, check).await
+}
+
+/// `POST /login/two-factor/passkey/options`: a challenge for the waiting user's passkeys.
+pub async fn passkey_options(session: Session, state: State) -> Result<HttpResponse, AppError> {
+    let Some(pending) = PendingSignIn::load(&session, &state) else {
+        return Err(AppError::NotFound);
+    };
+    let user_id = pending.user_id;
+    let rows = state
+        .db(move |conn, _| passkey::of_user(conn, user_id))
+        .await?;
+    let Some((options, ceremony)) = state.passkeys.start_second_factor(&rows)? else {
+        return Err(AppError::NotFound);
+    };
+    passkeys::keep(&session, &ceremony)?;
+    Ok(passkeys::options_response(&options))
+}
+
+/// `POST /login/two-factor/passkey`: the browser's answer with one of the user's passkeys.
+pub async fn create_with_passkey(
+    req: HttpRequest,
+    session: Session,
+    state: State,
+    page: Page,
+    form: web::Form<PasskeyForm>,
+) -> Result<HttpResponse, AppError> {
+    let ceremony = passkeys::take(&session);
+    let credential = serde_json::from_str::<PublicKeyCredential>(&form.credential).ok();
+    let check = move |conn: &mut DbConn, state: &AppState, user_id, now| match credential {
+        Some(credential) => {
+            check_passkey(conn, &state.passkeys, user_id, &credential, ceremony, now)
+        }
+        None => Ok(SecondFactor::Wrong),
+    };
+    finish(req, session, state, page, check).await
+}
+
+/// The second step with the factor `check` checks (in the sign-in's transaction).
+async fn finish(
+    req: HttpRequest,
+    session: Session,
+    state: State,
+    mut page: Page,
+    check: impl FnOnce(&mut DbConn, &AppState, i64, NaiveDateTime) -> QueryResult<SecondFactor>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, AppError> {
+    let Some(pending) = PendingSignIn::load(&session, &state) else {
+        return Ok(start_again(&session));
+    };
     let user_id = pending.user_id;
     let account = state
         .db(move |conn, _| user::get_user(conn, user_id))
@@ -115,8 +187,8 @@ pub async fn create(
     };
     let outcome = state
         .db(move |conn, state| {
-            let (keys, user_id) = (&state.keys, account.id);
-            let check = |conn: &mut _| check_second_factor(conn, keys, user_id, code.expose(), now);
+            let user_id = account.id;
+            let check = |conn: &mut DbConn| check(conn, state, user_id, now);
             let settings = &state.settings.accounts;
             login::record_second_factor(
                 conn,
@@ -131,7 +203,10 @@ pub async fn create(
         .await?;
 
     match outcome {
-        SecondStep::Wrong => render(page, Some(WRONG_CODE), StatusCode::UNPROCESSABLE_ENTITY),
+        SecondStep::Wrong => {
+            page.insert("has_passkey", &has_passkey(&state, user_id).await?);
+            render(page, Some(WRONG_CODE), StatusCode::UNPROCESSABLE_ENTITY)
+        }
         SecondStep::Refused => Ok(start_again(&session)),
         SecondStep::SignedIn(user, factor) => {
             sign_in(&req, &state, user.id, pending.remember_me)?;

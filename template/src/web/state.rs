@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 
 use crate::accounts::hashing::Hashing;
 use crate::accounts::login::DummyHash;
+use crate::accounts::passkeys::Passkeys;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::{self, DbConn, DbPool};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub keys: Keys,
     pub cookie_names: CookieNames,
     pub mailer: Mailer,
+    /// The site as a WebAuthn relying party.
+    pub passkeys: Passkeys,
     pub dummy_hash: DummyHash,
     /// Every password hash and check goes through it.
     pub hashing: Hashing,

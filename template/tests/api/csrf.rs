@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use reqwest::header::LOCATION;
 
 use {{crate_name}}::db::schema::{
-    outbox_messages, password_reset_tokens, sessions, two_factor, users, verification_codes,
+    outbox_messages, passkeys, password_reset_tokens, sessions, two_factor, users,
+    verification_codes,
 };
 
 use crate::helpers::{Browser, PASSWORD, TestApp, path_of, reset_link_in, spawn_app};
@@ -234,6 +235,21 @@ impl Cast {
             ),
             (&self.app.browser, "/account/two-factor/disable", vec![]),
             (&self.visitor, "/login/two-factor", vec![("code", "123456")]),
+            (&self.visitor, "/login/two-factor/passkey/options", vec![]),
+            (
+                &self.visitor,
+                "/login/two-factor/passkey",
+                vec![("credential", "{}")],
+            ),
+            (&self.visitor, "/login/passkey/options", vec![]),
+            (&self.visitor, "/login/passkey", vec![("credential", "{}")]),
+            (&self.app.browser, "/account/passkeys/options", vec![]),
+            (
+                &self.app.browser,
+                "/account/passkeys",
+                vec![("name", "Laptop"), ("credential", "{}")],
+            ),
+            (&self.app.browser, "/account/passkeys/1/remove", vec![]),
             (
                 &self.app.browser,
                 "/account/confirm",
@@ -358,12 +374,14 @@ fn database_state(app: &TestApp) -> String {
         .load(&mut conn)
         .unwrap();
     let second_factors: i64 = two_factor::table.count().get_result(&mut conn).unwrap();
+    let passkeys: i64 = passkeys::table.count().get_result(&mut conn).unwrap();
     let mails: i64 = outbox_messages::table
         .count()
         .get_result(&mut conn)
         .unwrap();
     format!(
         "users: {users:?}\nsessions: {sessions:?}\ncodes: {codes:?}\n\
-         reset tokens used: {reset_tokens:?}\nsecond factors: {second_factors}\nmails: {mails}"
+         reset tokens used: {reset_tokens:?}\nsecond factors: {second_factors}\n\
+         passkeys: {passkeys}\nmails: {mails}"
     )
 }

@@ -24,6 +24,7 @@ mod mail;
 mod mailbox;
 mod migrations;
 mod outage;
+mod passkeys;
 mod password_reset;
 mod provider;
 mod security;

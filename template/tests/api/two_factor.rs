@@ -17,7 +17,7 @@ const ADA: &str = "ada@example.com";
 const ADMIN: &str = "grace@example.com";
 
 /// An enrolled user: the key their app holds and the recovery codes they saved.
-struct Enrolled {
+pub(crate) struct Enrolled {
     key: String,
     recovery_codes: Vec<String>,
 }
@@ -603,7 +603,7 @@ async fn enrolled(app: &TestApp) -> Enrolled {
 }
 
 /// Turns two-factor sign-in on for the user signed in in the app's browser.
-async fn enrol(app: &TestApp) -> Enrolled {
+pub(crate) async fn enrol(app: &TestApp) -> Enrolled {
     assert_eq!(
         app.post_form("/account/two-factor", &[]).await.status(),
         303

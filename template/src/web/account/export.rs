@@ -6,7 +6,7 @@ use actix_web::http::header::{self, ContentDisposition, DispositionParam, Dispos
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::models::{audit_event, session, two_factor, user};
+use crate::models::{audit_event, passkey, session, two_factor, user};
 use crate::sessions::Client;
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
@@ -19,6 +19,7 @@ use crate::web::sudo;
 struct Export {
     exported_at: String,
     profile: Profile,
+    passkeys: Vec<PasskeyEntry>,
     sessions: Vec<SessionEntry>,
     audit_events: Vec<AuditEntry>,
 }
@@ -34,6 +35,14 @@ struct Profile {
     last_login_at: Option<String>,
     /// When two-factor sign-in was turned on (the secret itself never leaves).
     two_factor_enabled_at: Option<String>,
+}
+
+/// A passkey: its name and dates (its public key is of no use to anyone else).
+#[derive(Serialize)]
+struct PasskeyEntry {
+    name: String,
+    created_at: String,
+    last_used_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -64,13 +73,14 @@ pub async fn download(
     let now = state.now();
     sudo::require(&session, &state, paths::ACCOUNT_EXPORT)?;
     let user_id = current.id;
-    let (account, second_factor, sessions, events) = state
+    let (account, second_factor, passkeys, sessions, events) = state
         .db(move |conn, _| {
             let account = user::get_user(conn, user_id)?;
             let second_factor = two_factor::find(conn, user_id)?;
+            let passkeys = passkey::of_user(conn, user_id)?;
             let sessions = session::live_sessions_of(conn, user_id, now)?;
             let events = audit_event::events_about(conn, user_id)?;
-            diesel::QueryResult::Ok((account, second_factor, sessions, events))
+            diesel::QueryResult::Ok((account, second_factor, passkeys, sessions, events))
         })
         .await?;
     let account = account.ok_or(AppError::NotFound)?;
@@ -86,6 +96,14 @@ pub async fn download(
             last_login_at: account.last_login_at.map(iso),
             two_factor_enabled_at: second_factor.and_then(|row| row.enabled_at).map(iso),
         },
+        passkeys: passkeys
+            .into_iter()
+            .map(|row| PasskeyEntry {
+                name: row.name,
+                created_at: iso(row.created_at),
+                last_used_at: row.last_used_at.map(iso),
+            })
+            .collect(),
         sessions: sessions
             .into_iter()
             .map(|row| {

@@ -1,11 +1,12 @@
 //! The account area: `/account` (profile), `/account/email`, `/account/password`,
-//! `/account/two-factor`, `/account/sessions`, `/account/export`, `/account/delete`,
+//! `/account/two-factor`, `/account/passkeys`, `/account/sessions`, `/account/export`, `/account/delete`,
 //! and `/account/confirm`, where sudo mode starts (see `web::sudo`).
 
 pub mod confirm;
 pub mod delete;
 pub mod email;
 pub mod export;
+pub mod passkeys;
 pub mod password;
 pub mod profile;
 pub mod sessions;

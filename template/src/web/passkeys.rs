@@ -1,0 +1,121 @@
+//! `POST /login/passkey/options` and `POST /login/passkey`: signing in with a passkey
+//! instead of the password. The first request gives the browser a challenge (JSON,
+//! read by `static/js/passkeys.js`); the second is the login form the script sends
+//! with the browser's answer. Also what every passkey ceremony shares: its state in
+//! the session, and its options as JSON.
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_flash_messages::FlashMessage;
+use serde::Deserialize;
+use webauthn_rs::prelude::PublicKeyCredential;
+
+use crate::accounts::login::{self, Attempt};
+use crate::accounts::passkeys::{Ceremony, check_sign_in};
+use crate::keys::token_hash;
+use crate::models::user;
+use crate::sessions::PASSKEY_CEREMONY_KEY;
+use crate::web::auth::{client_of, home_for, insert, sign_in};
+use crate::web::device;
+use crate::web::error::AppError;
+use crate::web::paths;
+use crate::web::redirect::{safe_next, see_other};
+use crate::web::state::State;
+
+const NOT_SIGNED_IN: &str =
+    "That passkey did not sign you in. Try again, or use your email and password.";
+
+/// The login form the script sends with the browser's answer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasskeyLoginForm {
+    credential: String,
+    remember_me: Option<String>,
+    next: String,
+}
+
+/// Keeps a ceremony's state for its second request (one at a time per session).
+pub fn keep(session: &Session, ceremony: &Ceremony) -> Result<(), AppError> {
+    insert(session, PASSKEY_CEREMONY_KEY, ceremony)
+}
+
+/// The ceremony this session started, used up: an answer is checked once.
+pub fn take(session: &Session) -> Option<Ceremony> {
+    let ceremony = session.get::<Ceremony>(PASSKEY_CEREMONY_KEY).ok().flatten();
+    session.remove(PASSKEY_CEREMONY_KEY);
+    ceremony
+}
+
+/// A ceremony's options for the browser, never cached.
+pub fn options_response(options: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(options)
+}
+
+/// `POST /login/passkey/options`: a challenge any of this site's passkeys can answer.
+pub async fn options(state: State, session: Session) -> Result<HttpResponse, AppError> {
+    let (options, ceremony) = state.passkeys.start_sign_in()?;
+    keep(&session, &ceremony)?;
+    Ok(options_response(&options))
+}
+
+/// `POST /login/passkey`: the browser's answer; signs in its owner.
+pub async fn create(
+    req: HttpRequest,
+    state: State,
+    session: Session,
+    form: web::Form<PasskeyLoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let ceremony = take(&session);
+    let credential = serde_json::from_str::<PublicKeyCredential>(&form.credential).ok();
+    let (Some(ceremony), Some(credential)) = (ceremony, credential) else {
+        return Ok(refused());
+    };
+    let now = state.now();
+    let device_token = device::token_of(&req, &state.cookie_names);
+    let client = client_of(&req, &state);
+    let device = token_hash(&device_token);
+    let browser = client.description();
+    let signed_in = state
+        .db(move |conn, state| {
+            let Some(user_id) = check_sign_in(conn, &state.passkeys, &credential, ceremony, now)?
+            else {
+                return Ok(None);
+            };
+            let Some(account) = user::get_user(conn, user_id)? else {
+                return Ok(None);
+            };
+            let attempt = Attempt {
+                email: account.email.clone(),
+                ip: client.ip,
+                device,
+                browser,
+            };
+            let settings = &state.settings.accounts;
+            let accepted = login::record_passkey_sign_in(
+                conn,
+                settings,
+                &state.mailer,
+                &attempt,
+                &account,
+                now,
+            )?;
+            diesel::QueryResult::Ok(accepted.then_some(account))
+        })
+        .await?;
+    let Some(user) = signed_in else {
+        return Ok(refused());
+    };
+    sign_in(&req, &state, user.id, form.remember_me.is_some())?;
+    let mut response = see_other(safe_next(&form.next).unwrap_or(home_for(user.is_admin)));
+    response.add_cookie(&device::cookie(&state.cookie_names, device_token))?;
+    Ok(response)
+}
+
+/// Back to the login page: the answer did not verify, or its account cannot sign in.
+fn refused() -> HttpResponse {
+    FlashMessage::error(NOT_SIGNED_IN).send();
+    see_other(paths::LOGIN)
+}

@@ -1,0 +1,473 @@
+//! Passkeys (SECURITY.md item 45): adding and removing them under sudo mode, signing
+//! in with one instead of the password, and using one at the second step. A software
+//! authenticator (webauthn-authenticator-rs) plays the browser's part: it signs the
+//! app's challenges for the origin `http://localhost`, the app's `APP_BASE_URL` here.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use reqwest::header::LOCATION;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::prelude::Url;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse,
+};
+
+use {{crate_name}}::db::schema::{audit_events, passkeys, users};
+
+use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app_with};
+use crate::sessions::assert_redirects_to_login;
+use crate::two_factor::enrol;
+
+const ADA: &str = "ada@example.com";
+const ADMIN: &str = "grace@example.com";
+const ORIGIN: &str = "http://localhost";
+
+/// A phone or laptop holding Ada's passkeys, as a browser would use them.
+struct Device {
+    authenticator: SoftPasskey,
+    /// The user handle the app gave the passkey, which a discoverable passkey returns.
+    user_handle: Vec<u8>,
+}
+
+impl Device {
+    fn new() -> Self {
+        Self {
+            // `true`: it says the user was verified (a fingerprint, a PIN), as passkeys do.
+            authenticator: SoftPasskey::new(true),
+            user_handle: Vec::new(),
+        }
+    }
+
+    /// Answers the app's registration options, as `navigator.credentials.create` would.
+    fn create(&mut self, mut options: CreationChallengeResponse) -> String {
+        self.user_handle = options.public_key.user.id.to_vec();
+        // A browser of today goes by `residentKey` ("required") and ignores the legacy
+        // flag, which this software authenticator would refuse.
+        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+            assert_eq!(
+                selection.resident_key,
+                Some(webauthn_rs_proto::ResidentKeyRequirement::Required),
+                "passkeys must be discoverable"
+            );
+            selection.require_resident_key = false;
+        }
+        let credential = self
+            .authenticator
+            .do_registration(Url::parse(ORIGIN).unwrap(), options)
+            .expect("the authenticator refused to register");
+        serde_json::to_string(&credential).unwrap()
+    }
+
+    /// Answers the app's sign-in options with `credential_id`, as
+    /// `navigator.credentials.get` would. With no credentials listed (a sign-in
+    /// without an address) the browser finds the passkey itself and returns its user
+    /// handle; this authenticator is told which one to use.
+    fn get(
+        &mut self,
+        mut options: RequestChallengeResponse,
+        credential_id: &[u8],
+    ) -> PublicKeyCredential {
+        let discoverable = options.public_key.allow_credentials.is_empty();
+        if discoverable {
+            options.public_key.allow_credentials = vec![webauthn_rs_proto::AllowCredentials {
+                type_: "public-key".to_owned(),
+                id: credential_id.to_vec(),
+                transports: None,
+            }];
+        }
+        let mut answer = self
+            .authenticator
+            .do_authentication(Url::parse(ORIGIN).unwrap(), options)
+            .expect("the authenticator refused to sign");
+        if discoverable {
+            answer.response.user_handle = Some(self.user_handle.clone());
+        }
+        answer
+    }
+}
+
+async fn spawn() -> TestApp {
+    spawn_app_with(&[("APP_BASE_URL", ORIGIN), ("SUDO_MINUTES", "5")]).await
+}
+
+/// Adds a passkey named `name` for the user signed in in `browser`; its credential id.
+async fn add_passkey(browser: &Browser, device: &mut Device, name: &str) -> Vec<u8> {
+    let options = browser.post_form("/account/passkeys/options", &[]).await;
+    assert_eq!(options.status(), 200);
+    assert_eq!(options.headers()["cache-control"], "no-store");
+    let options: CreationChallengeResponse = json(options).await;
+    let credential = device.create(options);
+    let parsed: RegisterPublicKeyCredential = serde_json::from_str(&credential).unwrap();
+    let added = browser
+        .post_form(
+            "/account/passkeys",
+            &[("name", name), ("credential", &credential)],
+        )
+        .await;
+    assert_eq!(added.status(), 303);
+    assert_eq!(added.headers()[LOCATION], "/account/passkeys");
+    parsed.raw_id.to_vec()
+}
+
+/// Signs in with a passkey in `browser`; the response to the login form.
+async fn passkey_sign_in(
+    browser: &Browser,
+    device: &mut Device,
+    credential_id: &[u8],
+    next: &str,
+) -> reqwest::Response {
+    let options = browser.post_form("/login/passkey/options", &[]).await;
+    assert_eq!(options.status(), 200);
+    let options: RequestChallengeResponse = json(options).await;
+    assert!(
+        options.public_key.allow_credentials.is_empty(),
+        "the options name whose passkeys exist"
+    );
+    let answer = device.get(options, credential_id);
+    let answer = serde_json::to_string(&answer).unwrap();
+    browser
+        .post_form("/login/passkey", &[("credential", &answer), ("next", next)])
+        .await
+}
+
+#[tokio::test]
+async fn adding_a_passkey_needs_sudo_mode_lists_it_and_mails_the_owner() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+
+    add_passkey(&app, &mut device, "Work laptop").await;
+
+    let page = app.get("/account/passkeys").await.text().await.unwrap();
+    assert!(page.contains("Work laptop"), "{page}");
+    assert!(page.contains("Passkey added"), "{page}");
+    assert!(
+        page.contains("Never"),
+        "a new passkey has not been used: {page}"
+    );
+    let mail = app.wait_for_mail(ADA, "passkey was added").await;
+    assert!(mail.text.contains("Work laptop"), "{}", mail.text);
+    assert_eq!(audits(&app, "account.passkey_add"), 1);
+    let export = app.get("/account/export").await.text().await.unwrap();
+    let export: serde_json::Value = serde_json::from_str(&export).unwrap();
+    assert_eq!(export["passkeys"][0]["name"], "Work laptop", "{export}");
+
+    app.clock.advance(Duration::minutes(6));
+    let stale = app.post_form("/account/passkeys/options", &[]).await;
+    assert_eq!(stale.status(), 303);
+    assert!(
+        stale.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/account/confirm"),
+    );
+    let page = app.get("/account/passkeys").await.text().await.unwrap();
+    assert!(page.contains("confirm your password"), "{page}");
+    assert!(
+        !page.contains("/remove"),
+        "removable outside sudo mode: {page}"
+    );
+}
+
+#[tokio::test]
+async fn a_passkey_signs_in_without_the_password_and_its_use_is_recorded() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let phone = app.new_browser();
+    let sign_ins = audits(&app, "login.success");
+
+    let response = passkey_sign_in(&phone, &mut device, &credential_id, "/account").await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[LOCATION], "/account", "next was lost");
+    assert_eq!(phone.get("/dashboard").await.status(), 200);
+    assert_eq!(audits(&app, "login.success"), sign_ins + 1);
+    let page = phone.get("/account/passkeys").await.text().await.unwrap();
+    assert!(!page.contains("Never"), "its use was not recorded: {page}");
+}
+
+#[tokio::test]
+async fn a_passkey_answer_signs_in_once_and_only_for_its_own_challenge() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let first = app.new_browser();
+    let options = first.post_form("/login/passkey/options", &[]).await;
+    let answer = device.get(json(options).await, &credential_id);
+    let answer = serde_json::to_string(&answer).unwrap();
+    assert_eq!(
+        first
+            .post_form("/login/passkey", &[("credential", &answer)])
+            .await
+            .headers()[LOCATION],
+        "/dashboard"
+    );
+
+    // The same answer again, in the same browser and in another with its own challenge.
+    first.post_form("/logout", &[]).await;
+    let replayed = first
+        .post_form("/login/passkey", &[("credential", &answer)])
+        .await;
+    let other = app.new_browser();
+    other.post_form("/login/passkey/options", &[]).await;
+    let elsewhere = other
+        .post_form("/login/passkey", &[("credential", &answer)])
+        .await;
+
+    for (browser, response) in [(&first, replayed), (&other, elsewhere)] {
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()[LOCATION], "/login");
+        let login = browser.get("/login").await.text().await.unwrap();
+        assert!(
+            login.contains("That passkey did not sign you in"),
+            "{login}"
+        );
+        assert_redirects_to_login(&browser.get("/dashboard").await);
+    }
+}
+
+#[tokio::test]
+async fn a_passkey_claiming_another_users_handle_or_made_for_another_site_is_refused() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+
+    // The right passkey, saying it belongs to another user.
+    let browser = app.new_browser();
+    let options = browser.post_form("/login/passkey/options", &[]).await;
+    let mut answer = device.get(json(options).await, &credential_id);
+    answer.response.user_handle = Some(vec![7; 16]);
+    let answer = serde_json::to_string(&answer).unwrap();
+    let forged = browser
+        .post_form("/login/passkey", &[("credential", &answer)])
+        .await;
+    assert_eq!(forged.headers()[LOCATION], "/login");
+    assert_redirects_to_login(&browser.get("/dashboard").await);
+
+    // A phishing page on another origin (a subdomain the passkey's site id covers)
+    // relays the app's challenge; the browser signs for the origin it is on.
+    let mut options: RequestChallengeResponse =
+        json(browser.post_form("/login/passkey/options", &[]).await).await;
+    options.public_key.allow_credentials = vec![webauthn_rs_proto::AllowCredentials {
+        type_: "public-key".to_owned(),
+        id: credential_id.clone(),
+        transports: None,
+    }];
+    let mut relayed = device
+        .authenticator
+        .do_authentication(Url::parse("https://evil.localhost").unwrap(), options)
+        .expect("the authenticator refused to sign");
+    relayed.response.user_handle = Some(device.user_handle.clone());
+    let relayed = serde_json::to_string(&relayed).unwrap();
+    let response = browser
+        .post_form("/login/passkey", &[("credential", &relayed)])
+        .await;
+    assert_eq!(response.headers()[LOCATION], "/login");
+    assert_redirects_to_login(&browser.get("/dashboard").await);
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_sign_in_with_its_passkey() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    {
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(users::table.filter(users::email.eq(ADA)))
+            .set(users::is_active.eq(false))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let browser = app.new_browser();
+
+    let response = passkey_sign_in(&browser, &mut device, &credential_id, "").await;
+
+    assert_eq!(response.headers()[LOCATION], "/login");
+    assert_redirects_to_login(&browser.get("/dashboard").await);
+}
+
+#[tokio::test]
+async fn a_passkey_stands_in_for_the_authenticator_code_at_the_second_step() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    enrol(&app).await;
+    let laptop = app.new_browser();
+    let password = laptop.login(ADA, PASSWORD).await;
+    assert_eq!(password.headers()[LOCATION], "/login/two-factor");
+    let step = laptop.get("/login/two-factor").await.text().await.unwrap();
+    assert!(step.contains("Use a passkey instead"), "{step}");
+
+    let options = laptop
+        .post_form("/login/two-factor/passkey/options", &[])
+        .await;
+    assert_eq!(options.status(), 200);
+    let options: RequestChallengeResponse = json(options).await;
+    assert_eq!(
+        options.public_key.allow_credentials.len(),
+        1,
+        "only Ada's passkey"
+    );
+    let answer = device.get(options, &credential_id);
+    let answer = serde_json::to_string(&answer).unwrap();
+    let response = laptop
+        .post_form("/login/two-factor/passkey", &[("credential", &answer)])
+        .await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[LOCATION], "/dashboard");
+    assert_eq!(laptop.get("/dashboard").await.status(), 200);
+
+    // Without a password step first there is nothing to answer.
+    let stranger = app.new_browser();
+    let options = stranger
+        .post_form("/login/two-factor/passkey/options", &[])
+        .await;
+    assert_eq!(options.status(), 404);
+}
+
+#[tokio::test]
+async fn a_wrong_passkey_at_the_second_step_counts_as_a_wrong_code() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    add_passkey(&app, &mut device, "Phone").await;
+    enrol(&app).await;
+    let laptop = app.new_browser();
+    laptop.login(ADA, PASSWORD).await;
+    laptop
+        .post_form("/login/two-factor/passkey/options", &[])
+        .await;
+
+    let response = laptop
+        .post_form(
+            "/login/two-factor/passkey",
+            &[("credential", "{\"forged\":true}")],
+        )
+        .await;
+
+    assert_eq!(response.status(), 422);
+    assert_eq!(failed_logins(&app), 1);
+    assert_redirects_to_login(&laptop.get("/dashboard").await);
+}
+
+#[tokio::test]
+async fn removing_a_passkey_needs_sudo_mode_is_mailed_and_it_no_longer_signs_in() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, "Old phone").await;
+    let id: i64 = {
+        let mut conn = app.pool.get().unwrap();
+        passkeys::table
+            .select(passkeys::id)
+            .get_result(&mut conn)
+            .unwrap()
+    };
+    let remove = format!("/account/passkeys/{id}/remove");
+    app.clock.advance(Duration::minutes(6));
+
+    let stale = app.post_form(&remove, &[]).await;
+    assert!(
+        stale.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/account/confirm")
+    );
+    assert_eq!(passkey_count(&app), 1, "removed outside sudo mode");
+    app.post_form("/account/confirm", &[("password", PASSWORD)])
+        .await;
+    let someone_else = app.new_browser();
+    app.signed_up_user_in(&someone_else, "mallory@example.com")
+        .await;
+    assert_eq!(
+        someone_else.post_form(&remove, &[]).await.status(),
+        404,
+        "another user removed it"
+    );
+
+    let removed = app.post_form(&remove, &[]).await;
+
+    assert_eq!(removed.status(), 303);
+    assert_eq!(passkey_count(&app), 0);
+    let mail = app.wait_for_mail(ADA, "passkey was removed").await;
+    assert!(mail.text.contains("Old phone"), "{}", mail.text);
+    assert_eq!(audits(&app, "account.passkey_remove"), 1);
+    let browser = app.new_browser();
+    let response = passkey_sign_in(&browser, &mut device, &credential_id, "").await;
+    assert_eq!(response.headers()[LOCATION], "/login");
+}
+
+#[tokio::test]
+async fn an_administrators_reset_removes_a_users_passkeys_and_deletion_erases_them() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    add_passkey(&app, &mut device, "Phone").await;
+    let admin = app.new_browser();
+    app.signed_up_user_in(&admin, ADMIN).await;
+    app.set_admin(ADMIN, true);
+    let directory = admin.get("/admin/users").await.text().await.unwrap();
+    assert!(directory.contains(">Passkey</span>"), "{directory}");
+    let ada_id: i64 = {
+        let mut conn = app.pool.get().unwrap();
+        users::table
+            .filter(users::email.eq(ADA))
+            .select(users::id)
+            .get_result(&mut conn)
+            .unwrap()
+    };
+
+    let reset = admin
+        .post_form(
+            &format!("/admin/users/{ada_id}/reset-two-factor"),
+            &[("next", "/admin/users")],
+        )
+        .await;
+
+    assert_eq!(reset.status(), 303);
+    assert_eq!(passkey_count(&app), 0);
+    let mail = app.wait_for_mail(ADA, "two-factor sign-in is off").await;
+    assert!(mail.text.contains("passkeys"), "{}", mail.text);
+    assert_eq!(audits(&app, "admin.reset_two_factor"), 1);
+
+    add_passkey(&app, &mut Device::new(), "New phone").await;
+    let deleted = app.post_form("/account/delete", &[("email", ADA)]).await;
+    assert_eq!(deleted.status(), 303);
+    assert_eq!(
+        passkey_count(&app),
+        0,
+        "deleting the account left its passkey"
+    );
+}
+
+/// A response's JSON body.
+async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
+    serde_json::from_str(&response.text().await.unwrap()).expect("not the expected JSON")
+}
+
+fn passkey_count(app: &TestApp) -> i64 {
+    let mut conn = app.pool.get().unwrap();
+    passkeys::table.count().get_result(&mut conn).unwrap()
+}
+
+fn audits(app: &TestApp, action: &str) -> i64 {
+    let mut conn = app.pool.get().unwrap();
+    audit_events::table
+        .filter(audit_events::action.eq(action))
+        .count()
+        .get_result(&mut conn)
+        .unwrap()
+}
+
+fn failed_logins(app: &TestApp) -> i64 {
+    audits(app, "login.failure")
+}
