@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::accounts::AccountSettings;
 use crate::accounts::email::EmailAddress;
+use crate::accounts::passkeys::Verified;
 use crate::accounts::password;
 use crate::accounts::two_factor::SecondFactor;
 use crate::db::{self, DbConn};
@@ -178,13 +179,15 @@ pub fn record_second_factor(
 /// `account`: no password and no second step, since the passkey is both something
 /// the user has and (user verification) something they know or are. It clears a
 /// lock, as a password reset does: strangers' wrong passwords cannot keep out someone
-/// who proves who they are. False when the account is disabled or unverified.
+/// who proves who they are. Records the passkey's use. False when the account is
+/// disabled or unverified.
 pub fn record_passkey_sign_in(
     conn: &mut DbConn,
     settings: &AccountSettings,
     mailer: &Mailer,
     attempt: &Attempt,
     account: &User,
+    passkey: &Verified,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     db::write_transaction(conn, |conn| {
@@ -194,6 +197,7 @@ pub fn record_passkey_sign_in(
             audit(conn, attempt, Some(account), "login.failure", now)?;
             return Ok(false);
         }
+        passkey.record(conn, now)?;
         finish_sign_in(conn, settings, mailer, attempt, account, trusted, now)?;
         Ok(true)
     })

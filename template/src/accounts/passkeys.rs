@@ -7,9 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::QueryResult;
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
+    AuthenticationResult, CreationChallengeResponse, DiscoverableAuthentication, Passkey,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError, WebauthnResult,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
@@ -18,14 +18,16 @@ use crate::db::{self, DbConn};
 use crate::mail::{OutgoingEmail, outbox};
 use crate::models::audit_event::{self, NewAuditEvent};
 use crate::models::passkey::{self, NewPasskey, PasskeyRow};
+use crate::models::two_factor;
 
 /// The longest name a passkey may have, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
 /// The site's WebAuthn relying party: its id is the host of `APP_BASE_URL`, and only
-/// pages of that exact origin may use its passkeys.
+/// pages of that exact origin may use its passkeys. None when that host is an address
+/// (`http://127.0.0.1:8000`): passkeys belong to a domain name, so they are off.
 pub struct Passkeys {
-    webauthn: Webauthn,
+    webauthn: Option<Webauthn>,
 }
 
 impl std::fmt::Debug for Passkeys {
@@ -51,13 +53,31 @@ pub enum Ceremony {
 impl Passkeys {
     pub fn new(base_url: &str, app_name: &str) -> anyhow::Result<Self> {
         let origin = Url::parse(base_url)?;
-        let rp_id = origin
-            .host_str()
-            .ok_or_else(|| anyhow::anyhow!("APP_BASE_URL={base_url} names no host"))?;
+        let Some(rp_id) = origin.domain() else {
+            tracing::warn!(
+                base_url,
+                "passkeys are off: they need APP_BASE_URL to name a host (localhost, \
+                 app.example.com), not an address"
+            );
+            return Ok(Self { webauthn: None });
+        };
         let webauthn = WebauthnBuilder::new(rp_id, &origin)?
             .rp_name(app_name)
             .build()?;
-        Ok(Self { webauthn })
+        Ok(Self {
+            webauthn: Some(webauthn),
+        })
+    }
+
+    /// Whether this site can use passkeys at all (see [`Passkeys`]).
+    pub fn enabled(&self) -> bool {
+        self.webauthn.is_some()
+    }
+
+    fn webauthn(&self) -> anyhow::Result<&Webauthn> {
+        self.webauthn
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("passkeys are off on this site"))
     }
 
     /// Starts adding a passkey for the user: the options for the browser, and the state
@@ -78,7 +98,7 @@ impl Passkeys {
             .filter_map(|row| stored(row).map(|key| key.cred_id().clone()))
             .collect::<Vec<_>>();
         let display_name = if name.is_empty() { email } else { name };
-        let (mut options, state) = self.webauthn.start_passkey_registration(
+        let (mut options, state) = self.webauthn()?.start_passkey_registration(
             user_handle,
             email,
             display_name,
@@ -94,7 +114,7 @@ impl Passkeys {
 
     /// Starts a sign-in without a password.
     pub fn start_sign_in(&self) -> anyhow::Result<(RequestChallengeResponse, Ceremony)> {
-        let (mut options, state) = self.webauthn.start_discoverable_authentication()?;
+        let (mut options, state) = self.webauthn()?.start_discoverable_authentication()?;
         // The page asks when the user clicks, not in the address field's autofill.
         options.mediation = None;
         Ok((options, Ceremony::SignIn(state)))
@@ -110,7 +130,7 @@ impl Passkeys {
         if keys.is_empty() {
             return Ok(None);
         }
-        let (options, state) = self.webauthn.start_passkey_authentication(&keys)?;
+        let (options, state) = self.webauthn()?.start_passkey_authentication(&keys)?;
         Ok(Some((options, Ceremony::SecondFactor(state))))
     }
 }
@@ -182,16 +202,19 @@ pub fn finish_registration(
     let Ceremony::Registration { user_handle, state } = ceremony else {
         return Ok(Added::Invalid);
     };
-    let Ok(key) = passkeys
-        .webauthn
+    let Some(webauthn) = passkeys.webauthn.as_ref() else {
+        return Ok(Added::Invalid);
+    };
+    let Ok(key) = webauthn
         .finish_passkey_registration(credential, &state)
         .inspect_err(|error| tracing::info!(%error, "a passkey registration did not verify"))
     else {
         return Ok(Added::Invalid);
     };
-    let Ok(stored) = serde_json::to_string(&key) else {
-        return Ok(Added::Invalid);
-    };
+    let stored = serde_json::to_string(&key).map_err(|error| {
+        tracing::error!(%error, "cannot store a passkey");
+        diesel::result::Error::RollbackTransaction
+    })?;
     let credential_key = credential_key(key.cred_id());
     let user_handle = user_handle.to_string();
     db::write_transaction(conn, |conn| {
@@ -236,59 +259,102 @@ pub fn remove(
     })
 }
 
+/// A passkey whose answer verified: whose it is, and what to record of its use.
+#[derive(Debug)]
+pub struct Verified {
+    pub user_id: i64,
+    passkey_id: i64,
+    /// The credential with its new signature counter, when that changed.
+    credential: Option<String>,
+}
+
+impl Verified {
+    /// Records the sign-in with this passkey (when, and its counter); inside the
+    /// transaction that accepts the sign-in.
+    pub fn record(&self, conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<()> {
+        passkey::record_use(conn, self.passkey_id, self.credential.as_deref(), now)
+    }
+}
+
 /// Checks a passkey sign-in: the browser's `credential` must answer the `ceremony`
-/// with a passkey registered here, for the user it was registered to. Records its
-/// use; the user's id, or `None` when it does not verify.
+/// with a passkey registered here, for the user it was registered to. Writes nothing:
+/// `accounts::login::record_passkey_sign_in` records the use once the account may
+/// sign in.
 pub fn check_sign_in(
     conn: &mut DbConn,
     passkeys: &Passkeys,
     credential: &PublicKeyCredential,
     ceremony: Ceremony,
-    now: NaiveDateTime,
-) -> QueryResult<Option<i64>> {
-    let Ceremony::SignIn(state) = ceremony else {
+) -> QueryResult<Option<Verified>> {
+    let (Ceremony::SignIn(state), Some(webauthn)) = (ceremony, passkeys.webauthn.as_ref()) else {
         return Ok(None);
     };
-    let Ok((user_handle, credential_id)) = passkeys
-        .webauthn
-        .identify_discoverable_authentication(credential)
+    let Ok((user_handle, credential_id)) =
+        webauthn.identify_discoverable_authentication(credential)
     else {
         return Ok(None);
     };
     let Some(row) = passkey::find_by_credential(conn, &credential_key(credential_id))? else {
         return Ok(None);
     };
+    // The authenticator names the user; it must be the one the passkey was made for.
     if row.user_handle != user_handle.to_string() {
         return Ok(None);
     }
-    let Some(mut key) = stored(&row) else {
+    let Some(key) = stored(&row) else {
         return Ok(None);
     };
-    let verified = passkeys
-        .webauthn
-        .finish_discoverable_authentication_v2(credential, state, &key);
-    let Ok(result) = verified.inspect_err(|error| {
-        tracing::info!(%error, passkey = row.id, "a passkey sign-in did not verify");
-    }) else {
-        return Ok(None);
-    };
-    let changed = key.update_credential(&result).unwrap_or(false);
-    let updated = changed.then(|| serde_json::to_string(&key).ok()).flatten();
-    passkey::record_use(conn, row.id, updated.as_deref(), now)?;
-    Ok(Some(row.user_id))
+    let verified = webauthn.finish_discoverable_authentication_v2(credential, state, &key);
+    Ok(verified_use(&row, key, verified))
 }
 
-/// Checks a passkey at the second sign-in step of user `user_id`. Call it inside the
-/// sign-in's transaction, like `two_factor::check_second_factor`.
+/// The use to record of `row`'s passkey `key` after the library's `verdict`; `None`
+/// when the answer did not verify.
+fn verified_use(
+    row: &PasskeyRow,
+    mut key: Passkey,
+    verdict: WebauthnResult<AuthenticationResult>,
+) -> Option<Verified> {
+    let result = match verdict {
+        Ok(result) => result,
+        Err(WebauthnError::CredentialPossibleCompromise) => {
+            // The counter went back: the passkey may have been copied.
+            tracing::warn!(
+                passkey = row.id,
+                user_id = row.user_id,
+                "a passkey's signature counter went back"
+            );
+            return None;
+        }
+        Err(error) => {
+            tracing::info!(%error, passkey = row.id, "a passkey answer did not verify");
+            return None;
+        }
+    };
+    let changed = key.update_credential(&result).unwrap_or(false);
+    Some(Verified {
+        user_id: row.user_id,
+        passkey_id: row.id,
+        credential: changed.then(|| serde_json::to_string(&key).ok()).flatten(),
+    })
+}
+
+/// Checks a passkey at the second sign-in step of user `user_id`, answering the
+/// `ceremony` started for it. Call it inside the sign-in's transaction, like
+/// `two_factor::check_second_factor`.
 pub fn check_second_factor(
     conn: &mut DbConn,
     passkeys: &Passkeys,
     user_id: i64,
     credential: &PublicKeyCredential,
-    ceremony: Option<Ceremony>,
+    ceremony: Ceremony,
     now: NaiveDateTime,
 ) -> QueryResult<SecondFactor> {
-    let Some(Ceremony::SecondFactor(state)) = ceremony else {
+    if !two_factor::is_enabled(conn, user_id)? {
+        return Ok(SecondFactor::Off);
+    }
+    let (Ceremony::SecondFactor(state), Some(webauthn)) = (ceremony, passkeys.webauthn.as_ref())
+    else {
         return Ok(SecondFactor::Wrong);
     };
     let key = credential_key(credential.get_credential_id());
@@ -296,18 +362,13 @@ pub fn check_second_factor(
     else {
         return Ok(SecondFactor::Wrong);
     };
-    let Ok(result) = passkeys
-        .webauthn
-        .finish_passkey_authentication(credential, &state)
-    else {
+    let Some(key) = stored(&row) else {
         return Ok(SecondFactor::Wrong);
     };
-    let updated = stored(&row).and_then(|mut key| {
-        key.update_credential(&result)
-            .unwrap_or(false)
-            .then(|| serde_json::to_string(&key).ok())
-            .flatten()
-    });
-    passkey::record_use(conn, row.id, updated.as_deref(), now)?;
+    let verdict = webauthn.finish_passkey_authentication(credential, &state);
+    let Some(used) = verified_use(&row, key, verdict) else {
+        return Ok(SecondFactor::Wrong);
+    };
+    used.record(conn, now)?;
     Ok(SecondFactor::Passkey)
 }

@@ -51,6 +51,27 @@ pub fn sign_in(
     user_id: i64,
     remember_me: bool,
 ) -> Result<(), AppError> {
+    start_session(req, state, user_id, remember_me)?;
+    sudo::start(&req.get_session(), state.now())
+}
+
+/// Like [`sign_in`], for a passkey: no password was typed, so sudo mode waits until
+/// one is (a phone that unlocks a synced passkey is not its owner's password).
+pub fn sign_in_with_passkey(
+    req: &HttpRequest,
+    state: &State,
+    user_id: i64,
+    remember_me: bool,
+) -> Result<(), AppError> {
+    start_session(req, state, user_id, remember_me)
+}
+
+fn start_session(
+    req: &HttpRequest,
+    state: &State,
+    user_id: i64,
+    remember_me: bool,
+) -> Result<(), AppError> {
     Identity::login(&req.extensions(), user_id.to_string()).context("login failed")?;
     let session = req.get_session();
     session.remove(PENDING_SIGN_IN_KEY);
@@ -59,8 +80,7 @@ pub fn sign_in(
     if remember_me {
         insert(&session, REMEMBER_ME_KEY, true)?;
     }
-    insert(&session, CLIENT_KEY, client_of(req, state))?;
-    sudo::start(&session, state.now())
+    insert(&session, CLIENT_KEY, client_of(req, state))
 }
 
 /// The browser and address of a request, as a session keeps them.

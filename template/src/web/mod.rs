@@ -29,6 +29,7 @@ pub mod home;
 pub mod login;
 pub mod middleware;
 pub mod page;
+pub mod passkey_ceremony;
 pub mod passkeys;
 pub mod password_resets;
 pub mod paths;

@@ -15,6 +15,7 @@ use crate::templates::Templates;
 use crate::web::auth::signed_in_user;
 use crate::web::error::AppError;
 use crate::web::middleware::csrf::CsrfToken;
+use crate::web::state::State;
 
 /// A page being put together; extract it in a handler, add values, render.
 pub struct Page {
@@ -59,6 +60,8 @@ fn build_page(req: &HttpRequest, payload: &mut Payload) -> Result<Page, AppError
     context.insert("csrf_token", &csrf_token);
     context.insert("flashes", &flashes);
     context.insert("current_user", &signed_in_user(req));
+    // Pages offer passkeys only where the site can use them (`Passkeys`).
+    context.insert("passkeys_enabled", &State::of(req)?.passkeys.enabled());
     Ok(Page { templates, context })
 }
 

@@ -1,8 +1,8 @@
 //! `POST /login/passkey/options` and `POST /login/passkey`: signing in with a passkey
 //! instead of the password. The first request gives the browser a challenge (JSON,
 //! read by `static/js/passkeys.js`); the second is the login form the script sends
-//! with the browser's answer. Also what every passkey ceremony shares: its state in
-//! the session, and its options as JSON.
+//! with the browser's answer. Such a sign-in does not start sudo mode: sensitive
+//! actions still ask for the password.
 
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -11,13 +11,13 @@ use serde::Deserialize;
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use crate::accounts::login::{self, Attempt};
-use crate::accounts::passkeys::{Ceremony, check_sign_in};
+use crate::accounts::passkeys::check_sign_in;
 use crate::keys::token_hash;
 use crate::models::user;
-use crate::sessions::PASSKEY_CEREMONY_KEY;
-use crate::web::auth::{client_of, home_for, insert, sign_in};
+use crate::web::auth::{client_of, home_for, sign_in_with_passkey};
 use crate::web::device;
 use crate::web::error::AppError;
+use crate::web::passkey_ceremony::{keep, options_response, take};
 use crate::web::paths;
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::state::State;
@@ -34,29 +34,13 @@ pub struct PasskeyLoginForm {
     next: String,
 }
 
-/// Keeps a ceremony's state for its second request (one at a time per session).
-pub fn keep(session: &Session, ceremony: &Ceremony) -> Result<(), AppError> {
-    insert(session, PASSKEY_CEREMONY_KEY, ceremony)
-}
-
-/// The ceremony this session started, used up: an answer is checked once.
-pub fn take(session: &Session) -> Option<Ceremony> {
-    let ceremony = session.get::<Ceremony>(PASSKEY_CEREMONY_KEY).ok().flatten();
-    session.remove(PASSKEY_CEREMONY_KEY);
-    ceremony
-}
-
-/// A ceremony's options for the browser, never cached.
-pub fn options_response(options: &impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(options)
-}
-
 /// `POST /login/passkey/options`: a challenge any of this site's passkeys can answer.
 pub async fn options(state: State, session: Session) -> Result<HttpResponse, AppError> {
+    if !state.passkeys.enabled() {
+        return Err(AppError::NotFound);
+    }
     let (options, ceremony) = state.passkeys.start_sign_in()?;
-    keep(&session, &ceremony)?;
+    keep(&session, &state, ceremony)?;
     Ok(options_response(&options))
 }
 
@@ -68,7 +52,7 @@ pub async fn create(
     form: web::Form<PasskeyLoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let ceremony = take(&session);
+    let ceremony = take(&session, &state);
     let credential = serde_json::from_str::<PublicKeyCredential>(&form.credential).ok();
     let (Some(ceremony), Some(credential)) = (ceremony, credential) else {
         return Ok(refused());
@@ -80,11 +64,10 @@ pub async fn create(
     let browser = client.description();
     let signed_in = state
         .db(move |conn, state| {
-            let Some(user_id) = check_sign_in(conn, &state.passkeys, &credential, ceremony, now)?
-            else {
+            let Some(passkey) = check_sign_in(conn, &state.passkeys, &credential, ceremony)? else {
                 return Ok(None);
             };
-            let Some(account) = user::get_user(conn, user_id)? else {
+            let Some(account) = user::get_user(conn, passkey.user_id)? else {
                 return Ok(None);
             };
             let attempt = Attempt {
@@ -100,6 +83,7 @@ pub async fn create(
                 &state.mailer,
                 &attempt,
                 &account,
+                &passkey,
                 now,
             )?;
             diesel::QueryResult::Ok(accepted.then_some(account))
@@ -108,7 +92,7 @@ pub async fn create(
     let Some(user) = signed_in else {
         return Ok(refused());
     };
-    sign_in(&req, &state, user.id, form.remember_me.is_some())?;
+    sign_in_with_passkey(&req, &state, user.id, form.remember_me.is_some())?;
     let mut response = see_other(safe_next(&form.next).unwrap_or(home_for(user.is_admin)));
     response.add_cookie(&device::cookie(&state.cookie_names, device_token))?;
     Ok(response)

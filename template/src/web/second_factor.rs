@@ -23,7 +23,7 @@ use crate::web::auth::{client_of, home_for, insert, sign_in};
 use crate::web::device;
 use crate::web::error::AppError;
 use crate::web::page::Page;
-use crate::web::passkeys;
+use crate::web::passkey_ceremony::{keep, options_response, take};
 use crate::web::paths;
 use crate::web::redirect::{safe_next, see_other};
 use crate::web::state::{AppState, State};
@@ -33,6 +33,19 @@ const PENDING_MINUTES: i64 = 5;
 
 const WRONG_CODE: &str =
     "That code is not right, or it was used already. Enter the code your app shows now.";
+
+const WRONG_PASSKEY: &str =
+    "That passkey did not work for this account. Try again, or enter a code instead.";
+
+const STALE_PASSKEY: &str =
+    "The passkey request ran out or was replaced by another. Please try again.";
+
+/// Which of the step's forms an error belongs beside.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    Code,
+    Passkey,
+}
 
 /// A sign-in whose password was right, waiting for its second factor.
 #[derive(Debug, Serialize, Deserialize)]
@@ -90,7 +103,7 @@ pub async fn new(session: Session, state: State, mut page: Page) -> Result<HttpR
         return Ok(see_other(paths::LOGIN));
     };
     page.insert("has_passkey", &has_passkey(&state, pending.user_id).await?);
-    render(page, None, StatusCode::OK)
+    page.render("auth/two_factor.html")
 }
 
 /// Whether user `user_id` may use a passkey at this step.
@@ -110,17 +123,18 @@ pub async fn create(
     let code = form.into_inner().code;
     if code.expose().trim().is_empty() {
         let error = "Enter the 6-digit code from your authenticator app, or a recovery code.";
-        return render(page, Some(error), StatusCode::UNPROCESSABLE_ENTITY);
+        return refuse(&session, &state, page, Form::Code, error).await;
     }
     let check = move |conn: &mut DbConn, state: &AppState, user_id, now| {
         check_second_factor(conn, &state.keys, user_id, code.expose(), now)
     };
-    finish(req, session, state, page, check).await
+    finish(req, session, state, page, Form::Code, check).await
 }
 
 /// `POST /login/two-factor/passkey/options`: a challenge for the waiting user's passkeys.
 pub async fn passkey_options(session: Session, state: State) -> Result<HttpResponse, AppError> {
-    let Some(pending) = PendingSignIn::load(&session, &state) else {
+    let pending = PendingSignIn::load(&session, &state).filter(|_| state.passkeys.enabled());
+    let Some(pending) = pending else {
         return Err(AppError::NotFound);
     };
     let user_id = pending.user_id;
@@ -130,8 +144,8 @@ pub async fn passkey_options(session: Session, state: State) -> Result<HttpRespo
     let Some((options, ceremony)) = state.passkeys.start_second_factor(&rows)? else {
         return Err(AppError::NotFound);
     };
-    passkeys::keep(&session, &ceremony)?;
-    Ok(passkeys::options_response(&options))
+    keep(&session, &state, ceremony)?;
+    Ok(options_response(&options))
 }
 
 /// `POST /login/two-factor/passkey`: the browser's answer with one of the user's passkeys.
@@ -142,15 +156,17 @@ pub async fn create_with_passkey(
     page: Page,
     form: web::Form<PasskeyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let ceremony = passkeys::take(&session);
+    let ceremony = take(&session, &state);
     let credential = serde_json::from_str::<PublicKeyCredential>(&form.credential).ok();
-    let check = move |conn: &mut DbConn, state: &AppState, user_id, now| match credential {
-        Some(credential) => {
-            check_passkey(conn, &state.passkeys, user_id, &credential, ceremony, now)
-        }
-        None => Ok(SecondFactor::Wrong),
+    // No answer to check (another tab started a new ceremony, or it ran out): the
+    // user is asked again, and nothing counts toward the lockout.
+    let (Some(ceremony), Some(credential)) = (ceremony, credential) else {
+        return refuse(&session, &state, page, Form::Passkey, STALE_PASSKEY).await;
     };
-    finish(req, session, state, page, check).await
+    let check = move |conn: &mut DbConn, state: &AppState, user_id, now| {
+        check_passkey(conn, &state.passkeys, user_id, &credential, ceremony, now)
+    };
+    finish(req, session, state, page, Form::Passkey, check).await
 }
 
 /// The second step with the factor `check` checks (in the sign-in's transaction).
@@ -158,7 +174,8 @@ async fn finish(
     req: HttpRequest,
     session: Session,
     state: State,
-    mut page: Page,
+    page: Page,
+    form: Form,
     check: impl FnOnce(&mut DbConn, &AppState, i64, NaiveDateTime) -> QueryResult<SecondFactor>
     + Send
     + 'static,
@@ -204,8 +221,11 @@ async fn finish(
 
     match outcome {
         SecondStep::Wrong => {
-            page.insert("has_passkey", &has_passkey(&state, user_id).await?);
-            render(page, Some(WRONG_CODE), StatusCode::UNPROCESSABLE_ENTITY)
+            let error = match form {
+                Form::Code => WRONG_CODE,
+                Form::Passkey => WRONG_PASSKEY,
+            };
+            refuse(&session, &state, page, form, error).await
         }
         SecondStep::Refused => Ok(start_again(&session)),
         SecondStep::SignedIn(user, factor) => {
@@ -231,11 +251,22 @@ fn start_again(session: &Session) -> HttpResponse {
     see_other(paths::LOGIN)
 }
 
-fn render(
+/// The step again, with `error` beside `form`; back to the password step when the
+/// pending sign-in is gone.
+async fn refuse(
+    session: &Session,
+    state: &State,
     mut page: Page,
-    error: Option<&str>,
-    status: StatusCode,
+    form: Form,
+    error: &str,
 ) -> Result<HttpResponse, AppError> {
-    page.insert("error", &error);
-    page.render_with_status("auth/two_factor.html", status)
+    let Some(pending) = PendingSignIn::load(session, state) else {
+        return Ok(start_again(session));
+    };
+    page.insert("has_passkey", &has_passkey(state, pending.user_id).await?);
+    match form {
+        Form::Code => page.insert("error", error),
+        Form::Passkey => page.insert("passkey_error", error),
+    };
+    page.render_with_status("auth/two_factor.html", StatusCode::UNPROCESSABLE_ENTITY)
 }

@@ -200,6 +200,18 @@ async fn a_passkey_answer_signs_in_once_and_only_for_its_own_challenge() {
     let options = first.post_form("/login/passkey/options", &[]).await;
     let answer = device.get(json(options).await, &credential_id);
     let answer = serde_json::to_string(&answer).unwrap();
+    // Any answer uses the challenge up, a wrong one too.
+    first
+        .post_form("/login/passkey", &[("credential", "{}")])
+        .await;
+    let late = first
+        .post_form("/login/passkey", &[("credential", &answer)])
+        .await;
+    assert_eq!(late.headers()[LOCATION], "/login");
+    assert_redirects_to_login(&first.get("/dashboard").await);
+    let options = first.post_form("/login/passkey/options", &[]).await;
+    let answer = device.get(json(options).await, &credential_id);
+    let answer = serde_json::to_string(&answer).unwrap();
     assert_eq!(
         first
             .post_form("/login/passkey", &[("credential", &answer)])
@@ -238,11 +250,15 @@ async fn a_passkey_claiming_another_users_handle_or_made_for_another_site_is_ref
     let mut device = Device::new();
     let credential_id = add_passkey(&app, &mut device, "Phone").await;
 
-    // The right passkey, saying it belongs to another user.
+    // Ada's passkey, saying it belongs to Bob, who has one too.
+    let bob = app.new_browser();
+    app.signed_up_user_in(&bob, "bob@example.com").await;
+    let mut bobs_device = Device::new();
+    add_passkey(&bob, &mut bobs_device, "Bob's phone").await;
     let browser = app.new_browser();
     let options = browser.post_form("/login/passkey/options", &[]).await;
     let mut answer = device.get(json(options).await, &credential_id);
-    answer.response.user_handle = Some(vec![7; 16]);
+    answer.response.user_handle = Some(bobs_device.user_handle.clone());
     let answer = serde_json::to_string(&answer).unwrap();
     let forged = browser
         .post_form("/login/passkey", &[("credential", &answer)])
@@ -291,6 +307,48 @@ async fn a_disabled_account_cannot_sign_in_with_its_passkey() {
 
     assert_eq!(response.headers()[LOCATION], "/login");
     assert_redirects_to_login(&browser.get("/dashboard").await);
+    let mut conn = app.pool.get().unwrap();
+    let last_used: Option<chrono::NaiveDateTime> = passkeys::table
+        .select(passkeys::last_used_at)
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(last_used, None, "a refused sign-in was recorded as a use");
+}
+
+#[tokio::test]
+async fn a_passkey_sign_in_does_not_start_sudo_mode() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let phone = app.new_browser();
+    passkey_sign_in(&phone, &mut device, &credential_id, "").await;
+    assert_eq!(phone.get("/dashboard").await.status(), 200);
+
+    let another = phone.post_form("/account/passkeys/options", &[]).await;
+
+    assert_eq!(another.status(), 303);
+    assert!(
+        another.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/account/confirm"),
+        "a passkey alone reached sudo mode"
+    );
+}
+
+#[tokio::test]
+async fn with_app_base_url_an_address_the_app_runs_without_passkeys() {
+    let app = spawn_app_with(&[("APP_BASE_URL", "http://127.0.0.1:8000")]).await;
+    app.signed_up_user(ADA).await;
+    app.post_form("/logout", &[]).await;
+
+    let login = app.get("/login").await.text().await.unwrap();
+    let options = app.post_form("/login/passkey/options", &[]).await;
+
+    assert!(login.contains("Sign in"), "{login}");
+    assert!(!login.contains("Sign in with a passkey"), "{login}");
+    assert_eq!(options.status(), 404);
 }
 
 #[tokio::test]
@@ -335,28 +393,68 @@ async fn a_passkey_stands_in_for_the_authenticator_code_at_the_second_step() {
 }
 
 #[tokio::test]
-async fn a_wrong_passkey_at_the_second_step_counts_as_a_wrong_code() {
+async fn a_wrong_passkey_at_the_second_step_counts_as_a_wrong_code_and_a_lost_challenge_does_not() {
     let app = spawn().await;
     app.signed_up_user(ADA).await;
     let mut device = Device::new();
-    add_passkey(&app, &mut device, "Phone").await;
+    let credential_id = add_passkey(&app, &mut device, "Phone").await;
     enrol(&app).await;
     let laptop = app.new_browser();
     laptop.login(ADA, PASSWORD).await;
-    laptop
-        .post_form("/login/two-factor/passkey/options", &[])
-        .await;
+    let step = "/login/two-factor/passkey";
 
-    let response = laptop
-        .post_form(
-            "/login/two-factor/passkey",
-            &[("credential", "{\"forged\":true}")],
-        )
-        .await;
+    // No challenge to answer (none asked for, or another tab replaced it).
+    let lost = laptop.post_form(step, &[("credential", "{}")]).await;
+    assert_eq!(lost.status(), 422);
+    let page = lost.text().await.unwrap();
+    assert!(page.contains("The passkey request ran out"), "{page}");
+    assert!(
+        !page.contains("aria-invalid"),
+        "the code field was marked: {page}"
+    );
+    assert_eq!(failed_logins(&app), 0, "a lost challenge counted");
 
-    assert_eq!(response.status(), 422);
+    // An answer to an earlier challenge, which a newer one replaced.
+    let earlier = laptop.post_form(&format!("{step}/options"), &[]).await;
+    let earlier: RequestChallengeResponse = json(earlier).await;
+    laptop.post_form(&format!("{step}/options"), &[]).await;
+    let answer = serde_json::to_string(&device.get(earlier, &credential_id)).unwrap();
+    let wrong = laptop.post_form(step, &[("credential", &answer)]).await;
+
+    assert_eq!(wrong.status(), 422);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("That passkey did not work for this account")
+    );
     assert_eq!(failed_logins(&app), 1);
     assert_redirects_to_login(&laptop.get("/dashboard").await);
+}
+
+#[tokio::test]
+async fn a_second_factor_reset_while_the_second_step_waits_starts_the_sign_in_again() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    enrol(&app).await;
+    let laptop = app.new_browser();
+    laptop.login(ADA, PASSWORD).await;
+    let options = laptop
+        .post_form("/login/two-factor/passkey/options", &[])
+        .await;
+    let answer = serde_json::to_string(&device.get(json(options).await, &credential_id)).unwrap();
+    app.post_form("/account/two-factor/disable", &[]).await;
+
+    let response = laptop
+        .post_form("/login/two-factor/passkey", &[("credential", &answer)])
+        .await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[LOCATION], "/login");
+    assert_eq!(failed_logins(&app), 0);
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use crate::web::auth::CurrentUser;
 use crate::web::client_ip;
 use crate::web::error::AppError;
 use crate::web::page::Page;
-use crate::web::passkeys::{keep, options_response, take};
+use crate::web::passkey_ceremony::{keep, options_response, take};
 use crate::web::paths;
 use crate::web::redirect::see_other;
 use crate::web::state::State;
@@ -73,6 +73,9 @@ pub async fn options(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     sudo::require(&session, &state, paths::ACCOUNT_PASSKEYS)?;
+    if !state.passkeys.enabled() {
+        return Err(AppError::NotFound);
+    }
     let user_id = current.id;
     let rows = state
         .db(move |conn, _| passkey::of_user(conn, user_id))
@@ -81,7 +84,7 @@ pub async fn options(
         state
             .passkeys
             .start_registration(&current.email, &current.name, &rows)?;
-    keep(&session, &ceremony)?;
+    keep(&session, &state, ceremony)?;
     Ok(options_response(&options))
 }
 
@@ -95,7 +98,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     sudo::require(&session, &state, paths::ACCOUNT_PASSKEYS)?;
     let form = form.into_inner();
-    let ceremony = take(&session);
+    let ceremony = take(&session, &state);
     let credential = serde_json::from_str::<RegisterPublicKeyCredential>(&form.credential).ok();
     let (Some(ceremony), Some(credential)) = (ceremony, credential) else {
         return Ok(failed());
