@@ -111,6 +111,16 @@ async fn add_passkey(browser: &Browser, device: &mut Device, name: &str) -> Vec<
     parsed.raw_id.to_vec()
 }
 
+/// An app where Ada signed up and added a passkey named `name`: the app (Ada signed
+/// in, in sudo mode), her device and the passkey's credential id.
+async fn ada_with_passkey(name: &str) -> (TestApp, Device, Vec<u8>) {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let mut device = Device::new();
+    let credential_id = add_passkey(&app, &mut device, name).await;
+    (app, device, credential_id)
+}
+
 /// Signs in with a passkey in `browser`; the response to the login form.
 async fn passkey_sign_in(
     browser: &Browser,
@@ -173,10 +183,7 @@ async fn adding_a_passkey_needs_sudo_mode_lists_it_and_mails_the_owner() {
 
 #[tokio::test]
 async fn a_passkey_signs_in_without_the_password_and_its_use_is_recorded() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
     let phone = app.new_browser();
     let sign_ins = audits(&app, "login.success");
 
@@ -192,10 +199,7 @@ async fn a_passkey_signs_in_without_the_password_and_its_use_is_recorded() {
 
 #[tokio::test]
 async fn a_passkey_answer_signs_in_once_and_only_for_its_own_challenge() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
     let first = app.new_browser();
     let options = first.post_form("/login/passkey/options", &[]).await;
     let answer = device.get(json(options).await, &credential_id);
@@ -245,10 +249,7 @@ async fn a_passkey_answer_signs_in_once_and_only_for_its_own_challenge() {
 
 #[tokio::test]
 async fn a_passkey_claiming_another_users_handle_or_made_for_another_site_is_refused() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
 
     // Ada's passkey, saying it belongs to Bob, who has one too.
     let bob = app.new_browser();
@@ -290,10 +291,7 @@ async fn a_passkey_claiming_another_users_handle_or_made_for_another_site_is_ref
 
 #[tokio::test]
 async fn a_disabled_account_cannot_sign_in_with_its_passkey() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
     {
         let mut conn = app.pool.get().unwrap();
         diesel::update(users::table.filter(users::email.eq(ADA)))
@@ -317,10 +315,7 @@ async fn a_disabled_account_cannot_sign_in_with_its_passkey() {
 
 #[tokio::test]
 async fn a_passkey_sign_in_does_not_start_sudo_mode() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
     let phone = app.new_browser();
     passkey_sign_in(&phone, &mut device, &credential_id, "").await;
     assert_eq!(phone.get("/dashboard").await.status(), 200);
@@ -353,10 +348,7 @@ async fn with_app_base_url_an_address_the_app_runs_without_passkeys() {
 
 #[tokio::test]
 async fn a_passkey_stands_in_for_the_authenticator_code_at_the_second_step() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
     enrol(&app).await;
     let laptop = app.new_browser();
     let password = laptop.login(ADA, PASSWORD).await;
@@ -394,10 +386,7 @@ async fn a_passkey_stands_in_for_the_authenticator_code_at_the_second_step() {
 
 #[tokio::test]
 async fn a_wrong_passkey_at_the_second_step_counts_as_a_wrong_code_and_a_lost_challenge_does_not() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
     enrol(&app).await;
     let laptop = app.new_browser();
     laptop.login(ADA, PASSWORD).await;
@@ -435,10 +424,7 @@ async fn a_wrong_passkey_at_the_second_step_counts_as_a_wrong_code_and_a_lost_ch
 
 #[tokio::test]
 async fn a_second_factor_reset_while_the_second_step_waits_starts_the_sign_in_again() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
     enrol(&app).await;
     let laptop = app.new_browser();
     laptop.login(ADA, PASSWORD).await;
@@ -459,10 +445,7 @@ async fn a_second_factor_reset_while_the_second_step_waits_starts_the_sign_in_ag
 
 #[tokio::test]
 async fn removing_a_passkey_needs_sudo_mode_is_mailed_and_it_no_longer_signs_in() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    let credential_id = add_passkey(&app, &mut device, "Old phone").await;
+    let (app, mut device, credential_id) = ada_with_passkey("Old phone").await;
     let id: i64 = {
         let mut conn = app.pool.get().unwrap();
         passkeys::table
@@ -506,10 +489,7 @@ async fn removing_a_passkey_needs_sudo_mode_is_mailed_and_it_no_longer_signs_in(
 
 #[tokio::test]
 async fn an_administrators_reset_removes_a_users_passkeys_and_deletion_erases_them() {
-    let app = spawn().await;
-    app.signed_up_user(ADA).await;
-    let mut device = Device::new();
-    add_passkey(&app, &mut device, "Phone").await;
+    let (app, _, _) = ada_with_passkey("Phone").await;
     let admin = app.new_browser();
     app.signed_up_user_in(&admin, ADMIN).await;
     app.set_admin(ADMIN, true);
