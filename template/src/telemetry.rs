@@ -36,8 +36,10 @@ impl LogFormat {
 
 /// Installs the global log subscriber; call once, at start-up.
 pub fn init(format: LogFormat) {
+    // The WebAuthn library logs a malformed passkey answer, anyone's to send, as an
+    // error; the app logs its refusals itself (`accounts::passkeys`), as info.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn,webauthn_rs_core=off"));
     let logger = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

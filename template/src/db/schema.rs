@@ -166,6 +166,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkey_challenges (nonce_hash) {
+        nonce_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> users (user_id));
 diesel::joinable!(trusted_devices -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
@@ -185,4 +192,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     two_factor,
     recovery_codes,
     passkeys,
+    passkey_challenges,
 );

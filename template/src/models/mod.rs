@@ -12,6 +12,7 @@ pub mod audit_event;
 pub mod daily_user_counts;
 pub mod outbox;
 pub mod passkey;
+pub mod passkey_challenge;
 pub mod password_reset;
 pub mod rate_limit;
 pub mod recovery_code;

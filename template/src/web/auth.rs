@@ -79,6 +79,9 @@ fn start_session(
     insert(&session, csrf::SESSION_NONCE_KEY, csrf::new_nonce())?;
     if remember_me {
         insert(&session, REMEMBER_ME_KEY, true)?;
+    } else {
+        // The browser's previous sign-in may have been remembered.
+        session.remove(REMEMBER_ME_KEY);
     }
     insert(&session, CLIENT_KEY, client_of(req, state))
 }

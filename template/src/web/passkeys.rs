@@ -40,7 +40,7 @@ pub async fn options(state: State, session: Session) -> Result<HttpResponse, App
         return Err(AppError::NotFound);
     }
     let (options, ceremony) = state.passkeys.start_sign_in()?;
-    keep(&session, &state, ceremony)?;
+    keep(&session, &state, ceremony).await?;
     Ok(options_response(&options))
 }
 
@@ -52,7 +52,7 @@ pub async fn create(
     form: web::Form<PasskeyLoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let ceremony = take(&session, &state);
+    let ceremony = take(&session, &state).await?;
     let credential = serde_json::from_str::<PublicKeyCredential>(&form.credential).ok();
     let (Some(ceremony), Some(credential)) = (ceremony, credential) else {
         return Ok(refused());

@@ -144,7 +144,7 @@ pub async fn passkey_options(session: Session, state: State) -> Result<HttpRespo
     let Some((options, ceremony)) = state.passkeys.start_second_factor(&rows)? else {
         return Err(AppError::NotFound);
     };
-    keep(&session, &state, ceremony)?;
+    keep(&session, &state, ceremony).await?;
     Ok(options_response(&options))
 }
 
@@ -156,7 +156,7 @@ pub async fn create_with_passkey(
     page: Page,
     form: web::Form<PasskeyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let ceremony = take(&session, &state);
+    let ceremony = take(&session, &state).await?;
     let credential = serde_json::from_str::<PublicKeyCredential>(&form.credential).ok();
     // No answer to check (another tab started a new ceremony, or it ran out): the
     // user is asked again, and nothing counts toward the lockout.

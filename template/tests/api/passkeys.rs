@@ -17,7 +17,7 @@ use webauthn_rs::prelude::{
 use {{crate_name}}::db::schema::{audit_events, passkeys, users};
 
 use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app_with};
-use crate::sessions::assert_redirects_to_login;
+use crate::sessions::{assert_redirects_to_login, post_exactly};
 use crate::two_factor::enrol;
 
 const ADA: &str = "ada@example.com";
@@ -245,6 +245,47 @@ async fn a_passkey_answer_signs_in_once_and_only_for_its_own_challenge() {
         );
         assert_redirects_to_login(&browser.get("/dashboard").await);
     }
+}
+
+#[tokio::test]
+async fn parallel_copies_of_one_answer_sign_in_once() {
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
+    let browser = app.new_browser();
+    let options = browser.post_form("/login/passkey/options", &[]).await;
+    let answer = serde_json::to_string(&device.get(json(options).await, &credential_id)).unwrap();
+    let sign_ins = audits(&app, "login.success");
+
+    let token = browser.csrf_token().await;
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("credential", answer.as_str()),
+    ];
+    let copies = (0..20).map(|_| post_exactly(&browser, "/login/passkey", &fields, &[]));
+    let responses = futures_util::future::join_all(copies).await;
+
+    let signed_in = responses
+        .iter()
+        .filter(|response| response.headers()[LOCATION] == "/dashboard")
+        .count();
+    assert_eq!(signed_in, 1, "one answer signed in {signed_in} times");
+    assert_eq!(audits(&app, "login.success"), sign_ins + 1);
+}
+
+#[tokio::test]
+async fn an_answer_after_five_minutes_is_refused() {
+    let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
+    let browser = app.new_browser();
+    let options = browser.post_form("/login/passkey/options", &[]).await;
+    let answer = serde_json::to_string(&device.get(json(options).await, &credential_id)).unwrap();
+    app.clock
+        .advance(Duration::minutes(5) + Duration::seconds(1));
+
+    let late = browser
+        .post_form("/login/passkey", &[("credential", &answer)])
+        .await;
+
+    assert_eq!(late.headers()[LOCATION], "/login");
+    assert_redirects_to_login(&browser.get("/dashboard").await);
 }
 
 #[tokio::test]

@@ -194,6 +194,35 @@ async fn only_a_remembered_sign_in_keeps_its_cookie_after_the_browser_closes() {
 }
 
 #[tokio::test]
+async fn a_sign_in_without_remember_me_after_a_remembered_one_in_the_same_browser_is_not_remembered()
+ {
+    let app = spawn_app().await;
+    let ada = app.signed_up_user(ADA).await;
+    let bob = app
+        .signed_up_user_in(&app.new_browser(), "bob@example.com")
+        .await;
+    let shared = app.new_browser();
+    remembered_login(&shared, &ada).await;
+
+    let plain = shared.login(&bob.email, &bob.password).await;
+
+    let cookie = plain
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|header| header.to_str().unwrap().to_owned())
+        .find(|cookie| cookie.starts_with("session="))
+        .expect("the sign-in sets the session cookie");
+    let attributes = attributes_of(&cookie);
+    assert!(
+        !attributes
+            .iter()
+            .any(|a| a.starts_with("max-age") || a.starts_with("expires")),
+        "Bob's session kept Ada's \"remember me\": {cookie}"
+    );
+}
+
+#[tokio::test]
 async fn a_password_change_ends_the_users_other_sessions_but_not_the_changing_one() {
     let app = spawn_app().await;
     let ada = app.signed_up_user(ADA).await;

@@ -15,3 +15,12 @@ CREATE TABLE passkeys (
     CONSTRAINT passkeys_user_id_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 CREATE UNIQUE INDEX passkeys_credential_key_key ON passkeys (credential_key);
+
+-- Passkey challenges handed out and not answered yet (the challenge itself waits in
+-- the session): an answer claims its row by deleting it, so of parallel copies of
+-- one answer only one is checked. Rows older than a few minutes are dropped.
+CREATE TABLE passkey_challenges (
+    nonce_hash VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+    created_at DATETIME(6) NOT NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+CREATE INDEX passkey_challenges_created_at_idx ON passkey_challenges (created_at);

@@ -15,3 +15,12 @@ CREATE TABLE passkeys (
 );
 CREATE UNIQUE INDEX passkeys_credential_key_key ON passkeys (credential_key);
 CREATE INDEX passkeys_user_id_idx ON passkeys (user_id);
+
+-- Passkey challenges handed out and not answered yet (the challenge itself waits in
+-- the session): an answer claims its row by deleting it, so of parallel copies of
+-- one answer only one is checked. Rows older than a few minutes are dropped.
+CREATE TABLE passkey_challenges (
+    nonce_hash VARCHAR(64) PRIMARY KEY NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX passkey_challenges_created_at_idx ON passkey_challenges (created_at);

@@ -84,7 +84,7 @@ pub async fn options(
         state
             .passkeys
             .start_registration(&current.email, &current.name, &rows)?;
-    keep(&session, &state, ceremony)?;
+    keep(&session, &state, ceremony).await?;
     Ok(options_response(&options))
 }
 
@@ -98,7 +98,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     sudo::require(&session, &state, paths::ACCOUNT_PASSKEYS)?;
     let form = form.into_inner();
-    let ceremony = take(&session, &state);
+    let ceremony = take(&session, &state).await?;
     let credential = serde_json::from_str::<RegisterPublicKeyCredential>(&form.credential).ok();
     let (Some(ceremony), Some(credential)) = (ceremony, credential) else {
         return Ok(failed());
