@@ -247,6 +247,9 @@ async fn a_passkey_answer_signs_in_once_and_only_for_its_own_challenge() {
     }
 }
 
+/// This authenticator counts its signatures, so the counter check also stops copies
+/// after the first; synced passkeys send 0, and only the claimed challenge stops
+/// theirs (the registration test below has no counter to lean on).
 #[tokio::test]
 async fn parallel_copies_of_one_answer_sign_in_once() {
     let (app, mut device, credential_id) = ada_with_passkey("Phone").await;
@@ -269,6 +272,40 @@ async fn parallel_copies_of_one_answer_sign_in_once() {
         .count();
     assert_eq!(signed_in, 1, "one answer signed in {signed_in} times");
     assert_eq!(audits(&app, "login.success"), sign_ins + 1);
+}
+
+#[tokio::test]
+async fn parallel_answers_to_one_registration_add_one_passkey() {
+    let app = spawn().await;
+    app.signed_up_user(ADA).await;
+    let options = app.post_form("/account/passkeys/options", &[]).await;
+    let options: CreationChallengeResponse = json(options).await;
+    // Ten authenticators answer the same challenge (no counter to tell them apart).
+    let answers: Vec<String> = (0..10)
+        .map(|_| Device::new().create(options.clone()))
+        .collect();
+    let token = app.csrf_token().await;
+    let forms: Vec<_> = answers
+        .iter()
+        .map(|answer| {
+            [
+                ("csrf_token", token.as_str()),
+                ("name", "Phone"),
+                ("credential", answer.as_str()),
+            ]
+        })
+        .collect();
+
+    let posts = forms
+        .iter()
+        .map(|fields| post_exactly(&app, "/account/passkeys", fields, &[]));
+    futures_util::future::join_all(posts).await;
+
+    assert_eq!(
+        passkey_count(&app),
+        1,
+        "one challenge added several passkeys"
+    );
 }
 
 #[tokio::test]
