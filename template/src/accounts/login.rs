@@ -153,7 +153,20 @@ pub fn record_second_factor(
             return Ok(SecondStep::Refused);
         }
         if factor == SecondFactor::Wrong {
+            // From a browser the account signed in from before it is most likely the
+            // owner mistyping; from any other, someone else has the password.
+            let from_stranger = trusted.is_none();
             count_failure(conn, settings, mailer, attempt, Some(account), trusted, now)?;
+            if from_stranger {
+                let mail =
+                    second_factor_failed_mail(mailer, attempt, account, now).map_err(|error| {
+                        tracing::error!(%error, "cannot compose the second factor failed mail");
+                        diesel::result::Error::RollbackTransaction
+                    })?;
+                // The failure just counted updated the account's row, which holds off
+                // parallel wrong codes until this transaction ends.
+                outbox::enqueue_within_limits(conn, account.id, &mail, settings.mail_limits, now)?;
+            }
             return Ok(SecondStep::Wrong);
         }
         if !user::accept_password(conn, account, trusted.is_some(), now)? {
@@ -286,9 +299,32 @@ fn new_sign_in_mail(
             name: account.name.clone(),
             browser: attempt.browser.clone(),
             ip: attempt.ip.clone(),
-            at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+            at: mail_time(now),
         },
     )
+}
+
+/// The notice that someone gave the password and then a wrong second factor.
+fn second_factor_failed_mail(
+    mailer: &Mailer,
+    attempt: &Attempt,
+    account: &User,
+    now: NaiveDateTime,
+) -> Result<OutgoingEmail, MailError> {
+    mailer.compose(
+        &account.email,
+        &Email::SecondFactorFailed {
+            name: account.name.clone(),
+            browser: attempt.browser.clone(),
+            ip: attempt.ip.clone(),
+            at: mail_time(now),
+        },
+    )
+}
+
+/// A time as mail states it: "2026-12-06 09:30 UTC".
+fn mail_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// Inside a transaction: counts a wrong password for `account` (or for no row, when

@@ -41,6 +41,16 @@ pub enum Email {
     PasskeyAdded { name: String, passkey: String },
     /// The passkey named `passkey` was removed from the account.
     PasskeyRemoved { name: String, passkey: String },
+    /// Someone gave the account's password and then a wrong second factor: the
+    /// password is known to them, so the owner should change it.
+    SecondFactorFailed {
+        name: String,
+        /// "Firefox on Windows 10".
+        browser: String,
+        ip: String,
+        /// "2026-12-06 09:30 UTC".
+        at: String,
+    },
     /// The account signed in from a browser it never used: where and when, in case it
     /// was not the owner.
     NewSignIn {
@@ -55,7 +65,7 @@ pub enum Email {
 
 impl Email {
     /// Every kind, so a missing template is found at start-up rather than on first use.
-    const KINDS: [&'static str; 15] = [
+    const KINDS: [&'static str; 16] = [
         "verification_code",
         "signup_attempt",
         "email_change_code",
@@ -71,6 +81,7 @@ impl Email {
         "recovery_code_used",
         "passkey_added",
         "passkey_removed",
+        "second_factor_failed",
     ];
 
     /// The template file stem.
@@ -91,6 +102,7 @@ impl Email {
             Self::RecoveryCodeUsed { .. } => "recovery_code_used",
             Self::PasskeyAdded { .. } => "passkey_added",
             Self::PasskeyRemoved { .. } => "passkey_removed",
+            Self::SecondFactorFailed { .. } => "second_factor_failed",
         }
     }
 
@@ -110,7 +122,8 @@ impl Email {
             | Self::TwoFactorDisabled { name, .. }
             | Self::RecoveryCodeUsed { name, .. }
             | Self::PasskeyAdded { name, .. }
-            | Self::PasskeyRemoved { name, .. } => name,
+            | Self::PasskeyRemoved { name, .. }
+            | Self::SecondFactorFailed { name, .. } => name,
         }
     }
 
@@ -145,6 +158,9 @@ impl Email {
             Self::PasskeyAdded { .. } => format!("A passkey was added to your {app} account"),
             Self::PasskeyRemoved { .. } => {
                 format!("A passkey was removed from your {app} account")
+            }
+            Self::SecondFactorFailed { .. } => {
+                format!("Someone used your {app} password but not your second factor")
             }
         }
     }
@@ -285,6 +301,9 @@ impl Mailer {
             }
             Email::AccountLocked { minutes, .. } => context.insert("minutes", minutes),
             Email::NewSignIn {
+                browser, ip, at, ..
+            }
+            | Email::SecondFactorFailed {
                 browser, ip, at, ..
             } => {
                 context.insert("browser", browser);

@@ -498,6 +498,9 @@ async fn a_wrong_passkey_at_the_second_step_counts_as_a_wrong_code_and_a_lost_ch
     );
     assert_eq!(failed_logins(&app), 1);
     assert_redirects_to_login(&laptop.get("/dashboard").await);
+    // The password was right: its owner hears that someone has it.
+    app.wait_for_mail(ADA, "password but not your second factor")
+        .await;
 }
 
 #[tokio::test]

@@ -8,13 +8,15 @@ use reqwest::header::LOCATION;
 use totp_rs::{Builder, Secret};
 
 use {{crate_name}}::clock::Clock;
-use {{crate_name}}::db::schema::{audit_events, users};
+use {{crate_name}}::db::schema::{audit_events, outbox_messages, users};
 
 use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_with};
 use crate::sessions::assert_redirects_to_login;
 
 const ADA: &str = "ada@example.com";
 const ADMIN: &str = "grace@example.com";
+const FIREFOX_ON_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 /// An enrolled user: the key their app holds and the recovery codes they saved.
 pub(crate) struct Enrolled {
@@ -259,6 +261,81 @@ async fn wrong_codes_count_toward_the_lockout_and_the_password_does_not_reset_th
     assert_redirects_to_login(&thief.get("/dashboard").await);
     app.wait_for_mail(ADA, "locked").await;
     assert_eq!(failed_logins(&app), 3);
+}
+
+#[tokio::test]
+async fn a_wrong_second_factor_from_a_strange_browser_tells_the_owner_their_password_is_known() {
+    let app = spawn_app().await;
+    let ada = enrolled(&app).await;
+    app.clock.advance(Duration::seconds(30));
+    let thief = app.new_browser_as(FIREFOX_ON_WINDOWS);
+    password_step(&thief).await;
+
+    for _ in 0..2 {
+        let wrong = thief
+            .post_form(
+                "/login/two-factor",
+                &[("code", &wrong_code(&app, &ada.key))],
+            )
+            .await;
+        assert_eq!(wrong.status(), 422);
+    }
+
+    let notice = app
+        .wait_for_mail(ADA, "password but not your second factor")
+        .await;
+    for part in [
+        "Firefox on Windows 10",
+        "IP address 127.0.0.1",
+        &app.clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        &format!("{}/forgot-password", app.settings.base_url),
+    ] {
+        assert!(notice.text.contains(part), "{part:?} in {}", notice.text);
+    }
+    // Within the mail limits: one notice for codes tried a minute apart or less.
+    assert_eq!(second_factor_notices(&app), 1);
+
+    // The owner mistyping in the browser they signed up in is no news to them.
+    app.clock.advance(Duration::minutes(2));
+    app.browser.logout().await;
+    password_step(&app.browser).await;
+    let typo = app
+        .post_form(
+            "/login/two-factor",
+            &[("code", &wrong_code(&app, &ada.key))],
+        )
+        .await;
+    assert_eq!(typo.status(), 422);
+    assert_eq!(second_factor_notices(&app), 1);
+
+    // The stranger trying again later is.
+    let again = thief
+        .post_form(
+            "/login/two-factor",
+            &[("code", &wrong_code(&app, &ada.key))],
+        )
+        .await;
+    assert_eq!(again.status(), 422);
+    assert_eq!(second_factor_notices(&app), 2);
+}
+
+#[tokio::test]
+async fn a_right_second_factor_sends_no_notice_of_a_known_password() {
+    let app = spawn_app().await;
+    let ada = enrolled(&app).await;
+    app.clock.advance(Duration::seconds(30));
+    let laptop = app.new_browser();
+    password_step(&laptop).await;
+
+    let right = laptop
+        .post_form(
+            "/login/two-factor",
+            &[("code", &code_at(&app, &ada.key, 0))],
+        )
+        .await;
+
+    assert_eq!(right.status(), 303);
+    assert_eq!(second_factor_notices(&app), 0);
 }
 
 #[tokio::test]
@@ -688,6 +765,17 @@ fn sign_in_audits(app: &TestApp) -> i64 {
     let mut conn = app.pool.get().unwrap();
     audit_events::table
         .filter(audit_events::action.eq("login.success"))
+        .count()
+        .get_result(&mut conn)
+        .unwrap()
+}
+
+/// Notices of a known password queued for Ada.
+fn second_factor_notices(app: &TestApp) -> i64 {
+    let mut conn = app.pool.get().unwrap();
+    outbox_messages::table
+        .filter(outbox_messages::recipient.eq(ADA))
+        .filter(outbox_messages::kind.eq("second_factor_failed"))
         .count()
         .get_result(&mut conn)
         .unwrap()
