@@ -144,6 +144,9 @@ pub fn record_second_factor(
     now: NaiveDateTime,
 ) -> QueryResult<SecondStep> {
     db::write_transaction(conn, |conn| {
+        // One second step of an account at a time: a code sent twice (a double click)
+        // is checked after the first one trusted the browser, not beside it.
+        db::lock_user_row(conn, account.id)?;
         let trusted = trusted_device::find_usable(conn, &attempt.device, account.id, now)?;
         if !user::may_sign_in(conn, account, trusted.is_some(), now)? {
             return Ok(SecondStep::Refused);
@@ -153,9 +156,10 @@ pub fn record_second_factor(
             return Ok(SecondStep::Refused);
         }
         if factor == SecondFactor::Wrong {
-            // From a browser the account signed in from before it is most likely the
-            // owner mistyping; from any other, someone else has the password.
-            let from_stranger = trusted.is_none();
+            // From a browser the account signed in from before (even one locked by
+            // typos) it is most likely the owner mistyping; from any other, someone
+            // else has the password.
+            let from_stranger = !trusted_device::is_known(conn, &attempt.device, account.id)?;
             count_failure(conn, settings, mailer, attempt, Some(account), trusted, now)?;
             if from_stranger {
                 let mail =
@@ -163,8 +167,8 @@ pub fn record_second_factor(
                         tracing::error!(%error, "cannot compose the second factor failed mail");
                         diesel::result::Error::RollbackTransaction
                     })?;
-                // The failure just counted updated the account's row, which holds off
-                // parallel wrong codes until this transaction ends.
+                // The account's row is locked: parallel wrong codes check the limits
+                // one after another.
                 outbox::enqueue_within_limits(conn, account.id, &mail, settings.mail_limits, now)?;
             }
             return Ok(SecondStep::Wrong);

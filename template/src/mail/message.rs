@@ -160,7 +160,7 @@ impl Email {
                 format!("A passkey was removed from your {app} account")
             }
             Self::SecondFactorFailed { .. } => {
-                format!("Someone used your {app} password but not your second factor")
+                format!("Someone entered your {app} password but failed the second step")
             }
         }
     }

@@ -34,6 +34,17 @@ pub fn find_usable(
         .optional()
 }
 
+/// Whether the browser with token hash `token_hash` signed in to user `user_id`
+/// before, locked or not.
+pub fn is_known(conn: &mut DbConn, token_hash: &str, user_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        devices::table
+            .filter(devices::token_hash.eq(token_hash))
+            .filter(devices::user_id.eq(user_id)),
+    ))
+    .get_result(conn)
+}
+
 /// Remembers that the browser with `token_hash` signed in to user `user_id` at `now`,
 /// with a clean slate.
 pub fn trust(

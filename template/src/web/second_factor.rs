@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use crate::accounts::login::{self, Attempt, SecondStep};
-use crate::accounts::passkeys::check_second_factor as check_passkey;
+use crate::accounts::passkeys::{Ceremony, check_second_factor as check_passkey};
 use crate::accounts::two_factor::{SecondFactor, check_second_factor};
 use crate::db::DbConn;
 use crate::keys::token_hash;
@@ -156,7 +156,9 @@ pub async fn create_with_passkey(
     page: Page,
     form: web::Form<PasskeyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let ceremony = take(&session, &state).await?;
+    let ceremony = take(&session, &state)
+        .await?
+        .filter(|ceremony| matches!(ceremony, Ceremony::SecondFactor(_)));
     let credential = serde_json::from_str::<PublicKeyCredential>(&form.credential).ok();
     // No answer to check (another tab started a new ceremony, or it ran out): the
     // user is asked again, and nothing counts toward the lockout.

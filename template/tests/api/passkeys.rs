@@ -18,7 +18,7 @@ use {{crate_name}}::db::schema::{audit_events, passkeys, users};
 
 use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app_with};
 use crate::sessions::{assert_redirects_to_login, post_exactly};
-use crate::two_factor::enrol;
+use crate::two_factor::{enrol, second_factor_notices};
 
 const ADA: &str = "ada@example.com";
 const ADMIN: &str = "grace@example.com";
@@ -481,6 +481,22 @@ async fn a_wrong_passkey_at_the_second_step_counts_as_a_wrong_code_and_a_lost_ch
     );
     assert_eq!(failed_logins(&app), 0, "a lost challenge counted");
 
+    // A challenge replaced by one for signing in without a password (another tab).
+    laptop.post_form(&format!("{step}/options"), &[]).await;
+    let sign_in = laptop.post_form("/login/passkey/options", &[]).await;
+    let answer = serde_json::to_string(&device.get(json(sign_in).await, &credential_id)).unwrap();
+    let replaced = laptop.post_form(step, &[("credential", &answer)]).await;
+    assert_eq!(replaced.status(), 422);
+    assert!(
+        replaced
+            .text()
+            .await
+            .unwrap()
+            .contains("The passkey request ran out")
+    );
+    assert_eq!(failed_logins(&app), 0, "a replaced challenge counted");
+    assert_eq!(second_factor_notices(&app), 0);
+
     // An answer to an earlier challenge, which a newer one replaced.
     let earlier = laptop.post_form(&format!("{step}/options"), &[]).await;
     let earlier: RequestChallengeResponse = json(earlier).await;
@@ -499,8 +515,9 @@ async fn a_wrong_passkey_at_the_second_step_counts_as_a_wrong_code_and_a_lost_ch
     assert_eq!(failed_logins(&app), 1);
     assert_redirects_to_login(&laptop.get("/dashboard").await);
     // The password was right: its owner hears that someone has it.
-    app.wait_for_mail(ADA, "password but not your second factor")
+    app.wait_for_mail(ADA, "password but failed the second step")
         .await;
+    assert_eq!(second_factor_notices(&app), 1);
 }
 
 #[tokio::test]

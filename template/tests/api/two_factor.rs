@@ -265,7 +265,7 @@ async fn wrong_codes_count_toward_the_lockout_and_the_password_does_not_reset_th
 
 #[tokio::test]
 async fn a_wrong_second_factor_from_a_strange_browser_tells_the_owner_their_password_is_known() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("MAIL_COOLDOWN_SECONDS", "60"), ("MAILS_PER_HOUR", "5")]).await;
     let ada = enrolled(&app).await;
     app.clock.advance(Duration::seconds(30));
     let thief = app.new_browser_as(FIREFOX_ON_WINDOWS);
@@ -282,7 +282,7 @@ async fn a_wrong_second_factor_from_a_strange_browser_tells_the_owner_their_pass
     }
 
     let notice = app
-        .wait_for_mail(ADA, "password but not your second factor")
+        .wait_for_mail(ADA, "password but failed the second step")
         .await;
     for part in [
         "Firefox on Windows 10",
@@ -320,21 +320,47 @@ async fn a_wrong_second_factor_from_a_strange_browser_tells_the_owner_their_pass
 }
 
 #[tokio::test]
-async fn a_right_second_factor_sends_no_notice_of_a_known_password() {
+async fn a_right_second_factor_sent_twice_at_once_sends_no_notice_of_a_known_password() {
     let app = spawn_app().await;
     let ada = enrolled(&app).await;
     app.clock.advance(Duration::seconds(30));
     let laptop = app.new_browser();
     password_step(&laptop).await;
+    let code = code_at(&app, &ada.key, 0);
 
-    let right = laptop
-        .post_form(
-            "/login/two-factor",
-            &[("code", &code_at(&app, &ada.key, 0))],
-        )
-        .await;
+    // A double click: the second copy finds the code used, in a browser that the
+    // first one has just made known.
+    let fields = [("code", code.as_str())];
+    let signed_in_before = sign_in_audits(&app);
+    tokio::join!(
+        laptop.post_form("/login/two-factor", &fields),
+        laptop.post_form("/login/two-factor", &fields),
+    );
 
-    assert_eq!(right.status(), 303);
+    assert_eq!(sign_in_audits(&app), signed_in_before + 1);
+    assert_eq!(second_factor_notices(&app), 0);
+}
+
+#[tokio::test]
+async fn the_owners_browser_locked_by_their_typos_is_still_no_stranger() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
+    let ada = enrolled(&app).await;
+    app.clock.advance(Duration::seconds(30));
+    app.browser.logout().await;
+    password_step(&app.browser).await;
+
+    // Two typos lock this browser; the third counts toward the account's lock.
+    for _ in 0..3 {
+        let typo = app
+            .post_form(
+                "/login/two-factor",
+                &[("code", &wrong_code(&app, &ada.key))],
+            )
+            .await;
+        assert_eq!(typo.status(), 422);
+    }
+
+    assert_eq!(failed_logins(&app), 3);
     assert_eq!(second_factor_notices(&app), 0);
 }
 
@@ -771,7 +797,7 @@ fn sign_in_audits(app: &TestApp) -> i64 {
 }
 
 /// Notices of a known password queued for Ada.
-fn second_factor_notices(app: &TestApp) -> i64 {
+pub(crate) fn second_factor_notices(app: &TestApp) -> i64 {
     let mut conn = app.pool.get().unwrap();
     outbox_messages::table
         .filter(outbox_messages::recipient.eq(ADA))
