@@ -1,7 +1,7 @@
 //! Builds and tests every selected combination the way its user would: in the rendered
 //! project, `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings`,
-//! `cargo deny check licenses bans sources` and `cargo test`, against real SQLite,
-//! PostgreSQL and MySQL/MariaDB servers.
+//! `cargo fetch` and `cargo deny check licenses bans sources`, and `cargo test`,
+//! against real SQLite, PostgreSQL and MySQL/MariaDB servers.
 //!
 //! Knobs (environment):
 //! - `MATRIX=sqlite-smtp,postgres` narrows the run to combinations or to every
@@ -36,7 +36,7 @@ const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/mysql";
 const TAIL_LINES: usize = 80;
 
-const STEPS: [(&str, &[&str]); 4] = [
+const STEPS: [(&str, &[&str]); 5] = [
     // rustfmt colours its diff even into a file unless told not to.
     ("fmt", &["fmt", "--check", "--", "--color=never"]),
     // --locked: with the Cargo.lock every generated project ships (template/locks/),
@@ -52,9 +52,13 @@ const STEPS: [(&str, &[&str]); 4] = [
             "warnings",
         ],
     ),
+    // The crates of every platform the lock file names: clippy downloads only this
+    // machine's, and deny reads them all (a fresh machine has never seen the Windows
+    // or wasm ones).
+    ("fetch", &["fetch", "--locked"]),
     // The project's deny.toml: every dependency's license, and its sources. Offline: the
-    // crates are there after clippy, and the advisory database is for the project's
-    // own CI, which has the network (README, "Licenses").
+    // crates are fetched, and the advisory database is for the project's own CI, which
+    // has the network (README, "Licenses").
     (
         "deny",
         &["deny", "--offline", "check", "licenses", "bans", "sources"],
