@@ -402,8 +402,6 @@ fn wait_healthy(instance: &Instance, guard: &mut Processes) {
     );
 }
 
-/// The status of a plain HTTP/1.1 GET, or None when nothing answers.
-
 /// The processes this test started, killed when it ends, however it ends.
 #[derive(Default)]
 struct Processes {

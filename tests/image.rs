@@ -85,7 +85,7 @@ fn the_default_image_builds_and_runs_migrates_and_answers_readyz_as_its_non_root
     assert_eq!(config.user, "65532:65532", "the image runs as root");
     assert_eq!(config.working_dir, "/app");
     let binary = format!("/usr/local/bin/{PROJECT_NAME}");
-    assert_eq!(config.entrypoint, [binary.clone()]);
+    assert_eq!(config.entrypoint, std::slice::from_ref(&binary));
     assert_eq!(config.cmd, ["serve"]);
     assert_eq!(config.healthcheck, ["CMD", &binary, "healthcheck"]);
     for setting in [

@@ -296,10 +296,11 @@ fn run_combination(c: Combination, target_dir: &Path, logs: &Path, timeout: Dura
                     ));
                 }
             }
-            if updating && outcome.failures.is_empty() {
-                if let Err(e) = keep_lock(c, &project) {
-                    outcome.failures.push((e, String::new()));
-                }
+            if updating
+                && outcome.failures.is_empty()
+                && let Err(e) = keep_lock(c, &project)
+            {
+                outcome.failures.push((e, String::new()));
             }
         }
     }
