@@ -6,11 +6,9 @@ use reqwest::header::LOCATION;
 
 use {{crate_name}}::db::schema::{audit_events, sessions, users};
 
-use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app};
+use crate::helpers::{Browser, FIREFOX_ON_WINDOWS, PASSWORD, TestApp, spawn_app};
 
 const ADA: &str = "ada@example.com";
-const FIREFOX_ON_WINDOWS: &str =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 const SAFARI_ON_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) \
      AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 

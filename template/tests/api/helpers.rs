@@ -247,6 +247,10 @@ impl Browser {
 /// A strong password every test user has.
 pub const PASSWORD: &str = "Correct-Horse-Battery-9";
 
+/// The user agent of a browser the tests sign in from as a stranger would.
+pub const FIREFOX_ON_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
 /// A user a test signed up.
 pub struct TestUser {
     pub email: String,

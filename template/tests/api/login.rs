@@ -11,7 +11,7 @@ use {{crate_name}}::db::schema::users;
 use {{crate_name}}::mail::{Mailer, Site};
 use {{crate_name}}::models::{User, user};
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{FIREFOX_ON_WINDOWS, PASSWORD, TestApp, spawn_app, spawn_app_with};
 use crate::signup::without_tokens;
 
 const EMAIL: &str = "ada@example.com";
@@ -400,9 +400,6 @@ async fn a_crowd_beyond_what_the_password_threads_finish_in_time_is_told_at_once
         assert!((1..=10).contains(&retry_after), "{retry_after}");
     }
 }
-
-const FIREFOX_ON_WINDOWS: &str =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 #[tokio::test]
 async fn a_sign_in_from_a_new_browser_mails_the_owner_where_and_when_once() {

@@ -10,13 +10,11 @@ use totp_rs::{Builder, Secret};
 use {{crate_name}}::clock::Clock;
 use {{crate_name}}::db::schema::{audit_events, outbox_messages, users};
 
-use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, FIREFOX_ON_WINDOWS, PASSWORD, TestApp, spawn_app, spawn_app_with};
 use crate::sessions::assert_redirects_to_login;
 
 const ADA: &str = "ada@example.com";
 const ADMIN: &str = "grace@example.com";
-const FIREFOX_ON_WINDOWS: &str =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 /// An enrolled user: the key their app holds and the recovery codes they saved.
 pub(crate) struct Enrolled {
